@@ -1,0 +1,182 @@
+"""Assertions for checks, with messages a student can act on.
+
+Every helper raises :class:`CheckFailed` with a message that names what differs
+(type, shape, dtype, device, the largest difference and where, rows that do not sum
+to one) and the student's own value, never the expected value unless the check asks
+for it with ``show_expected=True`` (public checks on public inputs only).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Sequence
+
+import torch
+
+
+class CheckFailed(AssertionError):
+    def __init__(self, message: str, hint: str | None = None):
+        self.hint = hint
+        super().__init__(message + (f"\nHint: {hint}" if hint else ""))
+
+
+def fail(message: str, hint: str | None = None) -> None:
+    raise CheckFailed(message, hint)
+
+
+def describe_value(value: Any, limit: int = 6) -> str:
+    """A short description of a student's value: type, shape, dtype and a few numbers."""
+    if isinstance(value, torch.Tensor):
+        flat = value.detach().reshape(-1)
+        shown = ", ".join(_format_number(x) for x in flat[:limit].tolist())
+        more = ", ..." if flat.numel() > limit else ""
+        return f"a tensor of shape {tuple(value.shape)}, dtype {value.dtype} on {value.device}: [{shown}{more}]"
+    if isinstance(value, (list, tuple)):
+        return f"a {type(value).__name__} of {len(value)} items"
+    text = repr(value)
+    return f"{type(value).__name__} {text[:80]}" if len(text) <= 80 else f"{type(value).__name__} {text[:77]}..."
+
+
+def _format_number(x: Any) -> str:
+    if isinstance(x, float):
+        return f"{x:.4g}"
+    return str(x)
+
+
+def expect_type(value: Any, expected: type | tuple[type, ...], *, what: str, hint: str | None = None) -> None:
+    types = expected if isinstance(expected, tuple) else (expected,)
+    if isinstance(value, bool) and bool not in types:
+        ok = False
+    else:
+        ok = isinstance(value, types)
+    if not ok:
+        names = " or ".join(t.__name__ for t in types)
+        fail(f"{what} should return a {names}, but returned {describe_value(value)}", hint)
+
+
+def expect_tensor(value: Any, *, what: str, shape: Sequence[int] | None = None,
+                  dtype: torch.dtype | None = None, device: torch.device | str | None = None,
+                  hint: str | None = None) -> torch.Tensor:
+    if not isinstance(value, torch.Tensor):
+        fail(f"{what} should return a torch.Tensor, but returned {describe_value(value)}", hint)
+    if shape is not None and tuple(value.shape) != tuple(shape):
+        fail(f"{what}: shape is {tuple(value.shape)}, expected {tuple(shape)}", hint)
+    if dtype is not None and value.dtype != dtype:
+        fail(f"{what}: dtype is {value.dtype}, expected {dtype}", hint)
+    if device is not None and not _same_device(value.device, torch.device(device)):
+        fail(f"{what}: your result is on {value.device}, the input was on {torch.device(device)}", hint)
+    return value
+
+
+def _same_device(a: torch.device, b: torch.device) -> bool:
+    if a.type != b.type:
+        return False
+    return a.index is None or b.index is None or a.index == b.index
+
+
+def expect_close(actual: Any, expected: Any, *, what: str, rtol: float = 1e-5, atol: float = 1e-6,
+                 check_dtype: bool = True, check_device: bool = True, show_expected: bool = False,
+                 hint: str | None = None) -> None:
+    """Compare a tensor (or a number, or a tuple/list of them) with the expected one."""
+    if isinstance(expected, (tuple, list)):
+        if not isinstance(actual, (tuple, list)) or len(actual) != len(expected):
+            fail(f"{what} should return a {type(expected).__name__} of {len(expected)} items, "
+                 f"but returned {describe_value(actual)}", hint)
+        for index, (got, want) in enumerate(zip(actual, expected)):
+            expect_close(got, want, what=f"{what}[{index}]", rtol=rtol, atol=atol, check_dtype=check_dtype,
+                         check_device=check_device, show_expected=show_expected, hint=hint)
+        return
+    if isinstance(expected, torch.Tensor):
+        expect_tensor(actual, what=what, shape=expected.shape, dtype=expected.dtype if check_dtype else None,
+                      device=expected.device if check_device else None, hint=hint)
+        _compare_values(actual, expected, what=what, rtol=rtol, atol=atol, show_expected=show_expected, hint=hint)
+        return
+    if isinstance(expected, bool) or not isinstance(expected, (int, float)):
+        expect_equal(actual, expected, what=what, show_expected=show_expected, hint=hint)
+        return
+    if isinstance(actual, bool) or not isinstance(actual, (int, float)):
+        fail(f"{what} should return a Python {type(expected).__name__}, but returned {describe_value(actual)}", hint)
+    if not math.isclose(actual, expected, rel_tol=rtol, abs_tol=atol) and not (
+            math.isnan(actual) and math.isnan(expected)):
+        shown = f", expected {expected:.6g}" if show_expected else ""
+        fail(f"{what} returned {actual:.6g}{shown}; that is not the right value", hint)
+
+
+def _compare_values(actual: torch.Tensor, expected: torch.Tensor, *, what: str, rtol: float, atol: float,
+                    show_expected: bool, hint: str | None) -> None:
+    got = actual.detach().to("cpu")
+    want = expected.detach().to("cpu")
+    if got.numel() == 0:
+        return
+    if not (got.is_floating_point() or got.is_complex()) and not (want.is_floating_point() or want.is_complex()):
+        mismatch = got != want
+        if not bool(mismatch.any()):
+            return
+        index = _unravel(int(mismatch.reshape(-1).nonzero()[0]), got.shape)
+        count = int(mismatch.sum())
+        shown = f", expected {want[index].item()}" if show_expected else ""
+        fail(f"{what}: {count} of {got.numel()} values are wrong; the first at index {index} is "
+             f"{got[index].item()}{shown}", hint)
+    got_f = got.to(torch.float64) if not got.is_complex() else got.to(torch.complex128)
+    want_f = want.to(torch.float64) if not want.is_complex() else want.to(torch.complex128)
+    got_nan, want_nan = torch.isnan(got_f), torch.isnan(want_f)
+    if bool((got_nan & ~want_nan).any()):
+        index = _unravel(int((got_nan & ~want_nan).reshape(-1).nonzero()[0]), got.shape)
+        fail(f"{what}: your result has nan at index {index} (and "
+             f"{int((got_nan & ~want_nan).sum())} nan values in all) where a number was expected", hint)
+    if bool((torch.isinf(got_f) & ~torch.isinf(want_f)).any()):
+        bad = torch.isinf(got_f) & ~torch.isinf(want_f)
+        index = _unravel(int(bad.reshape(-1).nonzero()[0]), got.shape)
+        fail(f"{what}: your result has inf at index {index} where a finite number was expected", hint)
+    difference = (got_f - want_f).abs()
+    difference = torch.where(got_nan & want_nan, torch.zeros_like(difference), difference)
+    allowed = atol + rtol * want_f.abs()
+    bad = difference > allowed
+    if not bool(bad.any()):
+        return
+    flat_index = int(torch.argmax(torch.where(bad, difference, torch.zeros_like(difference))).item())
+    index = _unravel(flat_index, got.shape)
+    shown = f", expected {_format_number(want[index].item())}" if show_expected else ""
+    fail(f"{what}: {int(bad.sum())} of {got.numel()} values differ; the largest difference is "
+         f"{float(difference.reshape(-1)[flat_index]):.4g} at index {index}, where yours is "
+         f"{_format_number(got[index].item())}{shown}", hint)
+
+
+def _unravel(flat_index: int, shape: torch.Size) -> tuple[int, ...]:
+    index = []
+    for size in reversed(shape):
+        index.append(flat_index % size)
+        flat_index //= size
+    return tuple(reversed(index))
+
+
+def expect_equal(actual: Any, expected: Any, *, what: str, show_expected: bool = False,
+                 hint: str | None = None) -> None:
+    if type(actual) is not type(expected) and not (
+            isinstance(actual, (int, float)) and isinstance(expected, (int, float))
+            and not isinstance(actual, bool) and type(expected) is float):
+        fail(f"{what} should return a {type(expected).__name__}, but returned {describe_value(actual)}", hint)
+    if actual != expected:
+        shown = f", expected {expected!r}" if show_expected else ""
+        fail(f"{what} returned {describe_value(actual)}{shown}; that is not the right value", hint)
+
+
+def expect_rows_sum_to_one(value: Any, *, what: str, dim: int = 1, atol: float = 1e-4,
+                           hint: str | None = "did you sum over the right dim?") -> None:
+    tensor = expect_tensor(value, what=what, hint=hint)
+    sums = tensor.detach().to("cpu", torch.float64).sum(dim=dim)
+    bad = (sums - 1).abs() > atol
+    if bool(torch.isnan(sums).any()):
+        fail(f"{what}: some rows contain nan, so they do not sum to 1", hint)
+    if bool(bad.any()):
+        row = int(bad.reshape(-1).nonzero()[0])
+        fail(f"{what}: rows do not sum to 1 ({int(bad.sum())} of {sums.numel()}; row {row} sums to "
+             f"{float(sums.reshape(-1)[row]):.4g})", hint)
+
+
+def expect_finite(value: Any, *, what: str, hint: str | None = None) -> None:
+    tensor = expect_tensor(value, what=what, hint=hint)
+    finite = torch.isfinite(tensor.detach().to("cpu"))
+    if not bool(finite.all()):
+        index = _unravel(int((~finite).reshape(-1).nonzero()[0]), tensor.shape)
+        fail(f"{what}: {int((~finite).sum())} values are nan or inf, the first at index {index}", hint)

@@ -1,0 +1,227 @@
+"""What runs inside the sandboxed child: the student's cells, then a call server.
+
+This module is imported by the fork server before any student code exists, and it
+holds nothing secret: the checks and the reference solution never reach this process.
+Everything it sends back is data (see ``grader.wire``); whatever the student's code
+does to this module only changes what data comes back, never how it is judged.
+"""
+
+from __future__ import annotations
+
+import builtins
+import linecache
+import random
+import socket
+import sys
+import time
+import traceback
+import types
+from typing import Any
+
+import torch
+
+from grader import wire
+from grader.sandbox import describe, factories
+
+CELL_FILENAME = "<cell {index}>"
+MAX_MESSAGE_CHARS = 2000
+MAX_HANDLES = 100_000
+
+
+class StudentRuntime:
+    """The student's namespace plus a table of objects handed out as handles."""
+
+    def __init__(self, sock: socket.socket, max_blob_bytes: int):
+        self.sock = sock
+        self.max_blob_bytes = max_blob_bytes
+        self.module = types.ModuleType("__main__")
+        self.module.__dict__["__builtins__"] = builtins
+        sys.modules["__main__"] = self.module
+        self.namespace = self.module.__dict__
+        self.handles: dict[int, Any] = {}
+        self._next_handle = 1
+
+    # handles -----------------------------------------------------------------
+
+    def to_handle(self, value: Any) -> wire.Handle:
+        if len(self.handles) >= MAX_HANDLES:
+            raise wire.WireError("too many objects kept for the checks")
+        handle_id = self._next_handle
+        self._next_handle += 1
+        self.handles[handle_id] = value
+        return wire.Handle(handle_id, _type_name(value))
+
+    def from_handle(self, handle: wire.Handle) -> Any:
+        try:
+            return self.handles[handle.id]
+        except KeyError:
+            raise wire.WireError(f"unknown handle {handle.id}") from None
+
+    # replies -----------------------------------------------------------------
+
+    def reply(self, header: dict, payload: Any = None, as_data: bool = True) -> None:
+        to_handle = self.to_handle if as_data else None
+        try:
+            wire.send_message(self.sock, header, payload, to_handle=to_handle, max_blob_bytes=self.max_blob_bytes)
+        except wire.WireError as error:
+            wire.send_message(self.sock, {"ok": False, "error": {"type": "ResultTooLarge", "message": str(error)}})
+
+    def reply_error(self, error: BaseException) -> None:
+        self.reply({"ok": False, "error": describe_exception(error)})
+
+    # cells -------------------------------------------------------------------
+
+    def run_cells(self, cells: list, skip: list) -> None:
+        for index, source in cells:
+            if index in skip:
+                continue
+            self.reply({"event": "cell_start", "index": index})
+            started = time.perf_counter()
+            error = run_cell(self.namespace, index, source)
+            _flush_output()
+            self.reply({"event": "cell_done", "index": index, "error": error,
+                        "seconds": time.perf_counter() - started})
+        self.reply({"event": "cells_finished"})
+
+    # calls -------------------------------------------------------------------
+
+    def handle(self, header: dict, payload: Any) -> None:
+        op = header.get("op")
+        if op == "run_cells":
+            self.run_cells(payload["cells"], payload.get("skip", []))
+            return
+        seed = header.get("seed")
+        if isinstance(seed, int):
+            seed_everything(seed)
+        try:
+            result = self.dispatch(op, header, payload)
+        except BaseException as error:  # the student's code may raise anything, SystemExit included
+            _flush_output()
+            self.reply_error(error)
+            return
+        _flush_output()
+        self.reply({"ok": True}, result)
+
+    def dispatch(self, op: str, header: dict, payload: Any) -> Any:
+        if op == "call":
+            target = self.resolve(header)
+            args, kwargs = payload
+            return target(*args, **kwargs)
+        if op == "get":
+            return self.resolve(header)
+        if op == "put":
+            return self.to_handle(payload)
+        if op == "fetch":
+            return describe.as_data(self.from_handle(wire.Handle(header["handle"], "")))
+        if op == "describe":
+            return describe.describe_object(self.from_handle(wire.Handle(header["handle"], "")))
+        if op == "build":
+            args, kwargs = payload
+            return self.to_handle(factories.build(header["factory"], *args, **kwargs))
+        if op == "names":
+            return {name: _type_name(value) for name, value in list(self.namespace.items())
+                    if not name.startswith("__")}
+        if op == "release":
+            for handle_id in payload:
+                self.handles.pop(handle_id, None)
+            return None
+        raise wire.WireError(f"unknown operation {op!r}")
+
+    def resolve(self, header: dict) -> Any:
+        name = header.get("name")
+        handle_id = header.get("handle")
+        if handle_id is None:
+            if name not in self.namespace:
+                raise MissingName(name)
+            return self.namespace[name]
+        target = self.from_handle(wire.Handle(handle_id, ""))
+        return getattr(target, name) if name else target
+
+
+class MissingName(Exception):
+    pass
+
+
+def run_cell(namespace: dict, index: int, source: str) -> dict | None:
+    filename = CELL_FILENAME.format(index=index)
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    try:
+        code = compile(source, filename, "exec")
+        exec(code, namespace)
+    except BaseException as error:  # a cell's SystemExit or KeyboardInterrupt is recorded too
+        return describe_exception(error)
+    return None
+
+
+def describe_exception(error: BaseException) -> dict:
+    message = _safe_str(error)[:MAX_MESSAGE_CHARS]
+    where = None
+    frames = traceback.extract_tb(error.__traceback__) if error.__traceback__ else []
+    student_frames = [frame for frame in frames if frame.filename.startswith("<cell ")]
+    if isinstance(error, SyntaxError) and (error.filename or "").startswith("<cell "):
+        where = f"{error.filename.strip('<>')}, line {error.lineno}"
+    elif student_frames:
+        last = student_frames[-1]
+        where = f"{last.filename.strip('<>')}, line {last.lineno}"
+    lines = traceback.format_list(student_frames[-5:])
+    return {
+        "type": type(error).__name__[:100] if not isinstance(error, MissingName) else "MissingName",
+        "message": message,
+        "where": where,
+        "traceback": "".join(lines)[-MAX_MESSAGE_CHARS:],
+    }
+
+
+def seed_everything(seed: int) -> None:
+    torch.manual_seed(seed)
+    random.seed(seed)
+    try:
+        import numpy
+        numpy.random.seed(seed % (2**32))
+    except ImportError:
+        pass
+
+
+def _safe_str(error: BaseException) -> str:
+    try:
+        return str(error)
+    except BaseException:
+        return f"<{type(error).__name__} whose message cannot be shown>"
+
+
+def _type_name(value: Any) -> str:
+    kind = type(value)
+    module = getattr(kind, "__module__", "") or ""
+    name = getattr(kind, "__qualname__", kind.__name__)
+    if module in ("builtins", "__main__"):
+        return name
+    return f"{module}.{name}"
+
+
+def _flush_output() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BaseException:
+            pass
+
+
+def serve(sock: socket.socket, max_blob_bytes: int) -> None:
+    """Serve requests until the trusted side closes the connection."""
+    runtime = StudentRuntime(sock, max_blob_bytes)
+    while True:
+        try:
+            header, blobs = wire.receive_message(sock, max_blob_bytes)
+        except wire.ConnectionClosed:
+            return
+        decoder = wire.Decoder(blobs, from_handle=runtime.from_handle, place_tensor=_place_tensor)
+        try:
+            payload = decoder.decode(header.get("payload"))
+        except wire.WireError as error:
+            runtime.reply_error(error)
+            continue
+        runtime.handle(header, payload)
+
+
+def _place_tensor(tensor: torch.Tensor, device: str) -> torch.Tensor:
+    return tensor if device == "cpu" else tensor.to(device)

@@ -1,0 +1,280 @@
+"""The warm worker: imports torch once, then forks one confined child per submission.
+
+Started by the trusted side (under bubblewrap when the machine has it) with one end of
+a SOCK_SEQPACKET control socket as fd 3. Requests and replies are small JSON packets:
+
+    {"op": "spawn", "limits": {...}}  -> {"pid": N} plus three fds (rpc socket, stdout, stderr)
+    {"op": "finish", "pid": N}        -> {"pid": N, "exit": "..."}  (the whole tree is killed)
+    {"op": "ping"}                    -> {"layers": {...}}
+
+It never runs student code itself and never touches CUDA, so every child starts from
+the same clean state. It is a child subreaper: whatever a submission double-forks or
+daemonises is re-parented here and killed when that submission finishes.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import resource
+import shutil
+import signal
+import socket
+import sys
+import tempfile
+
+CONTROL_FD = 3
+PR_SET_DUMPABLE = 4
+PR_SET_CHILD_SUBREAPER = 36
+PR_SET_NO_NEW_PRIVS = 38
+CLONE_NEWNET = 0x40000000
+SANDBOX_UID = 65534
+PRELOADED_MODULES = (
+    "math", "random", "collections", "itertools", "functools", "typing", "dataclasses",
+    "copy", "time", "statistics", "numbers", "string", "re", "json", "operator", "abc",
+    "numpy", "torch.nn", "torch.nn.functional", "torch.optim", "torch.utils.data",
+    "torch.distributions", "torch.nn.init",
+)
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _prctl(option: int, value: int) -> bool:
+    return _libc.prctl(option, value, 0, 0, 0) == 0
+
+
+def unshare_network() -> bool:
+    return _libc.unshare(CLONE_NEWNET) == 0
+
+
+def preload() -> None:
+    import importlib
+    import warnings
+
+    warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
+    import torch
+
+    torch.set_num_threads(1)
+    torch.set_num_interop_threads(1)
+    for name in PRELOADED_MODULES:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass
+    import grader.sandbox.child  # noqa: F401  (imported before any fork, like torch)
+
+
+class ForkServer:
+    def __init__(self, control: socket.socket, options: dict):
+        self.control = control
+        self.options = options
+        self.children: dict[int, str] = {}
+        self.layers: dict[str, bool] = dict(options.get("layers", {}))
+        self.workroot = tempfile.mkdtemp(prefix="grader-work-")
+        self.drop_uid = os.getuid() == 0 and options.get("drop_uid", True)
+        self.layers["unprivileged_uid"] = self.drop_uid or os.getuid() != 0
+        if options.get("unshare_network") and not self.layers.get("network_namespace"):
+            self.layers["network_namespace"] = unshare_network()
+        self.layers["subreaper"] = _prctl(PR_SET_CHILD_SUBREAPER, 1)
+        _prctl(PR_SET_DUMPABLE, 0)  # a submission running as our uid cannot ptrace us
+        self.counter = 0
+
+    def serve(self) -> None:
+        while True:
+            try:
+                packet = self.control.recv(65536)
+            except (ConnectionResetError, OSError):
+                packet = b""
+            if not packet:
+                self.kill_everything()
+                return
+            request = json.loads(packet)
+            op = request.get("op")
+            if op == "spawn":
+                self.spawn(request.get("limits", {}))
+            elif op == "finish":
+                self.finish(int(request["pid"]))
+            elif op == "ping":
+                self.control.send(json.dumps({"layers": self.layers, "pid": os.getpid()}).encode())
+
+    def spawn(self, limits: dict) -> None:
+        self.counter += 1
+        workdir = tempfile.mkdtemp(prefix=f"sub{self.counter}-", dir=self.workroot)
+        uid = SANDBOX_UID
+        if self.drop_uid:
+            os.chown(workdir, uid, uid)
+        rpc_parent, rpc_child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.close(out_r)
+                os.close(err_r)
+                rpc_parent.close()
+                self.control.close()
+                self.become_child(rpc_child, out_w, err_w, workdir, limits, uid)
+            finally:
+                os._exit(70)
+        rpc_child.close()
+        os.close(out_w)
+        os.close(err_w)
+        self.children[pid] = workdir
+        socket.send_fds(self.control, [json.dumps({"pid": pid}).encode()],
+                        [rpc_parent.fileno(), out_r, err_r])
+        rpc_parent.close()
+        os.close(out_r)
+        os.close(err_r)
+
+    def become_child(self, rpc: socket.socket, out_w: int, err_w: int, workdir: str,
+                     limits: dict, uid: int) -> None:
+        os.setsid()
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        os.dup2(out_w, 1)
+        os.dup2(err_w, 2)
+        os.dup2(rpc.fileno(), CONTROL_FD)
+        os.closerange(CONTROL_FD + 1, 1 << 16)
+        sock = socket.socket(fileno=CONTROL_FD)
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        for name in ("SIGINT", "SIGTERM", "SIGCHLD", "SIGPIPE"):
+            signal.signal(getattr(signal, name), signal.SIG_DFL)
+        os.chdir(workdir)
+        os.environ.clear()
+        os.environ.update({"HOME": workdir, "TMPDIR": workdir, "PATH": "/usr/bin:/bin",
+                           "LANG": "C.UTF-8", "OMP_NUM_THREADS": "1"})
+        apply_rlimits(limits)
+        if self.drop_uid:
+            os.setgroups([])
+            os.setresgid(uid, uid, uid)
+            os.setresuid(uid, uid, uid)
+        _prctl(PR_SET_NO_NEW_PRIVS, 1)
+        sys.stdout = os.fdopen(1, "w", buffering=1, closefd=False)
+        sys.stderr = os.fdopen(2, "w", buffering=1, closefd=False)
+        from grader.sandbox import child
+
+        child.serve(sock, int(limits.get("max_transfer_bytes", 256 << 20)))
+        os._exit(0)
+
+    def finish(self, pid: int) -> None:
+        status = "unknown"
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        self.kill_descendants()
+        try:
+            _, raw = os.waitpid(pid, 0)
+            status = describe_exit(raw)
+        except ChildProcessError:
+            pass
+        self.reap()
+        workdir = self.children.pop(pid, None)
+        if workdir:
+            shutil.rmtree(workdir, ignore_errors=True)
+        self.control.send(json.dumps({"pid": pid, "exit": status}).encode())
+
+    def kill_descendants(self) -> None:
+        """Kill every process below this one, repeating until none is left (a fork bomb races us)."""
+        me = os.getpid()
+        for _ in range(200):
+            victims = descendants_of(me)
+            if not victims:
+                return
+            for victim in victims:
+                try:
+                    os.kill(victim, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+            self.reap()
+
+    def reap(self) -> None:
+        while True:
+            try:
+                pid, _ = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+
+    def kill_everything(self) -> None:
+        for pid in list(self.children):
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        self.kill_descendants()
+        shutil.rmtree(self.workroot, ignore_errors=True)
+
+
+def apply_rlimits(limits: dict) -> None:
+    def cap(which: int, value) -> None:
+        if value is None:
+            return
+        value = int(value)
+        soft, hard = resource.getrlimit(which)
+        if hard != resource.RLIM_INFINITY:
+            value = min(value, hard)
+        resource.setrlimit(which, (value, value))
+
+    cap(resource.RLIMIT_CPU, limits.get("cpu_seconds"))
+    cap(resource.RLIMIT_FSIZE, limits.get("file_bytes"))
+    cap(resource.RLIMIT_NOFILE, limits.get("open_files"))
+    cap(resource.RLIMIT_NPROC, limits.get("processes"))
+    cap(resource.RLIMIT_CORE, 0)
+    memory = limits.get("memory_bytes")
+    if memory:
+        cap(resource.RLIMIT_AS, current_address_space() + int(memory))
+
+
+def current_address_space() -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def descendants_of(root: int) -> list[int]:
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            parents[int(entry)] = int(fields[1])
+        except (OSError, IndexError, ValueError):
+            continue
+    found, frontier = [], [root]
+    while frontier:
+        parent = frontier.pop()
+        for pid, ppid in parents.items():
+            if ppid == parent and pid != root:
+                found.append(pid)
+                frontier.append(pid)
+    return found
+
+
+def describe_exit(raw: int) -> str:
+    if os.WIFSIGNALED(raw):
+        number = os.WTERMSIG(raw)
+        try:
+            return f"killed by {signal.Signals(number).name}"
+        except ValueError:
+            return f"killed by signal {number}"
+    return f"exit code {os.WEXITSTATUS(raw)}"
+
+
+def main() -> None:
+    options = json.loads(sys.argv[1]) if len(sys.argv) > 1 else {}
+    control = socket.socket(fileno=int(options.get("control_fd", CONTROL_FD)))
+    preload()
+    server = ForkServer(control, options)
+    control.send(json.dumps({"ready": True, "layers": server.layers}).encode())
+    server.serve()
+
+
+if __name__ == "__main__":
+    main()

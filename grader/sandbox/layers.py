@@ -1,0 +1,78 @@
+"""Which isolation layers this machine gives, and the bubblewrap command line."""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class SandboxLayers:
+    bwrap: bool
+    bwrap_path: str | None
+    is_root: bool
+
+    def bwrap_command(self, grader_package: Path, package_root: str, environment: dict[str, str]) -> list[str]:
+        """bubblewrap with fresh namespaces and read-only views of only what Python needs.
+
+        Nothing of the repository is visible but the grader package itself (no checks, no
+        reference solutions, no database); the working directory is a private tmpfs.
+        """
+        assert self.bwrap_path
+        command = [
+            self.bwrap_path, "--unshare-all", "--die-with-parent", "--new-session",
+            "--uid", "65534", "--gid", "65534", "--hostname", "sandbox",
+            "--cap-drop", "ALL", "--clearenv",
+            "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+        ]
+        for path in system_paths():
+            if os.path.islink(path):
+                command += ["--symlink", os.readlink(path), path]
+            else:
+                command += ["--ro-bind", path, path]
+        for path in python_paths():
+            command += ["--ro-bind", path, path]
+        command += ["--ro-bind", str(grader_package), f"{package_root}/grader", "--chdir", "/tmp"]
+        for name, value in environment.items():
+            command += ["--setenv", name, value]
+        return command
+
+
+def system_paths() -> list[str]:
+    paths = ["/usr", "/bin", "/lib", "/lib64", "/sbin", "/etc/ld.so.cache", "/etc/alternatives"]
+    return [path for path in paths if os.path.lexists(path)]
+
+
+def python_paths() -> list[str]:
+    """The interpreter's prefixes and site-packages, outermost first, without duplicates."""
+    candidates = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
+                  sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"],
+                  str(Path(sys.executable).resolve().parent.parent)}
+    chosen: list[str] = []
+    for path in sorted({os.path.realpath(p) for p in candidates} | candidates, key=len):
+        if not os.path.exists(path) or path in ("/", "/usr"):
+            continue
+        if any(path == c or path.startswith(c + "/") for c in chosen + ["/usr"]):
+            continue
+        chosen.append(path)
+    return chosen
+
+
+@functools.lru_cache(maxsize=1)
+def detect_layers() -> SandboxLayers:
+    bwrap_path = shutil.which("bwrap")
+    works = False
+    if bwrap_path:
+        try:
+            probe = subprocess.run([bwrap_path, "--unshare-all", "--ro-bind", "/", "/", "--proc", "/proc",
+                                    "--dev", "/dev", "true"], capture_output=True, timeout=20)
+            works = probe.returncode == 0
+        except (OSError, subprocess.TimeoutExpired):
+            works = False
+    return SandboxLayers(bwrap=works, bwrap_path=bwrap_path if works else None, is_root=os.getuid() == 0)

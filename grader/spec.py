@@ -1,0 +1,134 @@
+"""An assignment's spec: ``assignments/<id>/assignment.toml`` read into a validated model."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from grader.errors import GraderError
+
+
+class Limits(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    wall_seconds: float = Field(120, gt=0, description="the whole submission, cells and checks")
+    cell_seconds: float = Field(60, gt=0, description="one top-level code cell")
+    call_seconds: float = Field(10, gt=0, description="one call from a check into the student's code")
+    cpu_seconds: int = Field(300, gt=0)
+    memory_mb: int = Field(2048, gt=0, description="address space the student's code may add (CPU runs)")
+    output_kb: int = Field(64, gt=0, description="stdout and stderr kept, each")
+    file_mb: int = Field(64, gt=0, description="largest file the student's code may write")
+    processes: int = Field(64, gt=0)
+    open_files: int = Field(256, gt=0)
+    transfer_mb: int = Field(256, gt=0, description="tensor data one call may send back")
+
+    def for_child(self) -> dict:
+        return {
+            "cpu_seconds": self.cpu_seconds,
+            "memory_bytes": self.memory_mb << 20,
+            "output_bytes": self.output_kb << 10,
+            "file_bytes": self.file_mb << 20,
+            "processes": self.processes,
+            "open_files": self.open_files,
+            "max_transfer_bytes": self.transfer_mb << 20,
+        }
+
+
+class Extraction(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    mode: Literal["cells"] = "cells"
+    max_notebook_mb: float = Field(20, gt=0)
+
+
+class AssignmentSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=r"^[A-Za-z0-9_-]+$")
+    title: str
+    notebook: str = Field(description="the notebook file name students hand in")
+    points: float = Field(gt=0)
+    limits: Limits = Limits()
+    extraction: Extraction = Extraction()
+    student_pattern: str | None = Field(None, description="regex on the file name; group 'student' names the student")
+
+    # Set by load_assignment, not read from the file.
+    root: Path = Field(default=Path("."), exclude=True)
+
+    @property
+    def public_checks(self) -> Path:
+        return self.root / "checks" / "public"
+
+    @property
+    def hidden_checks(self) -> Path:
+        return self.root / "checks" / "hidden"
+
+    @property
+    def template(self) -> Path:
+        return self.root / self.notebook
+
+    @property
+    def mutants(self) -> Path:
+        return self.root / "mutants"
+
+    def reference_solution(self) -> Path:
+        return self.root.parent.parent / "reference_solutions" / f"{self.id}.py"
+
+    def check_files(self, include_hidden: bool) -> list[Path]:
+        folders = [self.public_checks] + ([self.hidden_checks] if include_hidden else [])
+        return sorted(path for folder in folders if folder.is_dir() for path in folder.glob("test_*.py"))
+
+    def checks_fingerprint(self, include_hidden: bool) -> str:
+        """Changes whenever a check file, the reference solution or the spec changes."""
+        digest = hashlib.sha256()
+        for path in self.check_files(include_hidden) + [self.root / "assignment.toml", self.reference_solution()]:
+            if path.exists():
+                digest.update(path.name.encode())
+                digest.update(path.read_bytes())
+        return digest.hexdigest()[:16]
+
+
+def assignments_root(explicit: str | os.PathLike | None = None) -> Path:
+    """``--assignments DIR``, else $GRADER_ASSIGNMENTS, else ./assignments, else the repository's."""
+    if explicit:
+        return Path(explicit)
+    if os.environ.get("GRADER_ASSIGNMENTS"):
+        return Path(os.environ["GRADER_ASSIGNMENTS"])
+    local = Path.cwd() / "assignments"
+    if local.is_dir():
+        return local
+    return Path(__file__).resolve().parent.parent / "assignments"
+
+
+def available_assignments(root: Path) -> list[str]:
+    if not root.is_dir():
+        return []
+    return sorted(path.name for path in root.iterdir() if (path / "assignment.toml").is_file())
+
+
+def load_assignment(assignment_id: str, root: str | os.PathLike | None = None) -> AssignmentSpec:
+    base = assignments_root(root)
+    folder = base / assignment_id
+    spec_file = folder / "assignment.toml"
+    if not spec_file.is_file():
+        known = ", ".join(available_assignments(base)) or "none"
+        raise GraderError(f"unknown assignment '{assignment_id}': no {spec_file} "
+                          f"(known: {known}; pass --assignments DIR to look elsewhere)")
+    try:
+        data = tomllib.loads(spec_file.read_text())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise GraderError(f"{spec_file}: not valid TOML ({error}); fix the file") from error
+    data.setdefault("id", assignment_id)
+    try:
+        spec = AssignmentSpec.model_validate(data)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise GraderError(f"{spec_file}: {where}: {first['msg']}; fix the file") from error
+    spec.root = folder.resolve()
+    return spec

@@ -1,0 +1,257 @@
+"""The data that crosses the sandbox boundary, and how it is framed.
+
+A frame is a JSON header plus raw byte blobs (tensor contents). Values are encoded
+as JSON with a few tagged forms: tuples, dicts with non-string keys, non-finite
+floats, tensors (dtype, shape, device and a blob index) and remote handles (objects
+that stay in the sandbox). Decoding builds only plain Python values and plain
+``torch.Tensor`` objects, so nothing the student's process sends can run code or
+carry behaviour into the trusted side. Sizes and depth are capped.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import math
+import socket
+import struct
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+MAX_HEADER_BYTES = 16 * 1024 * 1024
+DEFAULT_MAX_BLOB_BYTES = 256 * 1024 * 1024
+MAX_DEPTH = 32
+MAX_ITEMS = 200_000
+
+_PREFIX = struct.Struct("!II")  # header length, blob count
+_BLOB_LEN = struct.Struct("!Q")
+
+DTYPES: dict[str, torch.dtype] = {
+    str(dtype).removeprefix("torch."): dtype
+    for dtype in (
+        torch.float64, torch.float32, torch.float16, torch.bfloat16,
+        torch.complex64, torch.complex128,
+        torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8, torch.bool,
+    )
+}
+
+
+class WireError(Exception):
+    """A frame or value that breaks the protocol (too big, malformed, truncated)."""
+
+
+class ConnectionClosed(WireError):
+    """The other side closed the connection."""
+
+
+@dataclass(frozen=True)
+class Handle:
+    """A reference to an object that lives in the sandbox and cannot travel as data."""
+
+    id: int
+    type_name: str
+
+
+@dataclass
+class Encoder:
+    """Turns a value into JSON-able data plus blobs.
+
+    ``to_handle`` is called for values that are not data; without it they are an error.
+    """
+
+    to_handle: Any = None
+    max_blob_bytes: int = DEFAULT_MAX_BLOB_BYTES
+    blobs: list[bytes] = field(default_factory=list)
+    _blob_bytes: int = 0
+    _items: int = 0
+
+    def encode(self, value: Any, depth: int = 0) -> Any:
+        self._items += 1
+        if self._items > MAX_ITEMS:
+            raise WireError(f"value has more than {MAX_ITEMS} items")
+        if depth > MAX_DEPTH:
+            raise WireError(f"value is nested deeper than {MAX_DEPTH} levels")
+        kind = type(value)
+        if value is None or kind is bool or kind is str:
+            return value
+        if kind is int:
+            return value
+        if kind is float:
+            if math.isfinite(value):
+                return value
+            return {"$float": repr(value)}
+        if isinstance(value, torch.Tensor):
+            return self._tensor(value, depth)
+        if isinstance(value, Handle):
+            return {"$handle": value.id, "type": value.type_name}
+        if kind is list:
+            return [self.encode(item, depth + 1) for item in value]
+        if kind is tuple:
+            return {"$tuple": [self.encode(item, depth + 1) for item in value]}
+        if kind is dict:
+            return {"$dict": [[self.encode(k, depth + 1), self.encode(v, depth + 1)] for k, v in value.items()]}
+        if self.to_handle is not None:
+            return self.encode(self.to_handle(value), depth)
+        raise WireError(f"cannot send a value of type {kind.__name__}")
+
+    def _tensor(self, tensor: torch.Tensor, depth: int) -> dict:
+        plain = torch.Tensor.as_subclass(tensor, torch.Tensor)
+        dtype_name = str(plain.dtype).removeprefix("torch.")
+        if dtype_name not in DTYPES:
+            raise WireError(f"cannot send a tensor of dtype {plain.dtype}")
+        if plain.layout != torch.strided:
+            plain = plain.to_dense()
+        data = plain.detach().to("cpu").contiguous().clone()
+        if data.is_conj():
+            data = data.resolve_conj()
+        size = data.numel() * data.element_size()
+        self._blob_bytes += size
+        if self._blob_bytes > self.max_blob_bytes:
+            raise WireError(f"tensors larger than {self.max_blob_bytes} bytes in total cannot be sent")
+        self.blobs.append(ctypes.string_at(data.data_ptr(), size) if size else b"")
+        encoded = {
+            "$tensor": len(self.blobs) - 1,
+            "dtype": dtype_name,
+            "shape": list(plain.shape),
+            "device": str(plain.device),
+            "requires_grad": bool(plain.requires_grad),
+            "grad_fn": type(plain.grad_fn).__name__ if plain.grad_fn is not None else None,
+        }
+        grad = plain.grad if plain.is_leaf else None
+        if grad is not None:
+            encoded["grad"] = self._tensor(grad, depth + 1)
+        return encoded
+
+
+@dataclass
+class Decoder:
+    """Rebuilds plain values from JSON data and blobs.
+
+    ``from_handle`` maps a handle tag to an object (inside the sandbox: the real
+    object; on the trusted side: a remote proxy). ``place_tensor`` may move a rebuilt
+    tensor to its recorded device.
+    """
+
+    blobs: list[bytes]
+    from_handle: Any = None
+    place_tensor: Any = None
+    _items: int = 0
+
+    def decode(self, data: Any, depth: int = 0) -> Any:
+        self._items += 1
+        if self._items > MAX_ITEMS or depth > MAX_DEPTH:
+            raise WireError("value too large or too deeply nested")
+        if data is None or isinstance(data, (bool, int, float, str)):
+            return data
+        if isinstance(data, list):
+            return [self.decode(item, depth + 1) for item in data]
+        if not isinstance(data, dict) or len(data) == 0:
+            raise WireError("malformed value")
+        if "$tensor" in data:
+            return self._tensor(data, depth)
+        if "$tuple" in data:
+            return tuple(self.decode(item, depth + 1) for item in _as_list(data["$tuple"]))
+        if "$dict" in data:
+            result = {}
+            for pair in _as_list(data["$dict"]):
+                if not isinstance(pair, list) or len(pair) != 2:
+                    raise WireError("malformed dict entry")
+                key = self.decode(pair[0], depth + 1)
+                try:
+                    result[key] = self.decode(pair[1], depth + 1)
+                except TypeError as error:  # unhashable key
+                    raise WireError("malformed dict key") from error
+            return result
+        if "$float" in data:
+            text = data["$float"]
+            if text not in ("nan", "inf", "-inf"):
+                raise WireError("malformed float")
+            return float(text)
+        if "$handle" in data:
+            handle = Handle(int(data["$handle"]), str(data.get("type", "object"))[:200])
+            return self.from_handle(handle) if self.from_handle else handle
+        raise WireError("malformed value")
+
+    def _tensor(self, data: dict, depth: int) -> torch.Tensor:
+        index = data["$tensor"]
+        dtype = DTYPES.get(data.get("dtype"))
+        shape = data.get("shape")
+        if type(index) is not int or not 0 <= index < len(self.blobs) or dtype is None:
+            raise WireError("malformed tensor")
+        if not isinstance(shape, list) or not all(type(n) is int and n >= 0 for n in shape) or len(shape) > 64:
+            raise WireError("malformed tensor shape")
+        blob = self.blobs[index]
+        numel = math.prod(shape)
+        itemsize = torch.empty((), dtype=dtype).element_size()
+        if len(blob) != numel * itemsize:
+            raise WireError("tensor data does not match its shape")
+        if numel == 0:
+            tensor = torch.empty(shape, dtype=dtype)
+        else:
+            tensor = torch.frombuffer(bytearray(blob), dtype=torch.uint8).view(dtype).reshape(shape)
+        device = str(data.get("device", "cpu"))
+        if self.place_tensor is not None:
+            tensor = self.place_tensor(tensor, device)
+        if data.get("requires_grad") is True and (tensor.is_floating_point() or tensor.is_complex()):
+            tensor.requires_grad_(True)
+        grad = data.get("grad")
+        if grad is not None and tensor.requires_grad:
+            tensor.grad = self._tensor(grad, depth + 1)
+        return tensor
+
+
+def _as_list(value: Any) -> list:
+    if not isinstance(value, list):
+        raise WireError("malformed value")
+    return value
+
+
+def encode_message(header: dict, payload: Any = None, to_handle=None,
+                   max_blob_bytes: int = DEFAULT_MAX_BLOB_BYTES) -> bytes:
+    """Frame a message: ``header`` is plain JSON, ``payload`` any value the encoder takes."""
+    encoder = Encoder(to_handle=to_handle, max_blob_bytes=max_blob_bytes)
+    body = dict(header)
+    body["payload"] = encoder.encode(payload)
+    encoded = json.dumps(body, allow_nan=False).encode()
+    if len(encoded) > MAX_HEADER_BYTES:
+        raise WireError("message header too large")
+    parts = [_PREFIX.pack(len(encoded), len(encoder.blobs))]
+    parts.extend(_BLOB_LEN.pack(len(blob)) for blob in encoder.blobs)
+    parts.append(encoded)
+    parts.extend(encoder.blobs)
+    return b"".join(parts)
+
+
+def send_message(sock: socket.socket, header: dict, payload: Any = None, to_handle=None,
+                 max_blob_bytes: int = DEFAULT_MAX_BLOB_BYTES) -> None:
+    sock.sendall(encode_message(header, payload, to_handle=to_handle, max_blob_bytes=max_blob_bytes))
+
+
+def _read_exact(sock: socket.socket, size: int) -> bytes:
+    chunks = bytearray()
+    while len(chunks) < size:
+        chunk = sock.recv(min(size - len(chunks), 1 << 20))
+        if not chunk:
+            raise ConnectionClosed("connection closed")
+        chunks += chunk
+    return bytes(chunks)
+
+
+def receive_message(sock: socket.socket, max_blob_bytes: int = DEFAULT_MAX_BLOB_BYTES) -> tuple[dict, list[bytes]]:
+    """Read one frame: its JSON body (payload still encoded) and its blobs, sizes checked first."""
+    header_len, blob_count = _PREFIX.unpack(_read_exact(sock, _PREFIX.size))
+    if header_len > MAX_HEADER_BYTES or blob_count > MAX_ITEMS:
+        raise WireError("frame too large")
+    sizes = [_BLOB_LEN.unpack(_read_exact(sock, _BLOB_LEN.size))[0] for _ in range(blob_count)]
+    if sum(sizes) > max_blob_bytes:
+        raise WireError(f"frame carries more than {max_blob_bytes} bytes of tensor data")
+    try:
+        header = json.loads(_read_exact(sock, header_len))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise WireError("frame header is not JSON") from error
+    if not isinstance(header, dict):
+        raise WireError("frame header is not an object")
+    blobs = [_read_exact(sock, size) for size in sizes]
+    return header, blobs
