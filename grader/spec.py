@@ -81,7 +81,7 @@ class AssignmentSpec(BaseModel):
 
     def check_files(self, include_hidden: bool) -> list[Path]:
         folders = [self.public_checks] + ([self.hidden_checks] if include_hidden else [])
-        return sorted(path for folder in folders if folder.is_dir() for path in folder.glob("test_*.py"))
+        return [path for folder in folders if folder.is_dir() for path in sorted(folder.glob("test_*.py"))]
 
     def checks_fingerprint(self, include_hidden: bool) -> str:
         """Changes whenever a check file, the reference solution or the spec changes."""

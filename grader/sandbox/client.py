@@ -180,11 +180,12 @@ class Child:
         self.alive = True
         self.exit_status: str | None = None
 
-    def send(self, header: dict, payload: Any = None) -> None:
+    def send(self, header: dict, payload: Any = None, to_handle: Callable[[Any], wire.Handle] | None = None) -> None:
         if not self.alive:
             raise ChildGone("the submission's process is no longer running")
         try:
-            wire.send_message(self.rpc, header, payload, max_blob_bytes=self.max_transfer_bytes)
+            wire.send_message(self.rpc, header, payload, to_handle=to_handle,
+                              max_blob_bytes=self.max_transfer_bytes)
         except (BrokenPipeError, ConnectionResetError) as error:
             self.alive = False
             raise ChildGone("the submission's process ended") from error

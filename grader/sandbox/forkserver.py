@@ -70,6 +70,7 @@ class ForkServer:
         self.control = control
         self.options = options
         self.children: dict[int, str] = {}
+        self.exits: dict[int, str] = {}
         self.layers: dict[str, bool] = dict(options.get("layers", {}))
         self.workroot = tempfile.mkdtemp(prefix="grader-work-")
         self.drop_uid = os.getuid() == 0 and options.get("drop_uid", True)
@@ -168,8 +169,9 @@ class ForkServer:
             _, raw = os.waitpid(pid, 0)
             status = describe_exit(raw)
         except ChildProcessError:
-            pass
+            status = self.exits.pop(pid, status)
         self.reap()
+        self.exits.clear()
         workdir = self.children.pop(pid, None)
         if workdir:
             shutil.rmtree(workdir, ignore_errors=True)
@@ -192,11 +194,13 @@ class ForkServer:
     def reap(self) -> None:
         while True:
             try:
-                pid, _ = os.waitpid(-1, os.WNOHANG)
+                pid, raw = os.waitpid(-1, os.WNOHANG)
             except ChildProcessError:
                 return
             if pid == 0:
                 return
+            if pid in self.children:
+                self.exits[pid] = describe_exit(raw)
 
     def kill_everything(self) -> None:
         for pid in list(self.children):

@@ -1,0 +1,276 @@
+"""The ``student`` fixture: a proxy that calls the student's code in the sandbox.
+
+A :class:`StudentSession` owns one submission's child process: it runs the cells
+(recording each cell's error, skipping a cell that hangs or kills the process and
+going on with the rest) and then forwards calls. A call that times out or ends the
+process fails that check only: the next call gets a fresh child with the cells re-run.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import torch
+
+from grader import wire
+from grader.models import CellError, CellResult, ExtractedSubmission
+from grader.sandbox.client import CallTimeout, Child, ChildGone, ForkServer, SandboxError
+from grader.spec import Limits
+
+MAX_RESPAWNS = 4
+
+
+class StudentCodeFailed(AssertionError):
+    """The student's code raised, was missing, hung or crashed; the message says which."""
+
+
+class StudentSession:
+    def __init__(self, server: ForkServer, submission: ExtractedSubmission, limits: Limits, device: str):
+        self.server = server
+        self.submission = submission
+        self.limits = limits
+        self.device = device
+        self.deadline = time.monotonic() + limits.wall_seconds
+        self.child: Child | None = None
+        self.generation = 0
+        self.respawns = 0
+        self.skip: set[int] = set()
+        self.cells: dict[int, CellResult] = {}
+        self.stdout: list[str] = []
+        self.stderr: list[str] = []
+        self.fatal: str | None = None
+
+    # the child's life ----------------------------------------------------------
+
+    def start(self) -> None:
+        self._spawn_and_run_cells(record=True)
+
+    def _spawn_and_run_cells(self, record: bool) -> None:
+        while True:
+            self.generation += 1
+            self.child = self.server.spawn(self.limits.for_child())
+            stuck = self._run_cells(record)
+            if stuck is None:
+                return
+            self.skip.add(stuck)
+            self._end_child()
+            if self.out_of_time():
+                self.fatal = f"the notebook ran out of its {self.limits.wall_seconds:g} s time limit"
+                return
+            if self.respawns >= MAX_RESPAWNS:
+                self.fatal = "the notebook's cells kept ending the process"
+                return
+            self.respawns += 1
+
+    def _run_cells(self, record: bool) -> int | None:
+        """Run the cells; return the index of a cell that hung or ended the process, if any."""
+        assert self.child is not None
+        cells = [(cell.index, cell.source) for cell in self.submission.cells]
+        current, cell_deadline = None, self.deadline
+        try:
+            self.child.send({"op": "run_cells"}, {"cells": cells, "skip": sorted(self.skip)})
+            while True:
+                header, _ = self.child.receive(min(cell_deadline, self.deadline), self._decoder)
+                event = header.get("event")
+                if event == "cell_start":
+                    current = header.get("index")
+                    cell_deadline = time.monotonic() + self.limits.cell_seconds
+                elif event == "cell_done":
+                    current = None
+                    cell_deadline = self.deadline
+                    index = header.get("index")
+                    if record and isinstance(index, int):
+                        error = header.get("error")
+                        self.cells[index] = CellResult(
+                            index=index, status="error" if error else "ok",
+                            error=_cell_error(error), seconds=float(header.get("seconds") or 0))
+                elif event == "cells_finished":
+                    return None
+        except CallTimeout:
+            if current is None:
+                self.fatal = f"the notebook ran out of its {self.limits.wall_seconds:g} s time limit"
+                return None
+            if record:
+                limit = min(self.limits.cell_seconds, self.limits.wall_seconds)
+                self.cells[current] = CellResult(index=current, status="timeout", error=CellError(
+                    type="Timeout", message=f"the cell did not finish within {limit:g} s; it was stopped "
+                    "and the cells after it still ran"))
+            return current
+        except (ChildGone, wire.WireError) as error:
+            status = self._end_child()
+            if current is None:
+                self.fatal = f"the sandbox failed while starting the notebook ({error})"
+                return None
+            if record:
+                self.cells[current] = CellResult(index=current, status="crashed", error=CellError(
+                    type="ProcessEnded", message=f"running this cell ended the process ({status}); "
+                    "the cells after it still ran"))
+            return current
+
+    def _end_child(self) -> str:
+        if self.child is None:
+            return "not running"
+        child, self.child = self.child, None
+        child.finish()
+        self.stdout.append(child.stdout.text())
+        self.stderr.append(child.stderr.text())
+        return child.exit_status or "unknown"
+
+    def close(self) -> None:
+        self._end_child()
+
+    def out_of_time(self) -> bool:
+        return time.monotonic() >= self.deadline
+
+    # calls ---------------------------------------------------------------------
+
+    def _decoder(self, blobs: list[bytes]) -> wire.Decoder:
+        generation = self.generation
+        return wire.Decoder(blobs, from_handle=lambda handle: Remote(self, handle, generation),
+                            place_tensor=_place_tensor)
+
+    def request(self, header: dict, payload: Any = None, what: str = "your code") -> Any:
+        if self.fatal:
+            raise StudentCodeFailed(f"{what} was not run: {self.fatal}")
+        if self.out_of_time():
+            raise StudentCodeFailed(f"{what} was not run: the submission used up its "
+                                    f"{self.limits.wall_seconds:g} s time limit")
+        if self.child is None:
+            if self.respawns >= MAX_RESPAWNS:
+                raise StudentCodeFailed(f"{what} was not run: earlier checks ended the process too often")
+            self.respawns += 1
+            self._spawn_and_run_cells(record=False)
+            if self.child is None:
+                raise StudentCodeFailed(f"{what} was not run: {self.fatal}")
+        timeout = min(self.limits.call_seconds, self.deadline - time.monotonic())
+        try:
+            self.child.send(header, payload, to_handle=_remote_to_handle)
+            reply, value = self.child.receive(time.monotonic() + timeout, self._decoder)
+        except CallTimeout:
+            self._end_child()
+            raise StudentCodeFailed(f"{what} did not return within {timeout:.3g} s (an endless loop?)") from None
+        except ChildGone:
+            status = self._end_child()
+            raise StudentCodeFailed(f"{what} ended the process ({status})") from None
+        except wire.WireError as error:
+            self._end_child()
+            raise StudentCodeFailed(f"{what} returned something the grader cannot read ({error})") from None
+        if reply.get("ok"):
+            return value
+        error = reply.get("error") or {}
+        if error.get("type") == "MissingName":
+            raise StudentCodeFailed(f"{what.split('(')[0]} is not defined in your notebook "
+                                    "(define it in a code cell that runs without errors)")
+        where = f" ({error['where']})" if error.get("where") else ""
+        message = str(error.get("message", ""))[:500]
+        raise StudentCodeFailed(f"{what} raised {error.get('type', 'an error')}: {message}{where}")
+
+
+def _cell_error(error: Any) -> CellError | None:
+    if not isinstance(error, dict):
+        return None
+    return CellError(type=str(error.get("type", "Error")), message=str(error.get("message", "")),
+                     where=error.get("where"), traceback=str(error.get("traceback", "")))
+
+
+def _place_tensor(tensor: torch.Tensor, device: str) -> torch.Tensor:
+    if device.startswith("cuda") and torch.cuda.is_available():
+        return tensor.to(device)
+    return tensor
+
+
+def _remote_to_handle(value: Any) -> wire.Handle:
+    if isinstance(value, Remote):
+        return value._handle_for_call()
+    raise wire.WireError(f"a check cannot send a {type(value).__name__} to the student's code")
+
+
+class Remote:
+    """An object that lives in the sandbox (a module, an optimizer, a numpy value...)."""
+
+    def __init__(self, session: StudentSession, handle: wire.Handle, generation: int):
+        self._session = session
+        self._handle = handle
+        self._generation = generation
+        self.type_name = handle.type_name
+
+    def _handle_for_call(self) -> wire.Handle:
+        if self._generation != self._session.generation:
+            raise StudentCodeFailed("an object from an earlier run of the notebook was used after the "
+                                    "process ended; an earlier call failed")
+        return self._handle
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._session.request({"op": "call", "handle": self._handle_for_call().id, "name": None},
+                                     (list(args), kwargs), what=f"your {self.type_name.rsplit('.', 1)[-1]}(...)")
+
+    def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        return self._session.request({"op": "call", "handle": self._handle_for_call().id, "name": method},
+                                     (list(args), kwargs), what=f"{self.type_name.rsplit('.', 1)[-1]}.{method}(...)")
+
+    def get(self, attribute: str) -> Any:
+        return self._session.request({"op": "get", "handle": self._handle_for_call().id, "name": attribute},
+                                     what=f"{self.type_name.rsplit('.', 1)[-1]}.{attribute}")
+
+    def __repr__(self) -> str:
+        return f"<student's {self.type_name}>"
+
+    def __bool__(self) -> bool:
+        return True
+
+
+class StudentProxy:
+    """``student.f(...)`` calls the notebook's ``f`` in the sandbox; see docs/writing-checks.md."""
+
+    def __init__(self, session: StudentSession, seed: int | None = None):
+        self._session = session
+        self._seed = seed
+
+    def seeded(self, seed: int) -> "StudentProxy":
+        return StudentProxy(self._session, seed)
+
+    def _header(self, op: str, **fields: Any) -> dict:
+        header = {"op": op, **fields}
+        if self._seed is not None:
+            header["seed"] = int(self._seed)
+        return header
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            return self._session.request(self._header("call", name=name), (list(args), kwargs),
+                                         what=f"{name}(...)")
+
+        call.__name__ = name
+        return call
+
+    def has(self, name: str) -> bool:
+        names = self._session.request(self._header("names"), what="listing your notebook's names")
+        return isinstance(names, dict) and name in names
+
+    def get(self, name: str) -> Any:
+        return self._session.request(self._header("get", name=name), what=name)
+
+    def put(self, value: Any) -> Remote:
+        return self._session.request(self._header("put"), value, what="sending data to your code")
+
+    def fetch(self, remote: Remote) -> Any:
+        return self._session.request(self._header("fetch", handle=remote._handle_for_call().id),
+                                     what=f"reading your {remote.type_name}")
+
+    def describe(self, remote: Remote) -> dict:
+        if not isinstance(remote, Remote):
+            raise StudentCodeFailed(f"expected an object such as an nn.Module, got "
+                                    f"{type(remote).__name__}")
+        return self._session.request(self._header("describe", handle=remote._handle_for_call().id),
+                                     what=f"describing your {remote.type_name}")
+
+    def build(self, factory: str, *args: Any, **kwargs: Any) -> Remote:
+        return self._session.request(self._header("build", factory=factory), (list(args), kwargs),
+                                     what=f"building a {factory} for the check")
+
+
+__all__ = ["StudentProxy", "StudentSession", "Remote", "StudentCodeFailed", "SandboxError"]

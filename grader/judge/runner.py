@@ -1,0 +1,245 @@
+"""The judge: pytest on the trusted side, collected once, run for each submission.
+
+One ``pytest.main`` session collects the assignment's checks; its run loop then takes
+submissions one by one from an iterator, runs every collected check against each
+(fresh fixtures per check) and hands a :class:`Verdict` to a callback. Paying pytest's
+start-up and collection once per batch, not once per submission, is what keeps the
+per-submission overhead in milliseconds.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import time
+from pathlib import Path
+from types import ModuleType
+from typing import Callable, Iterable
+
+import pytest
+import torch
+from _pytest.runner import runtestprotocol
+
+from grader import __version__
+from grader.errors import GraderError
+from grader.extract import ExtractionError, extract_submission
+from grader.judge.proxy import StudentProxy, StudentSession
+from grader.models import CheckResult, ExtractedSubmission, Verdict, utcnow
+from grader.sandbox.client import ForkServer, SandboxError
+from grader.spec import AssignmentSpec
+
+PYTEST_INI = Path(__file__).with_name("pytest.ini")
+
+
+def load_reference(spec: AssignmentSpec) -> ModuleType:
+    path = spec.reference_solution()
+    if not path.is_file():
+        raise GraderError(f"no reference solution at {path}; add reference_solutions/{spec.id}.py")
+    module_name = f"grader_reference_{spec.id}"
+    module_spec = importlib.util.spec_from_file_location(module_name, path)
+    module = importlib.util.module_from_spec(module_spec)
+    sys.modules[module_name] = module
+    module_spec.loader.exec_module(module)
+    return module
+
+
+class JudgePlugin:
+    """Registered with pytest: provides the fixtures and drives the per-submission loop."""
+
+    def __init__(self, judge: "Judge", submissions: Iterable[str | Path | ExtractedSubmission],
+                 on_verdict: Callable[[Verdict], None]):
+        self.judge = judge
+        self.submissions = submissions
+        self.on_verdict = on_verdict
+        self.session: StudentSession | None = None
+        self.collection_errors: list[str] = []
+        self.items: list[pytest.Item] = []
+
+    # fixtures -----------------------------------------------------------------
+
+    @pytest.fixture
+    def student(self) -> StudentProxy:
+        assert self.session is not None
+        return StudentProxy(self.session)
+
+    @pytest.fixture
+    def reference(self) -> ModuleType:
+        return self.judge.reference
+
+    @pytest.fixture
+    def device(self) -> torch.device:
+        return torch.device(self.judge.device)
+
+    # hooks --------------------------------------------------------------------
+
+    def pytest_collectreport(self, report) -> None:
+        if report.failed:
+            self.collection_errors.append(f"{report.nodeid}: {str(report.longrepr).strip().splitlines()[-1]}")
+
+    def pytest_collection_modifyitems(self, items) -> None:
+        for item in items:
+            if item.get_closest_marker("points") is None:
+                self.collection_errors.append(f"{item.nodeid}: no @pytest.mark.points(N) on this check")
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        outcome = yield
+        report = outcome.get_result()
+        if report.failed and call.excinfo is not None and not hasattr(item, "_grader_failure"):
+            item._grader_failure = (report.when, call.excinfo)
+
+    def pytest_runtestloop(self, session) -> bool:
+        self.items = list(session.items)
+        if self.collection_errors:
+            raise GraderError("the checks of " + self.judge.spec.id + " are broken: " + self.collection_errors[0])
+        self.judge.check_points(self.items)
+        for submission in self.submissions:
+            verdict = self.judge.judge_one(submission, self)
+            self.on_verdict(verdict)
+        return True
+
+    def run_checks(self, session: StudentSession) -> list[CheckResult]:
+        self.session = session
+        results = []
+        try:
+            for item in self.items:
+                results.append(self._run_item(item))
+        finally:
+            self.session = None
+        return results
+
+    def _run_item(self, item: pytest.Item) -> CheckResult:
+        if hasattr(item, "_grader_failure"):
+            del item._grader_failure
+        item._initrequest()
+        started = time.perf_counter()
+        reports = runtestprotocol(item, log=False, nextitem=None)
+        passed = all(report.passed or report.skipped for report in reports) and any(
+            report.when == "call" and report.passed for report in reports)
+        points = float(item.get_closest_marker("points").args[0])
+        visibility = self.judge.visibility(item)
+        message = "" if passed else failure_message(item, visibility)
+        return CheckResult(name=item.name, title=check_title(item), visibility=visibility,
+                           score=points if passed else 0.0, max_score=points, passed=passed,
+                           message=message, seconds=time.perf_counter() - started)
+
+
+def check_title(item: pytest.Item) -> str:
+    doc = getattr(getattr(item, "function", None), "__doc__", None) or ""
+    return doc.strip().splitlines()[0] if doc.strip() else item.name
+
+
+def failure_message(item: pytest.Item, visibility: str) -> str:
+    when, excinfo = getattr(item, "_grader_failure", ("call", None))
+    if excinfo is None:
+        return "the check failed"
+    error = excinfo.value
+    if isinstance(error, AssertionError):
+        text = str(error).strip()
+        return text[:2000] if text else "the check failed"
+    if isinstance(error, pytest.skip.Exception):
+        return "skipped"
+    # An exception in the check's own code, usually from a result of an unexpected kind.
+    # Hidden checks say no more than its type: its message may hold expected values.
+    if visibility == "hidden":
+        return f"the check could not use your result ({type(error).__name__})"
+    return f"the check could not use your result: {type(error).__name__}: {str(error)[:300]}"
+
+
+class Judge:
+    """Judges submissions of one assignment with a warm sandbox worker."""
+
+    def __init__(self, spec: AssignmentSpec, include_hidden: bool = True, device: str = "cpu",
+                 server: ForkServer | None = None):
+        self.spec = spec
+        self.include_hidden = include_hidden
+        self.device = device
+        self.reference = load_reference(spec)
+        self.server = server
+        self.fingerprint = spec.checks_fingerprint(include_hidden)
+        self.hidden_count = 0
+
+    def visibility(self, item: pytest.Item) -> str:
+        path = Path(str(item.path)).resolve()
+        return "hidden" if self.spec.hidden_checks.resolve() in path.parents else "public"
+
+    def check_points(self, items: list[pytest.Item]) -> None:
+        total = sum(float(item.get_closest_marker("points").args[0]) for item in items)
+        self.hidden_count = sum(1 for item in items if self.visibility(item) == "hidden")
+        if self.include_hidden and abs(total - self.spec.points) > 1e-9:
+            raise GraderError(f"the checks of {self.spec.id} give {total:g} points but assignment.toml says "
+                              f"points = {self.spec.points:g}; make them agree")
+
+    def ensure_server(self) -> ForkServer:
+        if self.server is None or not self.server.alive():
+            if self.server is not None:
+                self.server.close()
+            self.server = ForkServer()
+            self.server.start()
+        return self.server
+
+    def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
+            self.server = None
+
+    def run(self, submissions: Iterable[str | Path | ExtractedSubmission],
+            on_verdict: Callable[[Verdict], None]) -> None:
+        files = self.spec.check_files(self.include_hidden)
+        if not files:
+            raise GraderError(f"no checks found in {self.spec.public_checks} (files named test_*.py)")
+        plugin = JudgePlugin(self, submissions, on_verdict)
+        args = [str(path) for path in files] + [
+            "-c", str(PYTEST_INI), "--rootdir", str(self.spec.root), "-p", "no:cacheprovider",
+            "-p", "no:terminal", "-p", "no:stepwise", "--assert=plain", "--import-mode=importlib",
+            "-s", "-W", "ignore::pytest.PytestAssertRewriteWarning",
+        ]
+        code = pytest.main(args, plugins=[plugin])
+        if plugin.collection_errors:
+            raise GraderError("the checks of " + self.spec.id + " are broken: " + plugin.collection_errors[0])
+        if code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR):
+            raise GraderError(f"pytest could not run the checks of {self.spec.id} (exit {int(code)})")
+
+    def grade(self, submissions: Iterable[str | Path | ExtractedSubmission]) -> list[Verdict]:
+        verdicts: list[Verdict] = []
+        self.run(submissions, verdicts.append)
+        return verdicts
+
+    def judge_one(self, submission: str | Path | ExtractedSubmission, plugin: JudgePlugin) -> Verdict:
+        started_at, started = utcnow(), time.perf_counter()
+        path = submission.path if isinstance(submission, ExtractedSubmission) else str(submission)
+        base = dict(assignment=self.spec.id, submission=path, student=Path(path).stem, device=self.device,
+                    grader_version=__version__, checks_fingerprint=self.fingerprint, started_at=started_at,
+                    include_hidden=self.include_hidden, hidden_checks=self.hidden_count)
+        try:
+            extracted = submission if isinstance(submission, ExtractedSubmission) else \
+                extract_submission(submission, self.spec)
+        except ExtractionError as error:
+            return Verdict(status="error", message=str(error), max_score=self._max_score(plugin),
+                           duration=time.perf_counter() - started, **base)
+        base.update(student=extracted.student)
+        try:
+            server = self.ensure_server()
+        except SandboxError as error:
+            return Verdict(status="error", message=f"the sandbox could not start: {error}", sha256=extracted.sha256,
+                           max_score=self._max_score(plugin), duration=time.perf_counter() - started, **base)
+        session = StudentSession(server, extracted, self.spec.limits, self.device)
+        try:
+            session.start()
+            checks = plugin.run_checks(session)
+        except SandboxError as error:
+            session.close()
+            return Verdict(status="error", message=f"the sandbox failed: {error}", sha256=extracted.sha256,
+                           max_score=self._max_score(plugin), duration=time.perf_counter() - started, **base)
+        finally:
+            session.close()
+        return Verdict(
+            status="graded", sha256=extracted.sha256, checks=checks,
+            score=round(sum(check.score for check in checks), 6),
+            max_score=round(sum(check.max_score for check in checks), 6),
+            cells=[session.cells[index] for index in sorted(session.cells)],
+            stdout="".join(session.stdout), stderr="".join(session.stderr),
+            layers=dict(server.reported_layers), duration=time.perf_counter() - started, **base)
+
+    def _max_score(self, plugin: JudgePlugin) -> float:
+        return float(sum(float(item.get_closest_marker("points").args[0]) for item in plugin.items))

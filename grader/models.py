@@ -1,0 +1,96 @@
+"""The data that passes between stages: extracted submissions in, verdicts out."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class CodeCell(BaseModel):
+    index: int = Field(description="1-based position among the notebook's code cells")
+    source: str
+
+
+class ExtractedSubmission(BaseModel):
+    path: str
+    student: str
+    sha256: str = Field(description="hash of the extracted code: outputs and metadata do not change it")
+    kind: Literal["notebook", "python"]
+    cells: list[CodeCell]
+    notes: list[str] = Field(default_factory=list, description="what extraction neutralised")
+
+
+class CellError(BaseModel):
+    type: str
+    message: str
+    where: str | None = None
+    traceback: str = ""
+
+
+class CellResult(BaseModel):
+    index: int
+    status: Literal["ok", "error", "timeout", "crashed"]
+    error: CellError | None = None
+    seconds: float = 0.0
+
+
+class CheckResult(BaseModel):
+    name: str
+    title: str = ""
+    visibility: Literal["public", "hidden"]
+    score: float
+    max_score: float
+    passed: bool
+    message: str = ""
+    seconds: float = 0.0
+
+
+class Verdict(BaseModel):
+    """One submission judged: what the report shows and the gradebook stores."""
+
+    assignment: str
+    submission: str
+    student: str
+    sha256: str = ""
+    status: Literal["graded", "error"]
+    message: str = ""
+    score: float = 0.0
+    max_score: float = 0.0
+    checks: list[CheckResult] = Field(default_factory=list)
+    cells: list[CellResult] = Field(default_factory=list)
+    stdout: str = ""
+    stderr: str = ""
+    device: str = "cpu"
+    layers: dict[str, bool] = Field(default_factory=dict)
+    include_hidden: bool = True
+    hidden_checks: int = 0
+    duration: float = 0.0
+    grader_version: str = ""
+    checks_fingerprint: str = ""
+    started_at: datetime = Field(default_factory=utcnow)
+
+    def public_json(self) -> dict:
+        """The shape `grader grade --json` promises."""
+        data = {
+            "submission": self.submission,
+            "student": self.student,
+            "score": self.score,
+            "max_score": self.max_score,
+            "status": self.status,
+            "checks": [{"name": c.name, "score": c.score, "max_score": c.max_score, "passed": c.passed,
+                        "message": c.message, "visibility": c.visibility} for c in self.checks],
+            "cell_errors": [{"cell": c.index, "status": c.status,
+                             "error": f"{c.error.type}: {c.error.message}" if c.error else ""}
+                            for c in self.cells if c.status != "ok"],
+            "device": self.device,
+            "duration": round(self.duration, 3),
+        }
+        if self.status == "error":
+            data["message"] = self.message
+        return data
