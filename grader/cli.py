@@ -1,0 +1,97 @@
+"""The `grader` command: parse, call the library, print. Nothing here that an instructor can't call."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from grader import __version__, grading, report
+from grader.errors import GraderError
+from grader.store import DEFAULT_DB_URL
+
+console = Console(highlight=False)
+
+DEVICE = click.option("--device", default="auto", show_default=True,
+                      help="auto, cpu, cuda or cuda:N (auto: cuda when this machine has one)")
+DB = click.option("--db", "db_url", default=DEFAULT_DB_URL, show_default=True, help="SQLAlchemy URL of the gradebook")
+ASSIGNMENTS = click.option("--assignments", "assignments_dir", type=click.Path(file_okay=False), default=None,
+                           help="folder holding the assignments (default: ./assignments, then the bundled ones)")
+
+
+class GraderGroup(click.Group):
+    """Turns a GraderError anywhere into one line on stderr and exit 2."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except GraderError as error:
+            click.echo(f"error: {error}", err=True)
+            sys.exit(2)
+        except KeyboardInterrupt:
+            click.echo("interrupted: every result graded so far is stored", err=True)
+            sys.exit(130)
+
+
+@click.group(cls=GraderGroup)
+@click.version_option(__version__, prog_name="grader")
+def main() -> None:
+    """Grade PyTorch homework notebooks in a sandbox."""
+
+
+@main.command()
+@click.argument("assignment")
+@click.argument("notebook", required=False, type=click.Path(dir_okay=False))
+@DEVICE
+@ASSIGNMENTS
+def check(assignment: str, notebook: str | None, device: str, assignments_dir: str | None) -> None:
+    """Run the public checks on your notebook (found in this folder unless NOTEBOOK is given).
+
+    Exit 0 when every public check passes, 1 otherwise.
+    """
+    verdict = grading.check_notebook(assignment, notebook, device=device, assignments_dir=assignments_dir)
+    console.print(f"[bold]{assignment}[/bold]: {verdict.submission} (public checks)")
+    report.print_check_feedback(verdict, console)
+    hidden = grading.hidden_check_count(assignment, assignments_dir)
+    if hidden:
+        console.print(f"{hidden} hidden checks run at grading time.")
+    ok = verdict.status == "graded" and all(check.passed for check in verdict.checks)
+    sys.exit(0 if ok else 1)
+
+
+@main.command()
+@click.argument("assignment")
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@DB
+@DEVICE
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), help="write every verdict to this JSON file")
+@click.option("--public-only", is_flag=True, help="run only the public checks")
+@ASSIGNMENTS
+def grade(assignment: str, paths: tuple[str, ...], db_url: str, device: str, json_path: str | None,
+          public_only: bool, assignments_dir: str | None) -> None:
+    """Grade notebooks (files or folders of them) with every check, and store the results."""
+    verdicts = grading.grade_submissions(assignment, paths, db_url=db_url, device=device,
+                                         include_hidden=not public_only, assignments_dir=assignments_dir)
+    if json_path:
+        report.write_json(verdicts, json_path)
+    report.print_grade_summary(verdicts, console, title=f"{assignment}: graded")
+
+
+@main.command()
+@click.argument("assignment")
+@DB
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), help="also write them to this JSON file")
+def results(assignment: str, db_url: str, json_path: str | None) -> None:
+    """Show the latest stored score of every submission."""
+    verdicts = grading.latest_results(assignment, db_url)
+    if not verdicts:
+        raise GraderError(f"no results for {assignment} in {db_url}; grade first: grader grade {assignment} DIR")
+    if json_path:
+        report.write_json(verdicts, json_path)
+    report.print_grade_summary(verdicts, console, title=f"{assignment}: latest results")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,127 @@
+"""The library entry points the CLI calls: check one notebook, grade many, read results."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Iterable
+
+from grader.errors import GraderError
+from grader.judge.runner import Judge
+from grader.models import Verdict
+from grader.spec import AssignmentSpec, load_assignment
+from grader.store import DEFAULT_DB_URL, Gradebook
+
+SUBMISSION_SUFFIXES = (".ipynb", ".py")
+IGNORED_NAMES = {"expected.json", "README.md"}
+
+
+def resolve_device(device: str) -> str:
+    if device == "auto":
+        import torch
+
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise GraderError(f"--device {device}: this machine has no CUDA GPU; use --device cpu or auto")
+    elif device != "cpu":
+        raise GraderError(f"--device {device}: expected auto, cpu, cuda or cuda:N")
+    return device
+
+
+def collect_submissions(paths: Iterable[str | Path]) -> list[Path]:
+    """Files named directly are taken as they are; folders give their notebooks and .py files."""
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            for candidate in sorted(path.rglob("*")):
+                if (candidate.is_file() and candidate.suffix in SUBMISSION_SUFFIXES
+                        and candidate.name not in IGNORED_NAMES
+                        and not any(part.startswith(".") for part in candidate.relative_to(path).parts)):
+                    found.append(candidate)
+        elif path.exists():
+            found.append(path)
+        else:
+            raise GraderError(f"{path}: no such file or folder; name notebooks or folders of notebooks")
+    if not found:
+        raise GraderError("no submissions found in " + ", ".join(str(p) for p in paths)
+                          + " (looked for .ipynb and .py files)")
+    return found
+
+
+def find_student_notebook(spec: AssignmentSpec, folder: Path | None = None) -> Path:
+    folder = folder or Path.cwd()
+    expected = folder / spec.notebook
+    if expected.is_file():
+        return expected
+    notebooks = sorted(p for p in folder.glob("*.ipynb") if p.is_file())
+    if len(notebooks) == 1:
+        return notebooks[0]
+    if not notebooks:
+        raise GraderError(f"no {spec.notebook} in {folder}; run this next to your notebook or name it: "
+                          f"grader check {spec.id} path/to/{spec.notebook}")
+    raise GraderError(f"no {spec.notebook} in {folder} and several other notebooks; name one: "
+                      f"grader check {spec.id} {notebooks[0].name}")
+
+
+def hidden_check_count(assignment: str, assignments_dir: str | Path | None = None) -> int:
+    """How many hidden checks will also count, without importing (or showing) them."""
+    import ast
+
+    spec = load_assignment(assignment, assignments_dir)
+    count = 0
+    for path in spec.check_files(include_hidden=True):
+        if spec.hidden_checks in path.parents:
+            tree = ast.parse(path.read_text())
+            count += sum(1 for node in tree.body
+                         if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"))
+    return count
+
+
+def check_notebook(assignment: str, notebook: str | Path | None = None, device: str = "cpu",
+                   assignments_dir: str | Path | None = None) -> Verdict:
+    """What `grader check` does: public checks only, nothing stored."""
+    spec = load_assignment(assignment, assignments_dir)
+    path = Path(notebook) if notebook else find_student_notebook(spec)
+    if not path.exists():
+        raise GraderError(f"{path}: no such file; name your notebook: grader check {spec.id} path/to/{spec.notebook}")
+    judge = Judge(spec, include_hidden=False, device=resolve_device(device))
+    try:
+        return judge.grade([path])[0]
+    finally:
+        judge.close()
+
+
+def grade_submissions(assignment: str, paths: Iterable[str | Path], db_url: str = DEFAULT_DB_URL,
+                      device: str = "cpu", include_hidden: bool = True,
+                      assignments_dir: str | Path | None = None,
+                      on_verdict: Callable[[Verdict], None] | None = None) -> list[Verdict]:
+    """What `grader grade` does: every check, every verdict stored as soon as it is made."""
+    spec = load_assignment(assignment, assignments_dir)
+    files = collect_submissions(paths)
+    gradebook = Gradebook(db_url)
+    judge = Judge(spec, include_hidden=include_hidden, device=resolve_device(device))
+    verdicts: list[Verdict] = []
+
+    def keep(verdict: Verdict) -> None:
+        gradebook.record(verdict)
+        verdicts.append(verdict)
+        if on_verdict is not None:
+            on_verdict(verdict)
+
+    try:
+        judge.run(files, keep)
+    finally:
+        judge.close()
+        gradebook.close()
+    return verdicts
+
+
+def latest_results(assignment: str, db_url: str = DEFAULT_DB_URL) -> list[Verdict]:
+    gradebook = Gradebook(db_url)
+    try:
+        return gradebook.latest(assignment)
+    finally:
+        gradebook.close()

@@ -1,0 +1,71 @@
+"""Turning verdicts into what people read: terminal tables, JSON."""
+
+from __future__ import annotations
+
+import json
+import statistics
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from grader.models import Verdict
+
+
+def _score(value: float) -> str:
+    return f"{value:g}"
+
+
+def print_check_feedback(verdict: Verdict, console: Console) -> None:
+    """A student's view: every check with ✓/✗, points and what went wrong."""
+    if verdict.status == "error":
+        console.print(f"[red]✗ {verdict.message}[/red]")
+        return
+    table = Table(show_header=True, header_style="bold", expand=False)
+    table.add_column("", width=1)
+    table.add_column("check")
+    table.add_column("points", justify="right")
+    table.add_column("feedback", overflow="fold")
+    for check in verdict.checks:
+        mark = Text("✓", style="green") if check.passed else Text("✗", style="red")
+        table.add_row(mark, check.title or check.name, f"{_score(check.score)}/{_score(check.max_score)}",
+                      check.message)
+    console.print(table)
+    print_cell_errors(verdict, console)
+    console.print(f"[bold]Score: {_score(verdict.score)}/{_score(verdict.max_score)}[/bold]")
+
+
+def print_cell_errors(verdict: Verdict, console: Console) -> None:
+    for cell in verdict.cells:
+        if cell.status != "ok" and cell.error is not None:
+            where = cell.error.where or f"cell {cell.index}"
+            console.print(f"[yellow]code cell {cell.index}[/yellow] ({where}): {cell.error.type}: "
+                          f"{cell.error.message.splitlines()[0] if cell.error.message else ''}", highlight=False)
+
+
+def print_grade_summary(verdicts: list[Verdict], console: Console, title: str = "") -> None:
+    table = Table(title=title or None, show_header=True, header_style="bold")
+    table.add_column("student")
+    table.add_column("submission", overflow="fold")
+    table.add_column("score", justify="right")
+    table.add_column("status")
+    table.add_column("failed checks / message", overflow="fold")
+    for verdict in verdicts:
+        failed = ", ".join(check.name for check in verdict.checks if not check.passed)
+        note = verdict.message if verdict.status == "error" else failed
+        style = "red" if verdict.status == "error" else ("green" if verdict.score == verdict.max_score else "")
+        table.add_row(verdict.student, verdict.submission, f"{_score(verdict.score)}/{_score(verdict.max_score)}",
+                      Text(verdict.status, style=style), note)
+    console.print(table)
+    graded = [verdict.score for verdict in verdicts if verdict.status == "graded"]
+    errors = len(verdicts) - len(graded)
+    if graded:
+        console.print(f"{len(verdicts)} submissions: mean {statistics.mean(graded):.2f}, median "
+                      f"{statistics.median(graded):g}, {errors} error(s)")
+    else:
+        console.print(f"{len(verdicts)} submissions, {errors} error(s)")
+
+
+def write_json(verdicts: list[Verdict], path: str | Path) -> None:
+    Path(path).write_text(json.dumps([verdict.public_json() for verdict in verdicts], indent=2) + "\n")

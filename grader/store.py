@@ -1,0 +1,192 @@
+"""The gradebook: every grading run, kept with SQLAlchemy (SQLite with WAL by default).
+
+Only the trusted side writes here. Grading a notebook again adds a run; nothing is
+overwritten, so a grade's whole history stays visible.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import (JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint,
+                        create_engine, event, func, select)
+from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
+
+from grader.errors import GraderError
+from grader.models import CellError, CellResult, CheckResult, Verdict, utcnow
+
+DEFAULT_DB_URL = "sqlite:///grades.db"
+MAX_STORED_OUTPUT = 64 * 1024
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class AssignmentRow(Base):
+    __tablename__ = "assignments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    max_score: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class SubmissionRow(Base):
+    __tablename__ = "submissions"
+    __table_args__ = (UniqueConstraint("assignment_id", "path", "sha256"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id"), index=True)
+    student: Mapped[str] = mapped_column(String(200), index=True)
+    path: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    first_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class RunRow(Base):
+    __tablename__ = "runs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20))
+    message: Mapped[str] = mapped_column(Text, default="")
+    score: Mapped[float] = mapped_column(Float)
+    max_score: Mapped[float] = mapped_column(Float)
+    include_hidden: Mapped[bool] = mapped_column(Boolean, default=True)
+    duration: Mapped[float] = mapped_column(Float)
+    device: Mapped[str] = mapped_column(String(40))
+    grader_version: Mapped[str] = mapped_column(String(40))
+    checks_fingerprint: Mapped[str] = mapped_column(String(64), default="")
+    layers: Mapped[dict] = mapped_column(JSON, default=dict)
+    cells: Mapped[list] = mapped_column(JSON, default=list)
+    stdout: Mapped[str] = mapped_column(Text, default="")
+    stderr: Mapped[str] = mapped_column(Text, default="")
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    submission: Mapped[SubmissionRow] = relationship()
+    checks: Mapped[list["CheckRow"]] = relationship(back_populates="run", order_by="CheckRow.position")
+
+
+class CheckRow(Base):
+    __tablename__ = "check_results"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(Text, default="")
+    visibility: Mapped[str] = mapped_column(String(10))
+    score: Mapped[float] = mapped_column(Float)
+    max_score: Mapped[float] = mapped_column(Float)
+    passed: Mapped[bool] = mapped_column(Boolean)
+    message: Mapped[str] = mapped_column(Text, default="")
+    seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    run: Mapped[RunRow] = relationship(back_populates="checks")
+
+
+def _truncate(text: str) -> str:
+    if len(text) <= MAX_STORED_OUTPUT:
+        return text
+    return text[:MAX_STORED_OUTPUT] + f"\n[... {len(text) - MAX_STORED_OUTPUT} more characters not stored]"
+
+
+class Gradebook:
+    def __init__(self, url: str = DEFAULT_DB_URL):
+        self.url = url
+        try:
+            self.engine = create_engine(url)
+        except (ArgumentError, ImportError, ValueError) as error:
+            raise GraderError(f"cannot open the gradebook {url!r}: {error}; pass --db sqlite:///grades.db "
+                              "or another SQLAlchemy URL") from None
+        if self.engine.dialect.name == "sqlite":
+            database = self.engine.url.database
+            if database and database != ":memory:" and not Path(database).parent.exists():
+                raise GraderError(f"cannot open the gradebook {url}: folder {Path(database).parent} does not "
+                                  "exist; create it or choose another --db")
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        try:
+            Base.metadata.create_all(self.engine)
+        except OperationalError as error:
+            raise GraderError(f"cannot open the gradebook {url}: {str(error.orig).splitlines()[0]}") from None
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def record(self, verdict: Verdict) -> int:
+        """Store one verdict as a new run; returns the run's id."""
+        with Session(self.engine) as session, session.begin():
+            assignment = session.scalar(select(AssignmentRow).where(AssignmentRow.name == verdict.assignment))
+            if assignment is None:
+                assignment = AssignmentRow(name=verdict.assignment, max_score=verdict.max_score)
+                session.add(assignment)
+                session.flush()
+            elif verdict.include_hidden and verdict.max_score:
+                assignment.max_score = verdict.max_score
+            submission = session.scalar(select(SubmissionRow).where(
+                SubmissionRow.assignment_id == assignment.id, SubmissionRow.path == verdict.submission,
+                SubmissionRow.sha256 == verdict.sha256))
+            if submission is None:
+                submission = SubmissionRow(assignment_id=assignment.id, student=verdict.student,
+                                           path=verdict.submission, sha256=verdict.sha256)
+                session.add(submission)
+                session.flush()
+            run = RunRow(
+                submission_id=submission.id, status=verdict.status, message=verdict.message, score=verdict.score,
+                max_score=verdict.max_score, include_hidden=verdict.include_hidden, duration=verdict.duration,
+                device=verdict.device, grader_version=verdict.grader_version,
+                checks_fingerprint=verdict.checks_fingerprint, layers=verdict.layers,
+                cells=[cell.model_dump(mode="json") for cell in verdict.cells],
+                stdout=_truncate(verdict.stdout), stderr=_truncate(verdict.stderr), started_at=verdict.started_at)
+            session.add(run)
+            session.flush()
+            for position, check in enumerate(verdict.checks):
+                session.add(CheckRow(run_id=run.id, position=position, name=check.name, title=check.title,
+                                     visibility=check.visibility, score=check.score, max_score=check.max_score,
+                                     passed=check.passed, message=check.message, seconds=check.seconds))
+            return run.id
+
+    def _verdict(self, run: RunRow, assignment: str) -> Verdict:
+        return Verdict(
+            assignment=assignment, submission=run.submission.path, student=run.submission.student,
+            sha256=run.submission.sha256, status=run.status, message=run.message, score=run.score,
+            max_score=run.max_score, include_hidden=run.include_hidden, duration=run.duration, device=run.device,
+            grader_version=run.grader_version, checks_fingerprint=run.checks_fingerprint, layers=run.layers or {},
+            cells=[CellResult.model_validate(cell) for cell in run.cells or []], stdout=run.stdout,
+            stderr=run.stderr, started_at=run.started_at,
+            checks=[CheckResult(name=c.name, title=c.title, visibility=c.visibility, score=c.score,
+                                max_score=c.max_score, passed=c.passed, message=c.message, seconds=c.seconds)
+                    for c in run.checks])
+
+    def latest(self, assignment: str) -> list[Verdict]:
+        """The newest run of every submitted file of an assignment, by student then path."""
+        with Session(self.engine) as session:
+            newest = (select(SubmissionRow.path, func.max(RunRow.id).label("run_id"))
+                      .join(RunRow, RunRow.submission_id == SubmissionRow.id)
+                      .join(AssignmentRow, AssignmentRow.id == SubmissionRow.assignment_id)
+                      .where(AssignmentRow.name == assignment)
+                      .group_by(SubmissionRow.path).subquery())
+            runs = session.scalars(select(RunRow).join(newest, RunRow.id == newest.c.run_id)).all()
+            verdicts = [self._verdict(run, assignment) for run in runs]
+        return sorted(verdicts, key=lambda v: (v.student, v.submission))
+
+    def history(self, assignment: str, student: str | None = None) -> list[Verdict]:
+        with Session(self.engine) as session:
+            query = (select(RunRow).join(SubmissionRow).join(AssignmentRow)
+                     .where(AssignmentRow.name == assignment).order_by(RunRow.id))
+            if student is not None:
+                query = query.where(SubmissionRow.student == student)
+            return [self._verdict(run, assignment) for run in session.scalars(query).all()]
+
+    def count_runs(self) -> int:
+        with Session(self.engine) as session:
+            return session.scalar(select(func.count(RunRow.id))) or 0
+
+
+def _sqlite_pragmas(connection, _record) -> None:
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def verdicts_to_json(verdicts: list[Verdict]) -> str:
+    return json.dumps([verdict.public_json() for verdict in verdicts], indent=2)
