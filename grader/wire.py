@@ -116,10 +116,10 @@ class Encoder:
             "dtype": dtype_name,
             "shape": list(plain.shape),
             "device": str(plain.device),
-            "requires_grad": bool(plain.requires_grad),
+            "requires_grad": bool(torch.Tensor.requires_grad.__get__(tensor)),
             "grad_fn": type(plain.grad_fn).__name__ if plain.grad_fn is not None else None,
         }
-        grad = plain.grad if plain.is_leaf else None
+        grad = torch.Tensor.grad.__get__(tensor) if torch.Tensor.is_leaf.__get__(tensor) else None
         if grad is not None:
             encoded["grad"] = self._tensor(grad, depth + 1)
         return encoded

@@ -34,9 +34,11 @@ def test_first_column_last_row_edge_shapes(student, reference, device):
                  f"(first column, last row), but returned {type(got).__name__}"
                  + (f" of {len(got)} items" if isinstance(got, (tuple, list)) else ""),
                  hint="return a[:, 0], a[-1] - two separate 1-D tensors, not one stacked tensor.")
-        expect_close(got, reference.first_column_last_row(a), what=f"first_column_last_row on {name}",
-                     hint="the column is a[:, 0] (length = number of rows), the row is a[-1] "
-                          "(length = number of columns); both must be 1-D and keep the input's dtype.")
+        column, row = reference.first_column_last_row(a)
+        expect_close(got[0], column, what=f"first_column_last_row on {name}: the first column (item 0)",
+                     hint="the column is a[:, 0]: 1-D, one value per row, the input's dtype.")
+        expect_close(got[1], row, what=f"first_column_last_row on {name}: the last row (item 1)",
+                     hint="the row is a[-1]: 1-D, one value per column, the input's dtype.")
 
 
 @pytest.mark.points(0.5)

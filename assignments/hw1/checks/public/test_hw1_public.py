@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from grader.assertions import expect_close, expect_tensor, expect_type
+from grader.assertions import expect_close, expect_type
 
 
 @pytest.mark.points(1)

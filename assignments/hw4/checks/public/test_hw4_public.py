@@ -1,0 +1,270 @@
+"""hw4 public checks: Network, build_sequential, init_weights, count_parameters.
+
+Students see these and run them with `grader check hw4`. Every model is built in the
+sandbox; only its description (layers, sizes, state_dict) and its outputs on inputs
+chosen here come back, and the reference model is rebuilt on this side from them.
+"""
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from grader.assertions import expect_close, expect_equal, expect_rows_sum_to_one, expect_tensor, expect_type, fail
+
+SIZES_HINT = "layer sizes are 784→128→64→10: fc1 = nn.Linear(784, 128), fc2 = nn.Linear(128, 64), fc3 = nn.Linear(64, 10)"
+FORWARD_HINT = ("forward should flatten x to (B, 784), then fc1 → ReLU → fc2 → ReLU → fc3 → "
+                "softmax over dim 1")
+FLATTEN_HINT = "flatten the images first: x = x.view(x.shape[0], -1) turns (B, 1, 28, 28) into (B, 784)"
+SEQUENTIAL_NAMES = ["fc1", "relu1", "fc2", "relu2", "output", "softmax"]
+SEQUENTIAL_CLASSES = ["Linear", "ReLU", "Linear", "ReLU", "Linear", "Softmax"]
+SEQUENTIAL_SIZES = {"fc1": (784, 128), "fc2": (128, 64), "output": (64, 10)}
+STD_HINT = "std is 0.01, i.e. normal_(0, 0.01): nn.init.normal_(layer.weight, mean=0.0, std=0.01)"
+
+
+# helpers ------------------------------------------------------------------------------
+
+def _is_remote(value):
+    return type(value).__name__ == "Remote"
+
+
+def _describe_module(student, value, what, hint=None):
+    if not _is_remote(value):
+        fail(f"{what} should return an nn.Module, but returned {_short(value)}", hint)
+    description = student.describe(value)
+    if description.get("kind") != "module":
+        fail(f"{what} should return an nn.Module, but returned a {description.get('class')}", hint)
+    return description
+
+
+def _short(value):
+    if _is_remote(value):
+        return f"a {value.type_name.rsplit('.', 1)[-1]}"
+    text = repr(value)
+    return f"{type(value).__name__} {text[:60]}"
+
+
+def _plain_state(description):
+    return {name: tensor.detach().to("cpu", torch.float32) for name, tensor in description["state_dict"].items()}
+
+
+def _expect_linear(children, name, sizes, what, hint):
+    child = children.get(name)
+    if child is None:
+        fail(f"{what} has no layer named {name!r} (its layers: {', '.join(children) or 'none'})", hint)
+    if child["class"] != "Linear":
+        fail(f"{what}.{name} is a {child['class']}, expected an nn.Linear", hint)
+    got = (child["attributes"].get("in_features"), child["attributes"].get("out_features"))
+    if got != tuple(sizes):
+        fail(f"{what}.{name} is Linear({got[0]}, {got[1]}), expected Linear({sizes[0]}, {sizes[1]})", hint)
+
+
+def _reference_network(reference, description):
+    """The reference Network holding the student's weights."""
+    model = reference.Network()
+    try:
+        model.load_state_dict(_plain_state(description))
+    except RuntimeError:
+        shapes = ", ".join(f"{name} {tuple(shape)}" for name, shape, _ in description["parameters"])
+        fail(f"your Network's parameters do not fit the required layers fc1, fc2, fc3 "
+             f"(yours: {shapes or 'none'})", SIZES_HINT)
+    return model.eval()
+
+
+def _mistakes(model, x):
+    """Outputs of common mistakes, computed with the student's own weights."""
+    flat = x.reshape(x.shape[0], -1)
+    l1, l2, l3 = model.fc1, model.fc2, model.fc3
+    identity = lambda t: t  # noqa: E731
+    with torch.no_grad():
+        def run(act1=F.relu, act2=F.relu, out=lambda t: F.softmax(t, dim=1)):
+            return out(l3(act2(l2(act1(l1(flat))))))
+        return [
+            (run(out=identity), "forgot softmax at the end? forward must return F.softmax(x, dim=1)"),
+            (run(out=lambda t: F.softmax(t, dim=0)), "softmax over dim 0? Each row (one image) must sum to 1: "
+                                                     "use dim=1"),
+            (run(out=lambda t: F.log_softmax(t, dim=1)), "that is log_softmax; the output must be softmax "
+                                                         "probabilities"),
+            (run(out=lambda t: F.softmax(F.relu(t), dim=1)), "no ReLU after fc3: softmax comes straight after "
+                                                             "the output layer"),
+            (run(act1=identity), "missing ReLU after fc1?"),
+            (run(act2=identity), "missing ReLU after fc2?"),
+            (run(act1=identity, act2=identity), "missing ReLU? Apply ReLU after fc1 and after fc2"),
+            (run(act1=torch.sigmoid, act2=torch.sigmoid), "the hidden activations are ReLU, not sigmoid"),
+        ]
+
+
+def _diagnose(got, model, x):
+    if isinstance(got, torch.Tensor) and tuple(got.shape) == (x.shape[0], 10):
+        got_cpu = got.detach().to("cpu", torch.float32)
+        for output, hint in _mistakes(model, x):
+            if torch.allclose(got_cpu, output, rtol=1e-4, atol=1e-5):
+                return hint
+    return FORWARD_HINT
+
+
+def _check_network_output(got, model, x, what):
+    expect_tensor(got, what=what, shape=(x.shape[0], 10),
+                  hint="Network must return a (B, 10) tensor; " + FLATTEN_HINT)
+    hint = _diagnose(got, model, x)
+    expect_rows_sum_to_one(got, what=what, hint=hint)
+    with torch.no_grad():
+        want = model(x)
+    expect_close(got, want, what=what, rtol=1e-4, atol=1e-5, check_dtype=True, check_device=False, hint=hint)
+
+
+def _images(seed, batch):
+    generator = torch.Generator().manual_seed(seed)
+    return torch.rand(batch, 1, 28, 28, generator=generator) * 2 - 0.5
+
+
+# Network -----------------------------------------------------------------------------
+
+@pytest.mark.points(1)
+def test_network_layers(student):
+    """Network: layers fc1, fc2, fc3 of sizes 784→128→64→10"""
+    net = student.seeded(0).Network()
+    description = _describe_module(student, net, "Network()")
+    children = {child["name"]: child for child in description["children"]}
+    _expect_linear(children, "fc1", (784, 128), "Network", SIZES_HINT)
+    _expect_linear(children, "fc2", (128, 64), "Network", SIZES_HINT)
+    _expect_linear(children, "fc3", (64, 10), "Network", SIZES_HINT)
+    extra = [name for name, shape, _ in description["parameters"]
+             if name.split(".")[0] not in ("fc1", "fc2", "fc3")]
+    if extra:
+        fail(f"Network has parameters outside fc1, fc2, fc3: {', '.join(extra)}", SIZES_HINT)
+
+
+@pytest.mark.points(1)
+def test_network_forward_flat(student, reference):
+    """Network: forward on a (4, 784) batch gives softmax probabilities (4, 10)"""
+    net = student.seeded(0).Network()
+    model = _reference_network(reference, _describe_module(student, net, "Network()"))
+    x = _images(1, 4).reshape(4, 784)
+    got = net(x)
+    _check_network_output(got, model, x, "Network()(x) for x of shape (4, 784)")
+
+
+@pytest.mark.points(1)
+def test_network_forward_images(student, reference):
+    """Network: forward on a (4, 1, 28, 28) batch of images gives (4, 10), rows summing to 1"""
+    net = student.seeded(1).Network()
+    model = _reference_network(reference, _describe_module(student, net, "Network()"))
+    x = _images(2, 4)
+    try:
+        got = net(x)
+    except AssertionError as error:
+        fail(f"Network()(x) for x of shape (4, 1, 28, 28): {error}", FLATTEN_HINT)
+    _check_network_output(got, model, x, "Network()(x) for x of shape (4, 1, 28, 28)")
+
+
+# build_sequential --------------------------------------------------------------------
+
+@pytest.mark.points(1)
+def test_sequential_structure(student):
+    """build_sequential: an nn.Sequential named fc1, relu1, fc2, relu2, output, softmax"""
+    hint = ("build it from an OrderedDict: nn.Sequential(OrderedDict([('fc1', nn.Linear(784, 128)), "
+            "('relu1', nn.ReLU()), ('fc2', ...), ('relu2', ...), ('output', ...), ('softmax', nn.Softmax(dim=1))]))")
+    model = student.seeded(0).build_sequential()
+    description = _describe_module(student, model, "build_sequential()", hint)
+    if description["class"] != "Sequential":
+        fail(f"build_sequential() returned a {description['class']}, expected an nn.Sequential", hint)
+    names = [child["name"] for child in description["children"]]
+    if names != SEQUENTIAL_NAMES:
+        fail(f"the layers of build_sequential() are named {names}, expected {SEQUENTIAL_NAMES}", hint)
+    classes = [child["class"] for child in description["children"]]
+    if classes != SEQUENTIAL_CLASSES:
+        fail(f"the layers of build_sequential() are {classes}, expected {SEQUENTIAL_CLASSES}", hint)
+    children = {child["name"]: child for child in description["children"]}
+    for name, sizes in SEQUENTIAL_SIZES.items():
+        _expect_linear(children, name, sizes, "build_sequential()", SIZES_HINT)
+    dim = children["softmax"]["attributes"].get("dim")
+    if dim not in (1, -1, None):
+        fail(f"build_sequential().softmax is nn.Softmax(dim={dim})",
+             "softmax over dim 0? Each row (one image) must sum to 1: nn.Softmax(dim=1)")
+
+
+# init_weights ------------------------------------------------------------------------
+
+def _check_init(student, rows, seed, label):
+    """Build a model from ``rows`` in the sandbox, init it, and judge the effect."""
+    model = student.build("sequential", rows)
+    before = _plain_state(student.describe(model))
+    returned = student.seeded(seed).init_weights(model)
+    after_description = student.describe(model)
+    after = _plain_state(after_description)
+    linears = [row[0] for row in rows if row[1] == "linear"]
+    what = f"init_weights({label})"
+
+    if all(torch.equal(before[name], after[name]) for name in before):
+        if _is_remote(returned):
+            fail(f"{what} did not change the model it was given; it must change it in place "
+                 "(and return that same model)",
+                 "work on the model's own layers: for m in model.modules(): if isinstance(m, nn.Linear): ...")
+        fail(f"{what} did not change the model it was given (it returned {_short(returned)})",
+             "change the model's own layers in place, e.g. nn.init.normal_(m.weight, 0, 0.01)")
+
+    all_weights = []
+    for name in linears:
+        weight, bias = after[f"{name}.weight"], after[f"{name}.bias"]
+        if weight.shape != before[f"{name}.weight"].shape or bias.shape != before[f"{name}.bias"].shape:
+            fail(f"{what}: the shape of layer {name!r} changed to {tuple(weight.shape)}",
+                 "only fill the existing weight and bias; do not replace the layers")
+        if bool((bias != 0).any()):
+            fail(f"{what}: the bias of layer {name!r} is not all zero ({int((bias != 0).sum())} of "
+                 f"{bias.numel()} values are not 0, e.g. {float(bias[bias != 0][0]):.4g})",
+                 "bias not zeroed? fill every bias with 0: layer.bias.data.fill_(0) or nn.init.zeros_(layer.bias)")
+        n = weight.numel()
+        std = float(weight.std())
+        mean = float(weight.mean())
+        if std == 0:
+            fail(f"{what}: every weight of layer {name!r} is {float(weight.reshape(-1)[0]):.4g}",
+                 "the weights must be random: " + STD_HINT)
+        if not 0.008 <= std <= 0.012:
+            fail(f"{what}: the weights of layer {name!r} have standard deviation {std:.4g}", STD_HINT)
+        if abs(mean) > max(0.002, 5 * 0.01 / math.sqrt(n)):
+            fail(f"{what}: the weights of layer {name!r} have mean {mean:.4g}", "the mean is 0: " + STD_HINT)
+        all_weights.append(weight.reshape(-1).to(torch.float64))
+    weights = torch.cat(all_weights)
+    if weights.numel() >= 20000:
+        centred = weights - weights.mean()
+        kurtosis = float((centred ** 4).mean() / (centred ** 2).mean() ** 2)
+        if not 2.5 <= kurtosis <= 3.5:
+            fail(f"{what}: the weights do not look normally distributed (kurtosis {kurtosis:.3g}, a normal "
+                 "distribution has 3)", "draw from a normal distribution, not a uniform one: " + STD_HINT)
+
+    if returned is None:
+        fail(f"{what} returned None", "init_weights must return the model: did you forget `return model`?")
+    if not _is_remote(returned) or model.call("__eq__", returned) is not True:
+        fail(f"{what} returned {_short(returned)}, not the model it was given",
+             "init_weights changes the model in place and returns that same model: `return model`")
+
+
+@pytest.mark.points(1)
+def test_init_weights(student):
+    """init_weights: biases 0, weights ~ N(0, 0.01²), in place, returns the model"""
+    rows = [["fc1", "linear", 784, 128], ["relu", "relu"], ["fc2", "linear", 128, 10]]
+    _check_init(student, rows, 0, "a 784→128→10 nn.Sequential")
+
+
+# count_parameters --------------------------------------------------------------------
+
+@pytest.mark.points(1)
+def test_count_parameters(student):
+    """count_parameters: 109386 for the 784→128→64→10 network; frozen parameters do not count"""
+    rows = [["fc1", "linear", 784, 128], ["relu1", "relu"], ["fc2", "linear", 128, 64], ["relu2", "relu"],
+            ["output", "linear", 64, 10], ["softmax", "softmax", 1]]
+    model = student.build("sequential", rows)
+    count = student.count_parameters(model)
+    hint = ("count scalars, not tensors: sum(p.numel() for p in model.parameters() if p.requires_grad), "
+            "as a Python int")
+    expect_type(count, int, what="count_parameters(model)", hint=hint)
+    expect_equal(count, 109386, what="count_parameters(784→128→64→10 model)", show_expected=True, hint=hint)
+
+    model.get("fc1").call("requires_grad_", False)
+    count = student.count_parameters(model)
+    expect_type(count, int, what="count_parameters(model)", hint=hint)
+    expect_equal(count, 64 * 128 + 64 + 10 * 64 + 10, what="count_parameters(same model with fc1 frozen)",
+                 show_expected=True,
+                 hint="only trainable parameters count: skip those whose requires_grad is False")

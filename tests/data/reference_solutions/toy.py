@@ -1,0 +1,9 @@
+import torch
+
+
+def double(x):
+    return x * 2
+
+
+def answer():
+    return 42

@@ -1,0 +1,102 @@
+"""Real notebooks through the real sandbox, judge and SQLite, on a tiny assignment."""
+
+import sqlite3
+
+import pytest
+
+from conftest import TEST_ASSIGNMENTS, write_notebook
+from grader.grading import grade_submissions
+from grader.store import Gradebook
+
+CORRECT = "import torch\n\ndef double(x):\n    return x + x\n\ndef answer():\n    return 42\n"
+
+
+def grade(tmp_path, *paths, db="grades.db"):
+    url = f"sqlite:///{tmp_path / db}"
+    verdicts = grade_submissions("toy", [str(p) for p in paths], db_url=url, assignments_dir=TEST_ASSIGNMENTS)
+    return {v.student: v for v in verdicts}, url
+
+
+def test_batch_with_broken_cells_hangs_crashes_and_a_non_notebook(tmp_path):
+    write_notebook(tmp_path / "correct.ipynb", "%matplotlib inline\n!pip install nothing", CORRECT)
+    write_notebook(tmp_path / "scratch.ipynb", CORRECT, "print(undefined_name)", "def broken(:\n    pass",
+                   "import module_that_needs_the_network")
+    write_notebook(tmp_path / "stub.ipynb",
+                   "def double(x):\n    raise NotImplementedError\n\ndef answer():\n    raise NotImplementedError")
+    write_notebook(tmp_path / "hangs.ipynb", "def double(x):\n    return 2 * x",
+                   "def answer():\n    while True:\n        pass")
+    write_notebook(tmp_path / "toplevel_loop.ipynb", "while True:\n    pass", CORRECT)
+    write_notebook(tmp_path / "exits.ipynb", "import os\nos._exit(3)", CORRECT)
+    write_notebook(tmp_path / "float_only.ipynb", "def double(x):\n    return x * 2.0\n\ndef answer():\n    return 42")
+    (tmp_path / "notes.ipynb").write_text("this is not a notebook")
+    (tmp_path / "plain.py").write_text(CORRECT)
+
+    verdicts, url = grade(tmp_path, tmp_path)
+
+    assert len(verdicts) == 9
+    assert verdicts["correct"].score == 4 and verdicts["correct"].max_score == 4
+    assert verdicts["plain"].score == 4
+
+    scratch = verdicts["scratch"]
+    assert scratch.score == 4
+    errors = {cell.index: cell for cell in scratch.cells if cell.status != "ok"}
+    assert errors[2].error.type == "NameError"
+    assert errors[3].error.type == "SyntaxError"
+    assert errors[4].error.type == "ModuleNotFoundError"
+
+    stub = verdicts["stub"]
+    assert stub.score == 0
+    assert "double(...) raised NotImplementedError" in stub.checks[0].message
+
+    hangs = verdicts["hangs"]
+    assert hangs.score == 3
+    failed = [check for check in hangs.checks if not check.passed]
+    assert [check.name for check in failed] == ["test_answer"]
+    assert "did not return within 3 s" in failed[0].message
+
+    toplevel = verdicts["toplevel_loop"]
+    assert toplevel.score == 4
+    assert toplevel.cells[0].status == "timeout"
+
+    exits = verdicts["exits"]
+    assert exits.score == 4
+    assert exits.cells[0].status == "crashed" and "exit code 3" in exits.cells[0].error.message
+
+    float_only = verdicts["float_only"]
+    assert float_only.score == 3
+    message = next(check.message for check in float_only.checks if check.name == "test_double_int")
+    assert "dtype is torch.float32, expected torch.int64" in message
+
+    notes = verdicts["notes"]
+    assert notes.status == "error" and "not a notebook" in notes.message and notes.score == 0
+
+    rows = sqlite3.connect(tmp_path / "grades.db").execute(
+        "select s.student, r.status, r.score, r.max_score from runs r join submissions s on s.id = r.submission_id"
+    ).fetchall()
+    assert sorted(rows) == sorted((v.student, v.status, v.score, 4.0) for v in verdicts.values())
+    checks = sqlite3.connect(tmp_path / "grades.db").execute(
+        "select count(*), sum(passed) from check_results").fetchone()
+    assert checks == (8 * 4, sum(sum(c.passed for c in v.checks) for v in verdicts.values()))
+
+
+def test_grading_again_adds_a_run_and_overwrites_nothing(tmp_path):
+    path = write_notebook(tmp_path / "alice.ipynb", CORRECT)
+    grade(tmp_path, path)
+    write_notebook(path, "def double(x):\n    return x\n\ndef answer():\n    return 42")
+    grade(tmp_path, path)
+    gradebook = Gradebook(f"sqlite:///{tmp_path / 'grades.db'}")
+    history = gradebook.history("toy", "alice")
+    assert [run.score for run in history] == [4, 1]
+    assert [v.score for v in gradebook.latest("toy")] == [1]
+    assert history[0].sha256 != history[1].sha256
+    assert history[1].layers.get("bubblewrap") in (True, False)
+    gradebook.close()
+
+
+def test_hidden_failure_messages_do_not_reveal_expected_values(tmp_path):
+    path = write_notebook(tmp_path / "off.ipynb", "def double(x):\n    return x * 3\n\ndef answer():\n    return 41")
+    verdicts, _ = grade(tmp_path, path)
+    messages = {check.name: check.message for check in verdicts["off"].checks}
+    assert "42" not in messages["test_answer"] and "41" in messages["test_answer"]
+    assert "largest difference" in messages["test_double_float64"]
+    assert "expected" not in messages["test_double_float64"].split("largest")[1]
