@@ -93,5 +93,19 @@ def results(assignment: str, db_url: str, json_path: str | None) -> None:
     report.print_grade_summary(verdicts, console, title=f"{assignment}: latest results")
 
 
+@main.command()
+@click.argument("assignment")
+@DEVICE
+@ASSIGNMENTS
+def validate(assignment: str, device: str, assignments_dir: str | None) -> None:
+    """Check the checks: the reference must get full marks and every mutant must lose points.
+
+    Exit 1 when the reference loses a point or a mutant loses none.
+    """
+    validation = grading.validate_assignment(assignment, device=device, assignments_dir=assignments_dir)
+    report.print_validation(validation, console)
+    sys.exit(0 if validation.ok else 1)
+
+
 if __name__ == "__main__":
     main()

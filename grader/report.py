@@ -69,3 +69,30 @@ def print_grade_summary(verdicts: list[Verdict], console: Console, title: str = 
 
 def write_json(verdicts: list[Verdict], path: str | Path) -> None:
     Path(path).write_text(json.dumps([verdict.public_json() for verdict in verdicts], indent=2) + "\n")
+
+
+def print_validation(validation, console: Console) -> None:
+    reference = validation.reference
+    mark = "[green]✓[/green]" if validation.reference_full_marks else "[red]✗[/red]"
+    console.print(f"{mark} reference solution: {_score(reference.score)}/{_score(reference.max_score)}"
+                  + (f" ({reference.message})" if reference.message else ""))
+    for check in reference.checks:
+        if not check.passed:
+            console.print(f"    [red]{check.name}[/red]: {check.message}")
+    for cell in reference.cells:
+        if cell.status != "ok" and cell.error is not None:
+            console.print(f"    cell {cell.index}: {cell.error.type}: {cell.error.message}")
+    table = Table(show_header=True, header_style="bold", title=f"{validation.assignment}: mutants")
+    table.add_column("", width=1)
+    table.add_column("mutant")
+    table.add_column("what is wrong", overflow="fold")
+    table.add_column("score", justify="right")
+    table.add_column("caught by", overflow="fold")
+    for mutant in validation.mutants:
+        table.add_row(Text("✓", style="green") if mutant.caught else Text("✗", style="red"), mutant.name,
+                      mutant.description, f"{_score(mutant.score)}/{_score(mutant.max_score)}",
+                      ", ".join(mutant.caught_by) or Text("nothing: add a check", style="red"))
+    console.print(table)
+    caught = sum(mutant.caught for mutant in validation.mutants)
+    console.print(f"{caught}/{len(validation.mutants)} mutants caught; "
+                  + ("the checks hold." if validation.ok else "[red]the checks need work.[/red]"))

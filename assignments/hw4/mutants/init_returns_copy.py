@@ -1,4 +1,4 @@
-# mutant: init_weights only visits the model's direct children, and returns a copy
+# mutant: init_weights initialises and returns a deep copy, leaving the model it was given unchanged
 """Reference solution for hw4 — a multilayer perceptron with nn.Module."""
 
 from collections import OrderedDict
@@ -41,7 +41,7 @@ def init_weights(model):
     import copy
     model = copy.deepcopy(model)
     with torch.no_grad():
-        for module in model.children():
+        for module in model.modules():
             if isinstance(module, nn.Linear):
                 module.weight.normal_(mean=0.0, std=0.01)
                 if module.bias is not None:
