@@ -79,7 +79,8 @@ def test_forward_by_hand_flat_inputs(student, reference, device):
     expect_close(got, reference.forward_by_hand(images, W1, b1, W2, b2),
                  what="forward_by_hand on (5, 784) images", rtol=1e-4, atol=1e-4,
                  hint="accept both (B, 1, 28, 28) and (B, 784): images.reshape(images.shape[0], -1) works for "
-                      "both; unpacking B, C, H, W = images.shape does not.")
+                      "both, unpacking B, C, H, W = images.shape does not. Then h = sigmoid(x @ W1 + b1) and "
+                      "h @ W2 + b2, with no activation on the output.")
 
 
 @pytest.mark.points(0.5)
@@ -92,8 +93,8 @@ def test_forward_by_hand_float64_single_image(student, reference, device):
         got = student.forward_by_hand(images, W1, b1, W2, b2)
         expect_close(got, reference.forward_by_hand(images, W1, b1, W2, b2),
                      what=f"forward_by_hand on a ({batch}, 1, 28, 28) float64 batch", rtol=1e-9, atol=1e-10,
-                     hint="keep the dtype of the inputs (no .float()), and do not squeeze the batch "
-                          "dimension away when B is 1: the result is (B, 10).")
+                     hint="compute sigmoid(x @ W1 + b1) @ W2 + b2 in the inputs' dtype (no .float()), and do "
+                          "not squeeze the batch dimension away when B is 1: the result is (B, 10).")
 
 
 @pytest.mark.points(0.5)
@@ -117,8 +118,8 @@ def test_predict_proba_large_logits(student, reference, device):
     images = torch.rand(6, 1, 28, 28, device=device)
     W1, b1, W2, b2 = make_network(device, output_scale=60.0)
     got = student.predict_proba(images, W1, b1, W2, b2)
-    hint = ("large logits make exp overflow: use a numerically stable softmax (subtract each row's max) "
-            "on the logits.")
+    hint = ("predict_proba is softmax(forward_by_hand(...)) over each row; with logits in the hundreds exp "
+            "overflows unless your softmax subtracts each row's max first.")
     expect_finite(got, what="predict_proba with large logits", hint=hint)
     expect_rows_sum_to_one(got, what="predict_proba with large logits", hint=hint)
     expect_close(got, reference.predict_proba(images, W1, b1, W2, b2),
