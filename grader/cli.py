@@ -9,7 +9,9 @@ import click
 from rich.console import Console
 
 from grader import __version__, grading, report
+from grader.batch import default_workers
 from grader.errors import GraderError
+from grader.report import BatchProgress
 from grader.store import DEFAULT_DB_URL
 
 console = Console(highlight=False)
@@ -68,12 +70,22 @@ def check(assignment: str, notebook: str | None, device: str, assignments_dir: s
 @DEVICE
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), help="write every verdict to this JSON file")
 @click.option("--public-only", is_flag=True, help="run only the public checks")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="warm grading workers in parallel (default: one per CPU core)")
+@click.option("--regrade", is_flag=True, help="grade again even what is unchanged since its last stored run")
 @ASSIGNMENTS
 def grade(assignment: str, paths: tuple[str, ...], db_url: str, device: str, json_path: str | None,
-          public_only: bool, assignments_dir: str | None) -> None:
-    """Grade notebooks (files or folders of them) with every check, and store the results."""
-    verdicts = grading.grade_submissions(assignment, paths, db_url=db_url, device=device,
-                                         include_hidden=not public_only, assignments_dir=assignments_dir)
+          public_only: bool, workers: int | None, regrade: bool, assignments_dir: str | None) -> None:
+    """Grade notebooks (files or folders of them) with every check, and store the results.
+
+    Submissions unchanged since their last stored run (same code, checks and grader) are
+    skipped unless --regrade, so an interrupted batch resumes where it stopped.
+    """
+    with BatchProgress(console) as progress:
+        verdicts = grading.grade_submissions(
+            assignment, paths, db_url=db_url, device=device, include_hidden=not public_only,
+            assignments_dir=assignments_dir, workers=workers or default_workers(), regrade=regrade,
+            on_start=progress.start, on_verdict=progress.advance)
     if json_path:
         report.write_json(verdicts, json_path)
     report.print_grade_summary(verdicts, console, title=f"{assignment}: graded")

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import glob
 from pathlib import Path
 from typing import Callable, Iterable
 
 from pydantic import BaseModel
 
+from grader import __version__
+from grader.batch import run_pool
 from grader.errors import GraderError
-from grader.judge.runner import Judge
-from grader.models import Verdict
+from grader.extract import ExtractionError, extract_submission, student_name
+from grader.models import ExtractedSubmission, Verdict
 from grader.spec import AssignmentSpec, load_assignment
 from grader.store import DEFAULT_DB_URL, Gradebook
 
@@ -19,6 +22,8 @@ IGNORED_NAMES = {"expected.json", "README.md"}
 
 def resolve_device(device: str) -> str:
     if device == "auto":
+        if not glob.glob("/dev/nvidia[0-9]*"):
+            return "cpu"  # decided without importing torch: the coordinator of a batch never needs it
         import torch
 
         return "cuda" if torch.cuda.is_available() else "cpu"
@@ -89,6 +94,8 @@ def check_notebook(assignment: str, notebook: str | Path | None = None, device: 
     path = Path(notebook) if notebook else find_student_notebook(spec)
     if not path.exists():
         raise GraderError(f"{path}: no such file; name your notebook: grader check {spec.id} path/to/{spec.notebook}")
+    from grader.judge.runner import Judge
+
     judge = Judge(spec, include_hidden=False, device=resolve_device(device))
     try:
         return judge.grade([path])[0]
@@ -98,27 +105,66 @@ def check_notebook(assignment: str, notebook: str | Path | None = None, device: 
 
 def grade_submissions(assignment: str, paths: Iterable[str | Path], db_url: str = DEFAULT_DB_URL,
                       device: str = "cpu", include_hidden: bool = True,
-                      assignments_dir: str | Path | None = None,
+                      assignments_dir: str | Path | None = None, workers: int = 1, regrade: bool = False,
+                      on_start: Callable[[int, int], None] | None = None,
                       on_verdict: Callable[[Verdict], None] | None = None) -> list[Verdict]:
-    """What `grader grade` does: every check, every verdict stored as soon as it is made."""
+    """What `grader grade` does: every check, every verdict stored as soon as it is made.
+
+    A submission whose code, checks and grader version are unchanged since its last stored
+    run is not graded again (its stored verdict is returned) unless ``regrade``.
+    ``on_start(to_grade, skipped)`` is called once before grading starts.
+    """
     spec = load_assignment(assignment, assignments_dir)
+    device = resolve_device(device)
     files = collect_submissions(paths)
     gradebook = Gradebook(db_url)
-    judge = Judge(spec, include_hidden=include_hidden, device=resolve_device(device))
+    fingerprint = spec.checks_fingerprint(include_hidden)
     verdicts: list[Verdict] = []
-
-    def keep(verdict: Verdict) -> None:
-        gradebook.record(verdict)
-        verdicts.append(verdict)
-        if on_verdict is not None:
-            on_verdict(verdict)
-
+    units: dict[str, ExtractedSubmission] = {}
+    unreadable: list[Verdict] = []
     try:
-        judge.run(files, keep)
+        for path in files:
+            try:
+                extracted = extract_submission(path, spec)
+            except ExtractionError as error:
+                unreadable.append(Verdict(
+                    assignment=spec.id, submission=str(path), student=student_name(path, spec), status="error",
+                    message=str(error), max_score=spec.declared_points(include_hidden), device=device,
+                    include_hidden=include_hidden, grader_version=__version__, checks_fingerprint=fingerprint))
+                continue
+            stored = None if regrade else gradebook.find_unchanged(
+                spec.id, extracted.path, extracted.sha256, fingerprint, __version__, include_hidden, device)
+            if stored is not None:
+                verdicts.append(stored)
+            else:
+                units[str(path)] = extracted
+        if on_start is not None:
+            on_start(len(units) + len(unreadable), len(verdicts))
+
+        def keep(verdict: Verdict) -> None:
+            gradebook.record(verdict)
+            verdicts.append(verdict)
+            if on_verdict is not None:
+                on_verdict(verdict)
+
+        for verdict in unreadable:
+            keep(verdict)
+        if units and (workers <= 1 or len(units) == 1):
+            from grader.judge.runner import Judge
+
+            judge = Judge(spec, include_hidden=include_hidden, device=device)
+            try:
+                judge.run(list(units.values()), keep)
+            finally:
+                judge.close()
+        elif units:
+            run_pool(spec.id, {path: unit.model_dump_json() for path, unit in units.items()}, workers=workers,
+                     include_hidden=include_hidden, device=device,
+                     assignments_dir=str(spec.root.parent), on_verdict=keep)
     finally:
-        judge.close()
         gradebook.close()
-    return verdicts
+    order = {str(path): index for index, path in enumerate(files)}
+    return sorted(verdicts, key=lambda verdict: order.get(verdict.submission, len(order)))
 
 
 def latest_results(assignment: str, db_url: str = DEFAULT_DB_URL) -> list[Verdict]:
@@ -170,6 +216,8 @@ def validate_assignment(assignment: str, device: str = "cpu",
     if not reference.is_file():
         raise GraderError(f"no reference solution at {reference}; add reference_solutions/{spec.id}.py")
     mutants = sorted(spec.mutants.glob("*.py")) if spec.mutants.is_dir() else []
+    from grader.judge.runner import Judge
+
     judge = Judge(spec, include_hidden=True, device=resolve_device(device))
     try:
         verdicts = judge.grade([reference, *mutants])

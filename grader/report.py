@@ -7,6 +7,7 @@ import statistics
 from pathlib import Path
 
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -96,3 +97,38 @@ def print_validation(validation, console: Console) -> None:
     caught = sum(mutant.caught for mutant in validation.mutants)
     console.print(f"{caught}/{len(validation.mutants)} mutants caught; "
                   + ("the checks hold." if validation.ok else "[red]the checks need work.[/red]"))
+
+
+class BatchProgress:
+    """A progress bar with counts, rate and ETA on a terminal; silent otherwise."""
+
+    def __init__(self, console: Console):
+        self.console = console
+        self.progress = Progress(TextColumn("grading"), BarColumn(), MofNCompleteColumn(),
+                                 TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("ETA"),
+                                 TimeRemainingColumn(), console=console, disable=not console.is_terminal,
+                                 transient=False)
+        self.task = None
+        self.skipped = 0
+
+    def __enter__(self) -> "BatchProgress":
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.progress.__exit__(*exc)
+        if self.skipped:
+            self.console.print(f"{self.skipped} unchanged since their last stored run: not graded again "
+                               "(--regrade to force)")
+
+    def start(self, to_grade: int, skipped: int) -> None:
+        self.skipped = skipped
+        self.task = self.progress.add_task("grading", total=to_grade, rate="")
+
+    def advance(self, _verdict: Verdict) -> None:
+        if self.task is None:
+            return
+        self.progress.advance(self.task)
+        task = self.progress.tasks[0]
+        if task.elapsed:
+            self.progress.update(self.task, rate=f"{task.completed / task.elapsed:.1f}/s")

@@ -83,6 +83,21 @@ class AssignmentSpec(BaseModel):
         folders = [self.public_checks] + ([self.hidden_checks] if include_hidden else [])
         return [path for folder in folders if folder.is_dir() for path in sorted(folder.glob("test_*.py"))]
 
+    def declared_points(self, include_hidden: bool) -> float:
+        """The points the check files declare (``@pytest.mark.points(N)``), read without importing them."""
+        import ast
+
+        total = 0.0
+        for path in self.check_files(include_hidden):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
+                    for decorator in node.decorator_list:
+                        if (isinstance(decorator, ast.Call) and isinstance(decorator.func, ast.Attribute)
+                                and decorator.func.attr == "points" and decorator.args
+                                and isinstance(decorator.args[0], ast.Constant)):
+                            total += float(decorator.args[0].value)
+        return total
+
     def checks_fingerprint(self, include_hidden: bool) -> str:
         """Changes whenever a check file, the reference solution or the spec changes."""
         digest = hashlib.sha256()

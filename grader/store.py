@@ -155,6 +155,19 @@ class Gradebook:
                                 max_score=c.max_score, passed=c.passed, message=c.message, seconds=c.seconds)
                     for c in run.checks])
 
+    def find_unchanged(self, assignment: str, path: str, sha256: str, fingerprint: str, version: str,
+                       include_hidden: bool, device: str) -> Verdict | None:
+        """The newest graded run of this very code under the same checks, grader and device, if any."""
+        with Session(self.engine) as session:
+            run = session.scalars(
+                select(RunRow).join(SubmissionRow).join(AssignmentRow)
+                .where(AssignmentRow.name == assignment, SubmissionRow.path == path, SubmissionRow.sha256 == sha256,
+                       RunRow.checks_fingerprint == fingerprint, RunRow.grader_version == version,
+                       RunRow.include_hidden == include_hidden, RunRow.device == device,
+                       RunRow.status == "graded")
+                .order_by(RunRow.id.desc()).limit(1)).first()
+            return self._verdict(run, assignment) if run is not None else None
+
     def latest(self, assignment: str) -> list[Verdict]:
         """The newest run of every submitted file of an assignment, by student then path."""
         with Session(self.engine) as session:

@@ -117,7 +117,7 @@ class Encoder:
             "shape": list(plain.shape),
             "device": str(plain.device),
             "requires_grad": bool(torch.Tensor.requires_grad.__get__(tensor)),
-            "grad_fn": type(plain.grad_fn).__name__ if plain.grad_fn is not None else None,
+            "grad_fn": _grad_fn_name(tensor),
         }
         grad = torch.Tensor.grad.__get__(tensor) if torch.Tensor.is_leaf.__get__(tensor) else None
         if grad is not None:
@@ -200,6 +200,11 @@ class Decoder:
         if grad is not None and tensor.requires_grad:
             tensor.grad = self._tensor(grad, depth + 1)
         return tensor
+
+
+def _grad_fn_name(tensor: torch.Tensor) -> str | None:
+    grad_fn = torch.Tensor.grad_fn.__get__(tensor)
+    return type(grad_fn).__name__ if grad_fn is not None else None
 
 
 def _as_list(value: Any) -> list:

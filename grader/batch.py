@@ -1,0 +1,136 @@
+"""Batches: a pool of warm judge workers on this machine, one writer.
+
+Each worker is a fresh process (spawned, never forked from the coordinator) that
+loads the assignment's checks once and owns one sandbox fork server. The coordinator
+hands out one submission path at a time to whichever worker asks, receives verdicts as
+JSON, and is the only one to write the gradebook. A worker that dies costs only the
+submission it held: that submission is retried once on a fresh worker, then stored as
+an error. The unit of work is plain data (assignment id and path in, verdict JSON out),
+so another transport (a cluster) can carry it unchanged.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from multiprocessing.connection import Connection, wait
+from pathlib import Path
+from typing import Callable, Iterator
+
+from grader import __version__
+from grader.errors import GraderError
+from grader.models import ExtractedSubmission, Verdict
+
+MAX_ATTEMPTS = 2
+
+
+def default_workers() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+
+
+def worker_main(connection: Connection, assignment: str, assignments_dir: str | None, include_hidden: bool,
+                device: str) -> None:
+    """The body of one worker process: judge whatever paths the coordinator sends."""
+    from grader.judge.runner import Judge
+    from grader.spec import load_assignment
+
+    try:
+        judge = Judge(load_assignment(assignment, assignments_dir), include_hidden=include_hidden, device=device)
+        judge.ensure_server()
+    except Exception as error:  # reported to the coordinator, which stops the batch with one line
+        connection.send(("failed", f"{type(error).__name__}: {error}"))
+        return
+
+    def units() -> Iterator[ExtractedSubmission]:
+        while True:
+            connection.send(("ready", None))
+            message = connection.recv()
+            if message is None:
+                return
+            yield ExtractedSubmission.model_validate_json(message)
+
+    try:
+        judge.run(units(), lambda verdict: connection.send(("verdict", verdict.model_dump_json())))
+    except GraderError as error:
+        connection.send(("failed", str(error)))
+    finally:
+        judge.close()
+
+
+class _Worker:
+    def __init__(self, context, args: tuple):
+        self.connection, child_end = context.Pipe(duplex=True)
+        self.process = context.Process(target=worker_main, args=(child_end, *args), daemon=True)
+        self.process.start()
+        child_end.close()
+        self.current: str | None = None
+
+    def stop(self) -> None:
+        try:
+            self.connection.send(None)
+        except (BrokenPipeError, OSError):
+            pass
+
+
+def run_pool(assignment: str, units: dict[str, str], *, workers: int, include_hidden: bool, device: str,
+             assignments_dir: str | None, on_verdict: Callable[[Verdict], None]) -> None:
+    """Judge ``units`` (path -> unit JSON) on ``workers`` warm processes; ``on_verdict`` runs here for each."""
+    context = multiprocessing.get_context("spawn")
+    args = (assignment, assignments_dir, include_hidden, device)
+    pending = list(reversed(units))
+    attempts: dict[str, int] = {}
+    remaining = len(units)
+    pool = [_Worker(context, args) for _ in range(min(workers, len(units)))]
+    try:
+        while remaining > 0:
+            if not pool:
+                raise GraderError("every grading worker stopped before the batch was done")
+            wait([worker.connection for worker in pool] + [worker.process.sentinel for worker in pool])
+            for worker in list(pool):
+                while worker.connection.poll():
+                    try:
+                        kind, data = worker.connection.recv()
+                    except (EOFError, OSError):
+                        break
+                    if kind == "ready":
+                        worker.current = pending.pop() if pending else None
+                        if worker.current is None:
+                            worker.stop()
+                        else:
+                            attempts[worker.current] = attempts.get(worker.current, 0) + 1
+                            worker.connection.send(units[worker.current])
+                    elif kind == "verdict":
+                        worker.current = None
+                        remaining -= 1
+                        on_verdict(Verdict.model_validate_json(data))
+                    elif kind == "failed":
+                        raise GraderError(f"a grading worker failed: {data}")
+                if worker.process.is_alive():
+                    continue
+                worker.process.join()
+                pool.remove(worker)
+                lost, worker.current = worker.current, None
+                if lost is not None and attempts[lost] < MAX_ATTEMPTS:
+                    pending.append(lost)
+                elif lost is not None:
+                    remaining -= 1
+                    on_verdict(worker_crash_verdict(assignment, lost, worker.process.exitcode, include_hidden,
+                                                    device))
+                if pending and len(pool) < workers:
+                    pool.append(_Worker(context, args))
+    finally:
+        for worker in pool:
+            worker.stop()
+        for worker in pool:
+            worker.process.join(timeout=10)
+            if worker.process.is_alive():
+                worker.process.kill()
+                worker.process.join()
+
+
+def worker_crash_verdict(assignment: str, path: str, exitcode: int | None, include_hidden: bool,
+                         device: str) -> Verdict:
+    return Verdict(assignment=assignment, submission=path, student=Path(path).stem, status="error",
+                   message=f"the grading worker died twice while judging this submission (exit {exitcode}); "
+                           "grade it alone to see why",
+                   include_hidden=include_hidden, device=device, grader_version=__version__)
