@@ -20,6 +20,10 @@ class CheckFailed(AssertionError):
         super().__init__(message + (f"\nHint: {hint}" if hint else ""))
 
 
+def _a(name: str) -> str:
+    return f"an {name}" if name[:1].lower() in "aeiou" else f"a {name}"
+
+
 def fail(message: str, hint: str | None = None) -> None:
     raise CheckFailed(message, hint)
 
@@ -51,7 +55,7 @@ def expect_type(value: Any, expected: type | tuple[type, ...], *, what: str, hin
         ok = isinstance(value, types)
     if not ok:
         names = " or ".join(t.__name__ for t in types)
-        fail(f"{what} should return a {names}, but returned {describe_value(value)}", hint)
+        fail(f"{what} should return {_a(names)}, but returned {describe_value(value)}", hint)
 
 
 def expect_tensor(value: Any, *, what: str, shape: Sequence[int] | None = None,
@@ -95,7 +99,7 @@ def expect_close(actual: Any, expected: Any, *, what: str, rtol: float = 1e-5, a
         expect_equal(actual, expected, what=what, show_expected=show_expected, hint=hint)
         return
     if isinstance(actual, bool) or not isinstance(actual, (int, float)):
-        fail(f"{what} should return a Python {type(expected).__name__}, but returned {describe_value(actual)}", hint)
+        fail(f"{what} should return {_a('Python ' + type(expected).__name__)}, but returned {describe_value(actual)}", hint)
     if not math.isclose(actual, expected, rel_tol=rtol, abs_tol=atol) and not (
             math.isnan(actual) and math.isnan(expected)):
         shown = f", expected {expected:.6g}" if show_expected else ""
@@ -155,7 +159,7 @@ def expect_equal(actual: Any, expected: Any, *, what: str, show_expected: bool =
     if type(actual) is not type(expected) and not (
             isinstance(actual, (int, float)) and isinstance(expected, (int, float))
             and not isinstance(actual, bool) and type(expected) is float):
-        fail(f"{what} should return a {type(expected).__name__}, but returned {describe_value(actual)}", hint)
+        fail(f"{what} should return {_a(type(expected).__name__)}, but returned {describe_value(actual)}", hint)
     if actual != expected:
         shown = f", expected {expected!r}" if show_expected else ""
         fail(f"{what} returned {describe_value(actual)}{shown}; that is not the right value", hint)

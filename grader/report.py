@@ -21,7 +21,7 @@ def _score(value: float) -> str:
 def print_check_feedback(verdict: Verdict, console: Console) -> None:
     """A student's view: every check with ✓/✗, points and what went wrong."""
     if verdict.status == "error":
-        console.print(f"[red]✗ {verdict.message}[/red]")
+        console.print(Text(f"✗ {verdict.message}", style="red"))
         return
     table = Table(show_header=True, header_style="bold", expand=False)
     table.add_column("", width=1)
@@ -30,8 +30,8 @@ def print_check_feedback(verdict: Verdict, console: Console) -> None:
     table.add_column("feedback", overflow="fold")
     for check in verdict.checks:
         mark = Text("✓", style="green") if check.passed else Text("✗", style="red")
-        table.add_row(mark, check.title or check.name, f"{_score(check.score)}/{_score(check.max_score)}",
-                      check.message)
+        table.add_row(mark, Text(check.title or check.name), f"{_score(check.score)}/{_score(check.max_score)}",
+                      Text(check.message))
     console.print(table)
     print_cell_errors(verdict, console)
     console.print(f"[bold]Score: {_score(verdict.score)}/{_score(verdict.max_score)}[/bold]")
@@ -41,8 +41,9 @@ def print_cell_errors(verdict: Verdict, console: Console) -> None:
     for cell in verdict.cells:
         if cell.status != "ok" and cell.error is not None:
             where = cell.error.where or f"cell {cell.index}"
-            console.print(f"[yellow]code cell {cell.index}[/yellow] ({where}): {cell.error.type}: "
-                          f"{cell.error.message.splitlines()[0] if cell.error.message else ''}", highlight=False)
+            first_line = cell.error.message.splitlines()[0] if cell.error.message else ""
+            console.print(Text.assemble((f"code cell {cell.index}", "yellow"), f" ({where}): {cell.error.type}: ",
+                                        first_line))
 
 
 def print_grade_summary(verdicts: list[Verdict], console: Console, title: str = "") -> None:
@@ -56,8 +57,9 @@ def print_grade_summary(verdicts: list[Verdict], console: Console, title: str = 
         failed = ", ".join(check.name for check in verdict.checks if not check.passed)
         note = verdict.message if verdict.status == "error" else failed
         style = "red" if verdict.status == "error" else ("green" if verdict.score == verdict.max_score else "")
-        table.add_row(verdict.student, verdict.submission, f"{_score(verdict.score)}/{_score(verdict.max_score)}",
-                      Text(verdict.status, style=style), note)
+        table.add_row(Text(verdict.student), Text(verdict.submission),
+                      f"{_score(verdict.score)}/{_score(verdict.max_score)}", Text(verdict.status, style=style),
+                      Text(note))
     console.print(table)
     graded = [verdict.score for verdict in verdicts if verdict.status == "graded"]
     errors = len(verdicts) - len(graded)
@@ -79,10 +81,10 @@ def print_validation(validation, console: Console) -> None:
                   + (f" ({reference.message})" if reference.message else ""))
     for check in reference.checks:
         if not check.passed:
-            console.print(f"    [red]{check.name}[/red]: {check.message}")
+            console.print(Text.assemble("    ", (check.name, "red"), f": {check.message}"))
     for cell in reference.cells:
         if cell.status != "ok" and cell.error is not None:
-            console.print(f"    cell {cell.index}: {cell.error.type}: {cell.error.message}")
+            console.print(Text(f"    cell {cell.index}: {cell.error.type}: {cell.error.message}"))
     table = Table(show_header=True, header_style="bold", title=f"{validation.assignment}: mutants")
     table.add_column("", width=1)
     table.add_column("mutant")
@@ -90,8 +92,8 @@ def print_validation(validation, console: Console) -> None:
     table.add_column("score", justify="right")
     table.add_column("caught by", overflow="fold")
     for mutant in validation.mutants:
-        table.add_row(Text("✓", style="green") if mutant.caught else Text("✗", style="red"), mutant.name,
-                      mutant.description, f"{_score(mutant.score)}/{_score(mutant.max_score)}",
+        table.add_row(Text("✓", style="green") if mutant.caught else Text("✗", style="red"), Text(mutant.name),
+                      Text(mutant.description), f"{_score(mutant.score)}/{_score(mutant.max_score)}",
                       ", ".join(mutant.caught_by) or Text("nothing: add a check", style="red"))
     console.print(table)
     caught = sum(mutant.caught for mutant in validation.mutants)

@@ -164,7 +164,8 @@ class StudentSession:
                                     "(define it in a code cell that runs without errors)")
         where = f" ({error['where']})" if error.get("where") else ""
         message = str(error.get("message", ""))[:500]
-        raise StudentCodeFailed(f"{what} raised {error.get('type', 'an error')}: {message}{where}")
+        detail = f": {message}" if message else ""
+        raise StudentCodeFailed(f"{what} raised {error.get('type', 'an error')}{detail}{where}")
 
 
 def _cell_error(error: Any) -> CellError | None:

@@ -80,7 +80,7 @@ def test_stack_channels_non_square_int(student, reference, device):
     got = student.stack_channels(r, g, b)
     expect_close(got, reference.stack_channels(r, g, b), what="stack_channels on (2, 5) int64 channels",
                  hint="the result is (3, H, W) in the order r, g, b, with the channels' dtype: "
-                      "torch.stack([r, g, b], dim=0).")
+                      "torch.stack((r, g, b), dim=0).")
 
 
 @pytest.mark.points(1)

@@ -55,7 +55,7 @@ def test_stack_channels_4x4(student, reference, device):
     r, g, b = (torch.rand(4, 4, device=device) for _ in range(3))
     got = student.stack_channels(r, g, b)
     expect_close(got, reference.stack_channels(r, g, b), what="stack_channels(r, g, b)", show_expected=True,
-                 hint="the channels go first: torch.stack([r, g, b], dim=0). torch.cat joins them into "
+                 hint="the channels go first: torch.stack((r, g, b), dim=0). torch.cat joins them into "
                       "(3H, W), and dim=-1 puts the channels last.")
 
 

@@ -49,7 +49,9 @@ def test_softmax_large_logits(student, reference, device):
         got = student.softmax(logits)
         expect_finite(got, what=f"softmax on {name}", hint=hint)
         expect_rows_sum_to_one(got, what=f"softmax on {name}", hint=hint)
-        expect_close(got, reference.softmax(logits), what=f"softmax on {name}", hint=hint)
+        # float32 carries about 1e-4 absolute precision at magnitude 1000; equally stable forms
+        # (log-sum-exp, torch.softmax) differ from the reference by that much.
+        expect_close(got, reference.softmax(logits), what=f"softmax on {name}", rtol=1e-3, atol=1e-4, hint=hint)
 
 
 @pytest.mark.points(0.5)

@@ -43,7 +43,7 @@ def test_softmax_values(student, reference, device):
     logits = torch.randn(4, 10, device=device) * 2
     got = student.softmax(logits)
     expect_close(got, reference.softmax(logits), what="softmax(logits)", show_expected=True,
-                 hint="softmax(x)[i, k] = exp(x[i, k]) / sum_j exp(x[i, j]): normalise each row (dim=1), "
+                 hint="each entry is exp(logit) divided by the sum of exp over its own row: normalise each row (dim=1), "
                       "not each column and not the whole batch.")
 
 
