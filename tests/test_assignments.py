@@ -1,0 +1,44 @@
+"""The five homeworks: reference full marks, every mutant caught, example submissions as documented."""
+
+import json
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+from conftest import REPO, read_json, run_grader
+
+HOMEWORKS = ["hw1", "hw2", "hw3", "hw4", "hw5"]
+
+
+@pytest.mark.parametrize("homework", HOMEWORKS)
+def test_validate_reference_full_marks_and_every_mutant_caught(homework):
+    result = run_grader("validate", homework)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "reference solution: 10/10" in result.stdout
+    mutants = list((REPO / "assignments" / homework / "mutants").glob("*.py"))
+    assert len(mutants) >= 6
+    assert f"{len(mutants)}/{len(mutants)} mutants caught" in result.stdout
+
+
+@pytest.mark.parametrize("homework", HOMEWORKS)
+def test_examples_score_what_their_readme_says_and_reference_notebook_full_marks(homework, tmp_path):
+    examples = REPO / "submissions" / homework
+    expected = json.loads((examples / "expected.json").read_text())
+    reference_notebook = tmp_path / "reference.ipynb"
+    source = (REPO / "reference_solutions" / f"{homework}.py").read_text()
+    nbformat.write(new_notebook(cells=[new_code_cell(source)]), str(reference_notebook))
+
+    result = run_grader("grade", homework, str(examples), str(reference_notebook), "--db",
+                        f"sqlite:///{tmp_path / 'g.db'}", "--json", str(tmp_path / "out.json"), "--workers", "2")
+    assert result.returncode == 0, result.stderr
+    verdicts = {item["submission"].rsplit("/", 1)[-1]: item for item in read_json(tmp_path / "out.json")}
+    assert verdicts["reference.ipynb"]["score"] == verdicts["reference.ipynb"]["max_score"] == 10
+    assert verdicts["template.ipynb"]["score"] == 0
+    for name, want in expected.items():
+        got = verdicts[name]
+        if "status" in want:
+            assert got["status"] == want["status"], name
+        if "score" in want:
+            assert got["score"] == pytest.approx(want["score"]), (name, got["checks"])
+    assert set(verdicts) == set(expected) | {"reference.ipynb"}
