@@ -29,14 +29,18 @@ def default_workers() -> int:
 
 
 def worker_main(connection: Connection, assignment: str, assignments_dir: str | None, include_hidden: bool,
-                device: str) -> None:
+                device: str, allow_unisolated: bool) -> None:
     """The body of one worker process: judge whatever paths the coordinator sends."""
     from grader.judge.runner import Judge
     from grader.spec import load_assignment
 
     try:
-        judge = Judge(load_assignment(assignment, assignments_dir), include_hidden=include_hidden, device=device)
+        judge = Judge(load_assignment(assignment, assignments_dir), include_hidden=include_hidden, device=device,
+                      allow_unisolated=allow_unisolated)
         judge.ensure_server()
+    except GraderError as error:
+        connection.send(("failed", str(error)))
+        return
     except Exception as error:  # reported to the coordinator, which stops the batch with one line
         connection.send(("failed", f"{type(error).__name__}: {error}"))
         return
@@ -73,10 +77,11 @@ class _Worker:
 
 
 def run_pool(assignment: str, units: dict[str, str], *, workers: int, include_hidden: bool, device: str,
-             assignments_dir: str | None, on_verdict: Callable[[Verdict], None]) -> None:
+             assignments_dir: str | None, on_verdict: Callable[[Verdict], None],
+             allow_unisolated: bool = False) -> None:
     """Judge ``units`` (path -> unit JSON) on ``workers`` warm processes; ``on_verdict`` runs here for each."""
     context = multiprocessing.get_context("spawn")
-    args = (assignment, assignments_dir, include_hidden, device)
+    args = (assignment, assignments_dir, include_hidden, device, allow_unisolated)
     pending = list(reversed(units))
     attempts: dict[str, int] = {}
     remaining = len(units)
@@ -104,7 +109,7 @@ def run_pool(assignment: str, units: dict[str, str], *, workers: int, include_hi
                         remaining -= 1
                         on_verdict(Verdict.model_validate_json(data))
                     elif kind == "failed":
-                        raise GraderError(f"a grading worker failed: {data}")
+                        raise GraderError(str(data))
                 if worker.process.is_alive():
                     continue
                 worker.process.join()

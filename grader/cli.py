@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.text import Text
 
 from grader import __version__, grading, report
 from grader.batch import default_workers
@@ -73,9 +74,12 @@ def check(assignment: str, notebook: str | None, device: str, assignments_dir: s
 @click.option("--workers", type=click.IntRange(min=1), default=None,
               help="warm grading workers in parallel (default: one per CPU core)")
 @click.option("--regrade", is_flag=True, help="grade again even what is unchanged since its last stored run")
+@click.option("--allow-unisolated", is_flag=True,
+              help="grade even where the sandbox lacks network or filesystem isolation (recorded with every run)")
 @ASSIGNMENTS
 def grade(assignment: str, paths: tuple[str, ...], db_url: str, device: str, json_path: str | None,
-          public_only: bool, workers: int | None, regrade: bool, assignments_dir: str | None) -> None:
+          public_only: bool, workers: int | None, regrade: bool, allow_unisolated: bool,
+          assignments_dir: str | None) -> None:
     """Grade notebooks (files or folders of them) with every check, and store the results.
 
     Submissions unchanged since their last stored run (same code, checks and grader) are
@@ -85,6 +89,7 @@ def grade(assignment: str, paths: tuple[str, ...], db_url: str, device: str, jso
         verdicts = grading.grade_submissions(
             assignment, paths, db_url=db_url, device=device, include_hidden=not public_only,
             assignments_dir=assignments_dir, workers=workers or default_workers(), regrade=regrade,
+            allow_unisolated=allow_unisolated,
             on_start=progress.start, on_verdict=progress.advance)
     if json_path:
         report.write_json(verdicts, json_path)
@@ -117,6 +122,26 @@ def validate(assignment: str, device: str, assignments_dir: str | None) -> None:
     validation = grading.validate_assignment(assignment, device=device, assignments_dir=assignments_dir)
     report.print_validation(validation, console)
     sys.exit(0 if validation.ok else 1)
+
+
+@main.command()
+def doctor() -> None:
+    """Start a real sandbox and show which isolation layers this machine gives.
+
+    Exit 1 when grading would need --allow-unisolated.
+    """
+    from grader.sandbox.layers import LAYER_NAMES, missing_isolation
+
+    layers = grading.sandbox_report()
+    for key, description in LAYER_NAMES.items():
+        held = layers.get(key, False)
+        console.print(Text.assemble(("✓ " if held else "✗ ", "green" if held else "red"), f"{key}: {description}"))
+    missing = missing_isolation(layers)
+    if missing:
+        console.print(f"missing {' and '.join(missing)}: install bubblewrap (apt-get install -y bubblewrap); "
+                      "until then `grader grade` needs --allow-unisolated")
+        sys.exit(1)
+    console.print("this machine gives every layer grading needs")
 
 
 if __name__ == "__main__":

@@ -106,6 +106,7 @@ def check_notebook(assignment: str, notebook: str | Path | None = None, device: 
 def grade_submissions(assignment: str, paths: Iterable[str | Path], db_url: str = DEFAULT_DB_URL,
                       device: str = "cpu", include_hidden: bool = True,
                       assignments_dir: str | Path | None = None, workers: int = 1, regrade: bool = False,
+                      allow_unisolated: bool = False,
                       on_start: Callable[[int, int], None] | None = None,
                       on_verdict: Callable[[Verdict], None] | None = None) -> list[Verdict]:
     """What `grader grade` does: every check, every verdict stored as soon as it is made.
@@ -152,7 +153,7 @@ def grade_submissions(assignment: str, paths: Iterable[str | Path], db_url: str 
         if units and (workers <= 1 or len(units) == 1):
             from grader.judge.runner import Judge
 
-            judge = Judge(spec, include_hidden=include_hidden, device=device)
+            judge = Judge(spec, include_hidden=include_hidden, device=device, allow_unisolated=allow_unisolated)
             try:
                 judge.run(list(units.values()), keep)
             finally:
@@ -160,7 +161,7 @@ def grade_submissions(assignment: str, paths: Iterable[str | Path], db_url: str 
         elif units:
             run_pool(spec.id, {path: unit.model_dump_json() for path, unit in units.items()}, workers=workers,
                      include_hidden=include_hidden, device=device,
-                     assignments_dir=str(spec.root.parent), on_verdict=keep)
+                     assignments_dir=str(spec.root.parent), on_verdict=keep, allow_unisolated=allow_unisolated)
     finally:
         gradebook.close()
     order = {str(path): index for index, path in enumerate(files)}
@@ -228,3 +229,15 @@ def validate_assignment(assignment: str, device: str = "cpu",
                               caught_by=[check.name for check in verdict.checks if not check.passed])
                 for path, verdict in zip(mutants, verdicts[1:])]
     return ValidationReport(assignment=spec.id, reference=verdicts[0], mutants=outcomes)
+
+
+def sandbox_report() -> dict[str, bool]:
+    """What `grader doctor` shows: start a real sandbox and read back the layers that held."""
+    from grader.sandbox.client import ForkServer
+
+    server = ForkServer()
+    server.start()
+    try:
+        return dict(server.reported_layers)
+    finally:
+        server.close()

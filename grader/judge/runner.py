@@ -26,6 +26,7 @@ from grader.extract import ExtractionError, extract_submission
 from grader.judge.proxy import StudentProxy, StudentSession
 from grader.models import CheckResult, ExtractedSubmission, Verdict, utcnow
 from grader.sandbox.client import ForkServer, SandboxError
+from grader.sandbox.layers import missing_isolation
 from grader.spec import AssignmentSpec
 
 PYTEST_INI = Path(__file__).with_name("pytest.ini")
@@ -54,6 +55,7 @@ class JudgePlugin:
         self.session: StudentSession | None = None
         self.collection_errors: list[str] = []
         self.items: list[pytest.Item] = []
+        self.fatal: GraderError | None = None
 
     # fixtures -----------------------------------------------------------------
 
@@ -91,11 +93,14 @@ class JudgePlugin:
     def pytest_runtestloop(self, session) -> bool:
         self.items = list(session.items)
         if self.collection_errors:
-            raise GraderError("the checks of " + self.judge.spec.id + " are broken: " + self.collection_errors[0])
-        self.judge.check_points(self.items)
-        for submission in self.submissions:
-            verdict = self.judge.judge_one(submission, self)
-            self.on_verdict(verdict)
+            return True
+        try:
+            self.judge.check_points(self.items)
+            for submission in self.submissions:
+                verdict = self.judge.judge_one(submission, self)
+                self.on_verdict(verdict)
+        except GraderError as error:  # pytest would bury it in an INTERNALERROR traceback
+            self.fatal = error
         return True
 
     def run_checks(self, session: StudentSession) -> list[CheckResult]:
@@ -150,8 +155,9 @@ class Judge:
     """Judges submissions of one assignment with a warm sandbox worker."""
 
     def __init__(self, spec: AssignmentSpec, include_hidden: bool = True, device: str = "cpu",
-                 server: ForkServer | None = None):
+                 server: ForkServer | None = None, allow_unisolated: bool = True):
         self.spec = spec
+        self.allow_unisolated = allow_unisolated
         self.include_hidden = include_hidden
         self.device = device
         self.reference = load_reference(spec)
@@ -176,6 +182,13 @@ class Judge:
                 self.server.close()
             self.server = ForkServer()
             self.server.start()
+            missing = missing_isolation(self.server.reported_layers)
+            if missing and not self.allow_unisolated:
+                self.close()
+                raise GraderError(f"this machine's sandbox lacks {' and '.join(missing)}: install bubblewrap "
+                                  "(apt-get install -y bubblewrap; see `grader doctor`) or pass "
+                                  "--allow-unisolated to grade anyway, which every stored run records")
+            self.server.reported_layers["allowed_unisolated"] = bool(missing)
         return self.server
 
     def close(self) -> None:
@@ -188,6 +201,7 @@ class Judge:
         files = self.spec.check_files(self.include_hidden)
         if not files:
             raise GraderError(f"no checks found in {self.spec.public_checks} (files named test_*.py)")
+        self.ensure_server()  # fails early, with one line, when the sandbox cannot start or is not allowed
         plugin = JudgePlugin(self, submissions, on_verdict)
         args = [str(path) for path in files] + [
             "-c", str(PYTEST_INI), "--rootdir", str(self.spec.root), "-p", "no:cacheprovider",
@@ -195,6 +209,8 @@ class Judge:
             "-s", "-W", "ignore::pytest.PytestAssertRewriteWarning",
         ]
         code = pytest.main(args, plugins=[plugin])
+        if plugin.fatal is not None:
+            raise plugin.fatal
         if plugin.collection_errors:
             raise GraderError("the checks of " + self.spec.id + " are broken: " + plugin.collection_errors[0])
         if code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR):

@@ -48,7 +48,7 @@ class ForkServer:
             "control_fd": child_end.fileno(),
             "unshare_network": not self.layers.bwrap,
             "layers": {"bubblewrap": self.layers.bwrap, "network_namespace": self.layers.bwrap,
-                       "filesystem_isolation": self.layers.bwrap},
+                       "filesystem_isolation": self.layers.bwrap, "scrubbed_environment": True},
         }
         command = self._command(options)
         self.process = subprocess.Popen(

@@ -78,6 +78,7 @@ class ForkServer:
         if options.get("unshare_network") and not self.layers.get("network_namespace"):
             self.layers["network_namespace"] = unshare_network()
         self.layers["subreaper"] = _prctl(PR_SET_CHILD_SUBREAPER, 1)
+        self.layers["rlimits"] = True
         _prctl(PR_SET_DUMPABLE, 0)  # a submission running as our uid cannot ptrace us
         self.counter = 0
 

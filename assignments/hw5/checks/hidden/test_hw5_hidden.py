@@ -175,8 +175,10 @@ def expect_weights(student, model, expected, *, start, run_mistake, what: str) -
     if same_weights(got, expected):
         return
     if same_weights(got, start, rtol=0, atol=0):
-        fail(f"{what}: the weights did not change at all", "call optimizer.step() after loss.backward() "
-             "for every batch (and use the optimizer you were given)")
+        fail(f"{what}: the weights did not change at all",
+             "call optimizer.step() right after loss.backward(), for every batch, with the optimizer you were "
+             "given; optimizer.zero_grad() belongs at the start of the batch (zero_grad between backward and "
+             "step, or step before backward, leaves step no gradient to use)")
     hint = HINT_LOOP + "; " + HINT_ZERO_GRAD
     for loop, message in KNOWN_LOOP_MISTAKES:
         if same_weights(got, run_mistake(loop)):
@@ -197,7 +199,7 @@ def batch_losses(layers, state, X, y, batch_size) -> list[float]:
         return [loss_fn(model(inputs), targets).item() for inputs, targets in factories.loader(X, y, batch_size)]
 
 
-def expect_mean_loss(got, losses: list[float], *, what: str) -> None:
+def expect_mean_loss(got, losses: list[float], *, samples: int, what: str) -> None:
     expect_type(got, float, what=what, hint="return a Python float: use loss.item(), not the loss tensor")
     mean = sum(losses) / len(losses)
     if abs(got - mean) <= 1e-5 + 1e-4 * abs(mean):
@@ -207,6 +209,9 @@ def expect_mean_loss(got, losses: list[float], *, what: str) -> None:
         hint = "you returned the last batch's loss; " + HINT_MEAN
     elif abs(got - sum(losses)) <= 1e-5 + 1e-4 * abs(sum(losses)):
         hint = "you returned the sum of the batch losses; divide it by the number of batches"
+    elif abs(got - sum(losses) / samples) <= 1e-6 + 1e-4 * abs(sum(losses) / samples):
+        hint = ("you divided the sum of the batch losses by the number of samples; each batch's loss is "
+                "already a mean over its samples, so divide by the number of batches (len(loader))")
     fail(f"{what} returned {got:.6g}, which is not the mean of the batch losses", hint)
 
 
@@ -260,7 +265,7 @@ def expect_accuracy(student, reference, layers, state, X, y, batch_size, seed, *
     if not 0.0 <= got <= 1.0:
         fail(f"{what} returned {got:.6g}, which is not an accuracy in [0, 1]",
              "return a fraction (correct / total), not a percentage")
-    if abs(got - expected) <= 1e-9:
+    if abs(got - expected) <= 1e-6:   # accuracies are k / n; float32 division is fine
         return model
     hint = HINT_EVAL
     with torch.random.fork_rng(devices=[]):
@@ -352,7 +357,7 @@ def test_train_epoch_with_adam_on_other_batches(student, reference):
                    run_mistake=lambda loop: trusted_epoch(loop, *args)[0],
                    what="train_epoch(model, loader, loss_fn, optimizer)")
     _, losses = trusted_epoch(_loop_recording_losses, *args)
-    expect_mean_loss(got, losses, what="train_epoch")
+    expect_mean_loss(got, losses, samples=len(y), what="train_epoch")
 
 
 @pytest.mark.points(1)

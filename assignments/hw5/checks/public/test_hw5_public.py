@@ -172,8 +172,10 @@ def expect_weights(student, model, expected, *, start, run_mistake, what: str) -
     if same_weights(got, expected):
         return
     if same_weights(got, start, rtol=0, atol=0):
-        fail(f"{what}: the weights did not change at all", "call optimizer.step() after loss.backward() "
-             "for every batch (and use the optimizer you were given)")
+        fail(f"{what}: the weights did not change at all",
+             "call optimizer.step() right after loss.backward(), for every batch, with the optimizer you were "
+             "given; optimizer.zero_grad() belongs at the start of the batch (zero_grad between backward and "
+             "step, or step before backward, leaves step no gradient to use)")
     hint = HINT_LOOP + "; " + HINT_ZERO_GRAD
     for loop, message in KNOWN_LOOP_MISTAKES:
         if same_weights(got, run_mistake(loop)):
@@ -194,7 +196,7 @@ def batch_losses(layers, state, X, y, batch_size) -> list[float]:
         return [loss_fn(model(inputs), targets).item() for inputs, targets in factories.loader(X, y, batch_size)]
 
 
-def expect_mean_loss(got, losses: list[float], *, what: str) -> None:
+def expect_mean_loss(got, losses: list[float], *, samples: int, what: str) -> None:
     expect_type(got, float, what=what, hint="return a Python float: use loss.item(), not the loss tensor")
     mean = sum(losses) / len(losses)
     if abs(got - mean) <= 1e-5 + 1e-4 * abs(mean):
@@ -204,6 +206,9 @@ def expect_mean_loss(got, losses: list[float], *, what: str) -> None:
         hint = "you returned the last batch's loss; " + HINT_MEAN
     elif abs(got - sum(losses)) <= 1e-5 + 1e-4 * abs(sum(losses)):
         hint = "you returned the sum of the batch losses; divide it by the number of batches"
+    elif abs(got - sum(losses) / samples) <= 1e-6 + 1e-4 * abs(sum(losses) / samples):
+        hint = ("you divided the sum of the batch losses by the number of samples; each batch's loss is "
+                "already a mean over its samples, so divide by the number of batches (len(loader))")
     fail(f"{what} returned {got:.6g}, which is not the mean of the batch losses", hint)
 
 
@@ -257,7 +262,7 @@ def expect_accuracy(student, reference, layers, state, X, y, batch_size, seed, *
     if not 0.0 <= got <= 1.0:
         fail(f"{what} returned {got:.6g}, which is not an accuracy in [0, 1]",
              "return a fraction (correct / total), not a percentage")
-    if abs(got - expected) <= 1e-9:
+    if abs(got - expected) <= 1e-6:   # accuracies are k / n; float32 division is fine
         return model
     hint = HINT_EVAL
     with torch.random.fork_rng(devices=[]):
@@ -340,7 +345,7 @@ def test_train_epoch_returns_mean_batch_loss(student):
     X, y = sample(80, seed=511)
     state = initial_state(MLP, seed=512)
     _, got = student_epoch(student, MLP, state, X, y, 20, "sgd", {"lr": 0.0}, 513)
-    expect_mean_loss(got, batch_losses(MLP, state, X, y, 20), what="train_epoch")
+    expect_mean_loss(got, batch_losses(MLP, state, X, y, 20), samples=len(y), what="train_epoch")
 
 
 @pytest.mark.points(1)
