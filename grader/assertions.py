@@ -184,3 +184,10 @@ def expect_finite(value: Any, *, what: str, hint: str | None = None) -> None:
     if not bool(finite.all()):
         index = _unravel(int((~finite).reshape(-1).nonzero()[0]), tensor.shape)
         fail(f"{what}: {int((~finite).sum())} values are nan or inf, the first at index {index}", hint)
+
+
+def is_remote(value: Any) -> bool:
+    """Whether a student's result is an object that stayed in the sandbox (a module, an optimizer...)."""
+    from grader.judge.proxy import Remote
+
+    return isinstance(value, Remote)
