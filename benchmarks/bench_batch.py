@@ -47,6 +47,10 @@ Options
   --timeout S        give up on one grader run after S seconds (default 600)
   --out FILE         write the results as JSON to FILE
   --keep             keep the temporary folder (notebooks, databases, logs) and print it
+  --grader-env K=V   extra environment variable for every grader run (repeatable)
+  --probe-omp1       also run (a) with OMP_NUM_THREADS=1 in the grader's environment: a
+                     diagnostic for torch's intra-op threads in the judge processes
+                     oversubscribing the cores (one more full run)
 
 Exit status: 0 when it ran, 1 when a measurement failed (one line on stderr says why),
 2 for a usage error. Temporary folders are removed unless --keep.
@@ -68,7 +72,7 @@ import tempfile
 import textwrap
 import threading
 import time
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -440,7 +444,7 @@ def _kill_group(process: subprocess.Popen) -> None:
 
 
 def run_grader(folder: Path, workdir: Path, label: str, workers: int | None, timeout: float,
-               interval: float | None) -> dict:
+               interval: float | None, extra_env: dict[str, str] | None = None) -> dict:
     """One `grader grade` run on a fresh database; returns timings, verdicts and memory."""
     db = workdir / f"{label}.db"
     out_json = workdir / f"{label}.json"
@@ -452,9 +456,9 @@ def run_grader(folder: Path, workdir: Path, label: str, workers: int | None, tim
         command += ["--workers", str(workers)]
     log_out, log_err = workdir / f"{label}.stdout", workdir / f"{label}.stderr"
     with open(log_out, "wb") as stdout, open(log_err, "wb") as stderr, CpuAccount() as cpu:
-        started = time.perf_counter()
+        started, started_epoch = time.perf_counter(), time.time()
         process = subprocess.Popen(command, cwd=REPO, stdout=stdout, stderr=stderr, stdin=subprocess.DEVNULL,
-                                   start_new_session=True)
+                                   start_new_session=True, env={**os.environ, **(extra_env or {})})
         sampler = PssSampler(process.pid, interval) if interval else None
         if sampler:
             sampler.start()
@@ -470,6 +474,7 @@ def run_grader(folder: Path, workdir: Path, label: str, workers: int | None, tim
             if sampler:
                 sampler.stop()
         wall = time.perf_counter() - started
+        ended_epoch = time.time()
     if code != 0:
         lines = log_err.read_text(errors="replace").strip().splitlines()
         raise BenchError(f"grader run {label!r} exited {code}: {lines[-1] if lines else 'no message'} "
@@ -479,7 +484,8 @@ def run_grader(folder: Path, workdir: Path, label: str, workers: int | None, tim
     except (OSError, json.JSONDecodeError) as error:
         raise BenchError(f"grader run {label!r} wrote no readable --json file ({error})") from None
     result = {"label": label, "workers": workers, "command": " ".join(command), "wall_s": wall,
-              "submissions": len(verdicts), "verdicts": verdicts, "db": read_db_timings(db), "cpu": cpu.as_dict()}
+              "submissions": len(verdicts), "verdicts": verdicts, "db": read_db_timings(db), "cpu": cpu.as_dict(),
+              "started_epoch": started_epoch, "ended_epoch": ended_epoch}
     if sampler:
         result["memory"] = {
             "peak_pss_mb": round(sampler.peak_kb / 1024, 1),
@@ -507,7 +513,10 @@ def read_db_timings(db: Path) -> dict:
     starts, ends, durations, check_seconds, layers = [], [], [], [], None
     for run_id, started_at, duration, run_layers in runs:
         try:
-            start = datetime.fromisoformat(str(started_at)).timestamp()
+            moment = datetime.fromisoformat(str(started_at))
+            if moment.tzinfo is None:  # stored as naive UTC
+                moment = moment.replace(tzinfo=timezone.utc)
+            start = moment.timestamp()
         except ValueError:
             continue
         starts.append(start)
@@ -524,7 +533,7 @@ def read_db_timings(db: Path) -> dict:
     span = max(ends) - min(starts)
     return {"first_start_to_last_end_s": span, "mean_duration_s": statistics.mean(durations),
             "median_duration_s": statistics.median(durations), "mean_check_seconds_s": statistics.mean(check_seconds),
-            "first_start_epoch": min(starts), "layers": layers or {}}
+            "first_start_epoch": min(starts), "last_end_epoch": max(ends), "layers": layers or {}}
 
 
 def check_verdicts(result: dict, plan: dict[str, dict]) -> list[str]:
@@ -658,11 +667,14 @@ def summarise(run: dict, n: int, in_process_total: float, workers: int) -> dict:
                "throughput_per_s": n / run["wall_s"], "workers": workers}
     if "first_start_epoch" in db:
         summary["steady_per_submission_s"] = db["first_start_to_last_end_s"] / n
-        summary["startup_s"] = run["wall_s"] - db["first_start_to_last_end_s"]
+        summary["startup_s"] = db["first_start_epoch"] - run["started_epoch"]
+        summary["shutdown_s"] = run["ended_epoch"] - db["last_end_epoch"]
         summary["mean_verdict_duration_s"] = db["mean_duration_s"]
         summary["mean_check_seconds_s"] = db["mean_check_seconds_s"]
         summary["mean_session_overhead_s"] = db["mean_duration_s"] - db["mean_check_seconds_s"]
     summary["overhead_per_submission_s"] = summary["per_submission_s"] - in_process_total / workers
+    if "steady_per_submission_s" in summary:
+        summary["steady_overhead_per_submission_s"] = summary["steady_per_submission_s"] - in_process_total / workers
     summary["cpu"] = run["cpu"]
     summary["cpu_per_submission_s"] = run["cpu"]["measured_cpu_s"] / n
     return summary
@@ -684,7 +696,7 @@ def print_report(results: dict) -> None:
           f"({results['mix']['correct']} correct, {results['mix']['wrong']} wrong, {results['mix']['crash']} crashing), "
           f"{results['cores']} cores, sandbox layers: {results['layers']}")
     print()
-    print("| measurement | wall | per submission | steady per submission | startup | CPU per submission "
+    print("| measurement | wall | per submission | steady per submission | start-up / shutdown | CPU per submission "
           "| other processes' CPU (share of the machine) |")
     print("|---|---|---|---|---|---|---|")
 
@@ -692,12 +704,18 @@ def print_report(results: dict) -> None:
         return f"{cpu['other_processes_cpu_s']:.1f} s ({cpu['other_processes_share']:.0%})"
 
     print(f"| (a) grader, default workers ({a['workers']}) | {fmt(a['wall_s'])} | {fmt(a['per_submission_s'])} | "
-          f"{fmt(a.get('steady_per_submission_s'))} | {fmt(a.get('startup_s'))} | {fmt(a['cpu_per_submission_s'])} "
+          f"{fmt(a.get('steady_per_submission_s'))} | {fmt(a.get('startup_s'))} / {fmt(a.get('shutdown_s'))} | "
+          f"{fmt(a['cpu_per_submission_s'])} "
           f"| {other(a['cpu'])} |")
     if b:
         print(f"| (b) grader, --workers 1 | {fmt(b['wall_s'])} | {fmt(b['per_submission_s'])} | "
-              f"{fmt(b.get('steady_per_submission_s'))} | {fmt(b.get('startup_s'))} | "
+              f"{fmt(b.get('steady_per_submission_s'))} | {fmt(b.get('startup_s'))} / {fmt(b.get('shutdown_s'))} | "
               f"{fmt(b['cpu_per_submission_s'])} | {other(b['cpu'])} |")
+    probe = results.get("probe_omp1")
+    if probe:
+        print(f"| probe: (a) with OMP_NUM_THREADS=1 | {fmt(probe['wall_s'])} | {fmt(probe['per_submission_s'])} | "
+              f"{fmt(probe.get('steady_per_submission_s'))} | {fmt(probe.get('startup_s'))} / "
+              f"{fmt(probe.get('shutdown_s'))} | {fmt(probe['cpu_per_submission_s'])} | {other(probe['cpu'])} |")
     print(f"| (c) naive floor: fresh `python -c 'import torch'` ({c['runs']} runs) | "
           f"{fmt(c['per_process_s'] * n)} (scaled) | {fmt(c['per_process_s'])} | — | — | "
           f"{fmt(c['cpu']['measured_cpu_s'] / c['runs'])} | {other(c['cpu'])} |")
@@ -709,9 +727,14 @@ def print_report(results: dict) -> None:
               "the timings are inflated by that contention (run again on a quiet machine).")
     print()
     ratios = results["ratios"]
-    print(f"- (c)/(a) = {ratios['c_over_a']:.2f}  (how many times faster than one bare torch import per submission)")
+    print(f"- (c)/(a) = {ratios['c_over_a']:.2f}  (> 1: the grader judges a submission faster than a naive "
+          "grader could merely start a Python process and import torch for it)")
     if "b_over_a" in ratios:
         print(f"- (b)/(a) = {ratios['b_over_a']:.2f}  (speed-up of {a['workers']} workers over 1; ideal {a['workers']})")
+    if probe:
+        print(f"- probe: (a) / (a with OMP_NUM_THREADS=1) = {a['per_submission_s'] / probe['per_submission_s']:.2f} "
+              f"overall, {a['steady_per_submission_s'] / probe['steady_per_submission_s']:.2f} in steady state "
+              "(> 1: torch's intra-op threads in the judge processes cost time)")
     print()
     print("### per-submission cost beyond the student's own compute")
     print()
@@ -721,12 +744,13 @@ def print_report(results: dict) -> None:
           f"total in-process = {fmt(results['in_process_total_s'])}")
     rows = [("(a) default workers", a)] + ([("(b) --workers 1", b)] if b else [])
     print()
-    print("| run | per submission | − in-process / workers | = overhead | in-worker verdict duration | "
-          "of which checks | of which fork + cells + teardown |")
-    print("|---|---|---|---|---|---|---|")
+    print("| run | per submission | − in-process / workers | = overhead | overhead, steady state | "
+          "in-worker verdict duration | of which checks | of which fork + cells + teardown |")
+    print("|---|---|---|---|---|---|---|---|")
     for name, run in rows:
         print(f"| {name} | {fmt(run['per_submission_s'])} | {fmt(results['in_process_total_s'] / run['workers'])} | "
-              f"{fmt(run['overhead_per_submission_s'])} | {fmt(run.get('mean_verdict_duration_s'))} | "
+              f"{fmt(run['overhead_per_submission_s'])} | {fmt(run.get('steady_overhead_per_submission_s'))} | "
+              f"{fmt(run.get('mean_verdict_duration_s'))} | "
               f"{fmt(run.get('mean_check_seconds_s'))} | {fmt(run.get('mean_session_overhead_s'))} |")
     print()
     print("Method: overhead = wall seconds per submission of the whole `grader grade` command (start-up "
@@ -734,19 +758,30 @@ def print_report(results: dict) -> None:
           "The in-process cost runs the same hw2 check functions directly in one warm process with the "
           "reference solution standing in for the student, plus exec of a correct notebook's cells; it "
           "includes making the inputs and comparing results, so it is an upper bound on the student's compute "
-          "(the student calls alone are listed separately). 'In-worker verdict duration' is the judge's own "
-          "timer per submission (from the gradebook: fork, cells, checks, teardown; no start-up, no queueing).")
+          "(the student calls alone are listed separately). 'Steady state' uses the gradebook's start time and "
+          "duration of every verdict: (last verdict's end − first verdict's start) / N, so the fixed start-up "
+          "(command start to first verdict start) and shutdown (last verdict end to command exit) are left out. "
+          "'In-worker verdict duration' is the judge's own timer per submission (fork, cells, checks, teardown; "
+          "no start-up, no queueing); 'of which checks' sums the gradebook's per-check seconds (student calls "
+          "through the sandbox, reference calls and comparisons on the trusted side). CPU per submission is the "
+          "CPU time of the whole grader process tree (getrusage of waited-for children) / N; other processes' CPU "
+          "is the machine's busy time (/proc/stat) minus ours during the run.")
     print()
     print("### peak memory (sum of PSS over the grader process tree, sampled every "
           f"{results['interval_s']:g} s)")
     print()
     print("| batch | peak PSS | peak per quarter of the run | processes (max) | at the peak, by role |")
     print("|---|---|---|---|---|")
+    peaks = [memory["peak_pss_mb"] for memory in results["memory"].values()]
     for label, memory in results["memory"].items():
         roles = ", ".join(f"{role} x{entry['processes']}: {entry['pss_mb']:g} MB ({entry['threads']} threads)"
                           for role, entry in memory["peak_by_role"].items())
         print(f"| {label} | {memory['peak_pss_mb']:.0f} MB | {memory['peak_by_quarter_mb']} | "
               f"{memory['max_processes']} | {roles} |")
+    if len(peaks) == 2:
+        print()
+        print(f"Flatness: peak PSS at {list(results['memory'])[1]} / at {list(results['memory'])[0]} = "
+              f"{peaks[1] / peaks[0]:.2f} (1.00 = memory does not grow with the batch).")
     if results.get("verdict_problems"):
         print()
         print(f"### verdicts that did not match their kind ({len(results['verdict_problems'])})")
@@ -758,8 +793,7 @@ def print_report(results: dict) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=200)
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--naive-n", type=int, default=None)
@@ -771,11 +805,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=600)
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--grader-env", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--probe-omp1", action="store_true")
     args = parser.parse_args(argv)
     if args.n < 1 or args.repeats < 1 or args.interval <= 0 or (args.workers is not None and args.workers < 1):
         parser.error("--n, --repeats and --workers must be at least 1 and --interval positive")
     if args.out is not None and not args.out.parent.exists():
         parser.error(f"--out {args.out}: folder {args.out.parent} does not exist")
+    grader_env = {}
+    for item in args.grader_env:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            parser.error(f"--grader-env {item!r}: expected KEY=VALUE")
+        grader_env[key] = value
     if not Path("/proc/self/smaps_rollup").exists():
         print("error: /proc/PID/smaps_rollup is missing (Linux 4.14+ needed for the PSS samples)", file=sys.stderr)
         return 1
@@ -796,11 +838,12 @@ def main(argv: list[str] | None = None) -> int:
         naive_floor(1)
 
         step(f"(a) grader grade, default workers ({workers}), with PSS sampling")
-        run_a = run_grader(workdir / "submissions", workdir, "a", args.workers, args.timeout, args.interval)
+        run_a = run_grader(workdir / "submissions", workdir, "a", args.workers, args.timeout, args.interval,
+                           grader_env)
         run_b = None
         if not args.skip_serial:
             step("(b) grader grade --workers 1")
-            run_b = run_grader(workdir / "submissions", workdir, "b", 1, args.timeout, None)
+            run_b = run_grader(workdir / "submissions", workdir, "b", 1, args.timeout, None, grader_env)
         naive_n = args.naive_n or min(args.n, 20)
         step(f"(c) naive floor: {naive_n} fresh `python -c 'import torch'`")
         floor = naive_floor(naive_n)
@@ -813,11 +856,19 @@ def main(argv: list[str] | None = None) -> int:
             small.mkdir()
             for index in range(args.flatness_n):
                 shutil.copy(workdir / "submissions" / f"s{index:04d}.ipynb", small)
-            run_small = run_grader(small, workdir, "a_small", args.workers, args.timeout, args.interval)
+            run_small = run_grader(small, workdir, "a_small", args.workers, args.timeout, args.interval,
+                                   grader_env)
             memory = {f"N={args.flatness_n}": run_small["memory"], **memory}
             memory[f"N={args.flatness_n}"]["per_submission_s"] = run_small["wall_s"] / args.flatness_n
 
+        probe = None
+        if args.probe_omp1:
+            step("probe: (a) again with OMP_NUM_THREADS=1 in the grader's environment")
+            run_probe = run_grader(workdir / "submissions", workdir, "a_omp1", args.workers, args.timeout, None,
+                                   {**grader_env, "OMP_NUM_THREADS": "1"})
         in_process_total = in_process["checks_s"] + in_process["cells_s"]
+        if args.probe_omp1:
+            probe = summarise(run_probe, args.n, in_process_total, workers)
         a = summarise(run_a, args.n, in_process_total, workers)
         b = summarise(run_b, args.n, in_process_total, 1) if run_b else None
         ratios = {"c_over_a": floor["per_process_s"] / a["per_submission_s"]}
@@ -831,6 +882,7 @@ def main(argv: list[str] | None = None) -> int:
             "layers": ", ".join(name for name, on in layers.items() if on) or "unknown",
             "a_default_workers": a, "b_one_worker": b, "c_naive_floor": floor, "ratios": ratios,
             "in_process": in_process, "in_process_total_s": in_process_total, "memory": memory,
+            "probe_omp1": probe, "grader_env": grader_env,
             "verdict_problems": problems, "commands": {"a": run_a["command"], **({"b": run_b["command"]} if run_b else {})},
             "benchmark_wall_s": time.perf_counter() - started,
         }

@@ -91,6 +91,8 @@ def notebook_cells(raw: bytes, path: Path) -> list[str]:
     except json.JSONDecodeError as error:
         raise ExtractionError(f"{path}: not a notebook (invalid JSON at line {error.lineno}, column "
                               f"{error.colno}); re-save it from Jupyter") from None
+    except RecursionError:
+        raise ExtractionError(f"{path}: not a notebook (JSON nested too deeply); re-save it from Jupyter") from None
     try:
         notebook = nbformat.reads(text, as_version=4)
     except Exception as error:  # nbformat raises several kinds for malformed notebooks

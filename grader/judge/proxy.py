@@ -74,17 +74,17 @@ class StudentSession:
                 header, _ = self.child.receive(min(cell_deadline, self.deadline), self._decoder)
                 event = header.get("event")
                 if event == "cell_start":
-                    current = header.get("index")
+                    current = header.get("index") if type(header.get("index")) is int else current
                     cell_deadline = time.monotonic() + self.limits.cell_seconds
                 elif event == "cell_done":
                     current = None
                     cell_deadline = self.deadline
                     index = header.get("index")
-                    if record and isinstance(index, int):
+                    if record and type(index) is int and index not in self.cells:
                         error = header.get("error")
                         self.cells[index] = CellResult(
                             index=index, status="error" if error else "ok",
-                            error=_cell_error(error), seconds=float(header.get("seconds") or 0))
+                            error=_cell_error(error), seconds=_seconds(header.get("seconds")))
                 elif event == "cells_finished":
                     return None
         except CallTimeout:
@@ -171,8 +171,14 @@ class StudentSession:
 def _cell_error(error: Any) -> CellError | None:
     if not isinstance(error, dict):
         return None
-    return CellError(type=str(error.get("type", "Error")), message=str(error.get("message", "")),
-                     where=error.get("where"), traceback=str(error.get("traceback", "")))
+    where = error.get("where")
+    return CellError(type=str(error.get("type", "Error"))[:100], message=str(error.get("message", ""))[:2000],
+                     where=str(where)[:200] if where is not None else None,
+                     traceback=str(error.get("traceback", ""))[:2000])
+
+
+def _seconds(value: Any) -> float:
+    return float(value) if type(value) in (int, float) and 0 <= value < 1e9 else 0.0
 
 
 def _place_tensor(tensor: torch.Tensor, device: str) -> torch.Tensor:

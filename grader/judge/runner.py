@@ -158,6 +158,7 @@ class Judge:
                  server: ForkServer | None = None, allow_unisolated: bool = True):
         self.spec = spec
         self.allow_unisolated = allow_unisolated
+        torch.set_num_threads(1)  # the sandboxes need the cores; trusted-side reference runs are small
         self.include_hidden = include_hidden
         self.device = device
         self.reference = load_reference(spec)
@@ -246,6 +247,12 @@ class Judge:
         except SandboxError as error:
             session.close()
             return Verdict(status="error", message=f"the sandbox failed: {error}", sha256=extracted.sha256,
+                           max_score=self._max_score(plugin), duration=time.perf_counter() - started, **base)
+        except GraderError:
+            raise
+        except Exception as error:  # one submission, however hostile, never stops the batch
+            return Verdict(status="error", message=f"the submission could not be judged ({type(error).__name__}); "
+                           "it sent the grader malformed data", sha256=extracted.sha256,
                            max_score=self._max_score(plugin), duration=time.perf_counter() - started, **base)
         finally:
             session.close()

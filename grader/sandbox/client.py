@@ -210,9 +210,16 @@ class Child:
         except (wire.ConnectionClosed, ConnectionResetError, socket.timeout) as error:
             self.alive = False
             raise ChildGone("the submission's process ended") from error
+        except (RecursionError, ValueError, TypeError) as error:
+            raise wire.WireError(f"malformed message ({type(error).__name__})") from None
         finally:
             self.rpc.settimeout(None)
-        payload = decoder_factory(blobs).decode(header.get("payload"))
+        try:
+            payload = decoder_factory(blobs).decode(header.get("payload"))
+        except wire.WireError:
+            raise
+        except Exception as error:  # whatever the student's process sends, it stays data or is refused
+            raise wire.WireError(f"malformed message ({type(error).__name__})") from None
         return header, payload
 
     def _drain(self, key) -> None:

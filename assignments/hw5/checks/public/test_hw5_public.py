@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from grader.assertions import expect_close, expect_tensor, expect_type, fail
+from grader.assertions import describe_value, expect_close, expect_tensor, expect_type, fail, is_remote
 from grader.sandbox import factories
 
 # ---------------------------------------------------------------------------------------------
@@ -265,9 +265,9 @@ def expect_accuracy(student, reference, layers, state, X, y, batch_size, seed, *
     if abs(got - expected) <= 1e-6:   # accuracies are k / n; float32 division is fine
         return model
     hint = HINT_EVAL
+    dropout_on = factories.sequential(layers, state_dict=state).train()
     with torch.random.fork_rng(devices=[]):
         seed_all(seed)   # replay the call with dropout left on, as a loop without model.eval() runs it
-        dropout_on = factories.sequential(layers, state_dict=state).train()
         with torch.no_grad():
             in_train_mode = [((dropout_on(inputs).argmax(1) == targets).sum().item(), len(targets))
                              for inputs, targets in factories.loader(X, y, batch_size)]
@@ -302,8 +302,8 @@ def fit_accuracy(student, device, split_seed: int, fit_seed: int, *, what: str) 
         model = student.fit(X[train], y[train], FIT_EPOCHS, fit_seed)
     else:
         model = student.fit(X[train], y[train], FIT_EPOCHS, fit_seed, device=str(device))
-    if isinstance(model, (torch.Tensor, int, float, str, list, tuple, dict)) or model is None:
-        fail(f"{what} should return the trained nn.Module, but returned {type(model).__name__}",
+    if not is_remote(model):
+        fail(f"{what} should return the trained nn.Module, but returned {describe_value(model)}",
              "end fit with `return model`")
     description = student.describe(model)
     if description.get("kind") != "module":
