@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import click
 from rich.console import Console
@@ -13,6 +12,7 @@ from grader import __version__, grading, report
 from grader.batch import default_workers
 from grader.errors import GraderError
 from grader.report import BatchProgress
+from grader.spec import load_assignment
 from grader.store import DEFAULT_DB_URL
 
 console = Console(highlight=False)
@@ -57,7 +57,7 @@ def check(assignment: str, notebook: str | None, device: str, assignments_dir: s
     verdict = grading.check_notebook(assignment, notebook, device=device, assignments_dir=assignments_dir)
     console.print(f"[bold]{assignment}[/bold]: {verdict.submission} (public checks)")
     report.print_check_feedback(verdict, console)
-    hidden = grading.hidden_check_count(assignment, assignments_dir)
+    hidden = load_assignment(assignment, assignments_dir).hidden_check_count()
     if hidden:
         console.print(f"{hidden} hidden checks run at grading time.")
     ok = verdict.status == "graded" and all(check.passed for check in verdict.checks)

@@ -73,20 +73,6 @@ def find_student_notebook(spec: AssignmentSpec, folder: Path | None = None) -> P
                       f"grader check {spec.id} {notebooks[0].name}")
 
 
-def hidden_check_count(assignment: str, assignments_dir: str | Path | None = None) -> int:
-    """How many hidden checks will also count, without importing (or showing) them."""
-    import ast
-
-    spec = load_assignment(assignment, assignments_dir)
-    count = 0
-    for path in spec.check_files(include_hidden=True):
-        if spec.hidden_checks in path.parents:
-            tree = ast.parse(path.read_text())
-            count += sum(1 for node in tree.body
-                         if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"))
-    return count
-
-
 def check_notebook(assignment: str, notebook: str | Path | None = None, device: str = "cpu",
                    assignments_dir: str | Path | None = None) -> Verdict:
     """What `grader check` does: public checks only, nothing stored."""

@@ -69,7 +69,6 @@ class Verdict(BaseModel):
     device: str = "cpu"
     layers: dict[str, bool] = Field(default_factory=dict)
     include_hidden: bool = True
-    hidden_checks: int = 0
     duration: float = 0.0
     grader_version: str = ""
     checks_fingerprint: str = ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import os
 import tomllib
@@ -85,27 +86,43 @@ class AssignmentSpec(BaseModel):
 
     def declared_points(self, include_hidden: bool) -> float:
         """The points the check files declare (``@pytest.mark.points(N)``), read without importing them."""
-        import ast
-
         total = 0.0
         for path in self.check_files(include_hidden):
-            for node in ast.walk(ast.parse(path.read_text())):
-                if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
-                    for decorator in node.decorator_list:
-                        if (isinstance(decorator, ast.Call) and isinstance(decorator.func, ast.Attribute)
-                                and decorator.func.attr == "points" and decorator.args
-                                and isinstance(decorator.args[0], ast.Constant)):
-                            total += float(decorator.args[0].value)
+            for check in _check_functions(path):
+                for decorator in check.decorator_list:
+                    if (isinstance(decorator, ast.Call) and isinstance(decorator.func, ast.Attribute)
+                            and decorator.func.attr == "points" and decorator.args
+                            and isinstance(decorator.args[0], ast.Constant)):
+                        total += float(decorator.args[0].value)
         return total
+
+    def hidden_check_count(self) -> int:
+        """How many hidden checks will also count, read without importing (or showing) them."""
+        return sum(len(_check_functions(path)) for path in self.check_files(include_hidden=True)
+                   if self.hidden_checks in path.parents)
+
+    @property
+    def checks_root(self) -> Path:
+        """Importable while the checks run: shared helpers live here as ``<id>_support.py``."""
+        return self.root / "checks"
+
+    def support_files(self) -> list[Path]:
+        return sorted(self.checks_root.glob("*.py")) if self.checks_root.is_dir() else []
 
     def checks_fingerprint(self, include_hidden: bool) -> str:
         """Changes whenever a check file, the reference solution or the spec changes."""
         digest = hashlib.sha256()
-        for path in self.check_files(include_hidden) + [self.root / "assignment.toml", self.reference_solution()]:
+        for path in (self.check_files(include_hidden) + self.support_files()
+                     + [self.root / "assignment.toml", self.reference_solution()]):
             if path.exists():
                 digest.update(path.name.encode())
                 digest.update(path.read_bytes())
         return digest.hexdigest()[:16]
+
+
+def _check_functions(path: Path) -> list[ast.FunctionDef]:
+    return [node for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("test_")]
 
 
 def assignments_root(explicit: str | os.PathLike | None = None) -> Path:

@@ -6,7 +6,6 @@ overwritten, so a grade's whole history stays visible.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
 from grader.errors import GraderError
-from grader.models import CellError, CellResult, CheckResult, Verdict, utcnow
+from grader.models import CellResult, CheckResult, Verdict, utcnow
 
 DEFAULT_DB_URL = "sqlite:///grades.db"
 MAX_STORED_OUTPUT = 64 * 1024
@@ -199,7 +198,3 @@ def _sqlite_pragmas(connection, _record) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
-
-
-def verdicts_to_json(verdicts: list[Verdict]) -> str:
-    return json.dumps([verdict.public_json() for verdict in verdicts], indent=2)

@@ -164,7 +164,6 @@ class Judge:
         self.reference = load_reference(spec)
         self.server = server
         self.fingerprint = spec.checks_fingerprint(include_hidden)
-        self.hidden_count = 0
 
     def visibility(self, item: pytest.Item) -> str:
         path = Path(str(item.path)).resolve()
@@ -172,7 +171,6 @@ class Judge:
 
     def check_points(self, items: list[pytest.Item]) -> None:
         total = sum(float(item.get_closest_marker("points").args[0]) for item in items)
-        self.hidden_count = sum(1 for item in items if self.visibility(item) == "hidden")
         if self.include_hidden and abs(total - self.spec.points) > 1e-9:
             raise GraderError(f"the checks of {self.spec.id} give {total:g} points but assignment.toml says "
                               f"points = {self.spec.points:g}; make them agree")
@@ -209,7 +207,12 @@ class Judge:
             "-p", "no:terminal", "-p", "no:stepwise", "--assert=plain", "--import-mode=importlib",
             "-s", "-W", "ignore::pytest.PytestAssertRewriteWarning",
         ]
-        code = pytest.main(args, plugins=[plugin])
+        support = str(self.spec.checks_root)
+        sys.path.insert(0, support)  # the trusted side only: checks share helpers; the sandbox never sees them
+        try:
+            code = pytest.main(args, plugins=[plugin])
+        finally:
+            sys.path.remove(support)
         if plugin.fatal is not None:
             raise plugin.fatal
         if plugin.collection_errors:
@@ -227,7 +230,7 @@ class Judge:
         path = submission.path if isinstance(submission, ExtractedSubmission) else str(submission)
         base = dict(assignment=self.spec.id, submission=path, student=Path(path).stem, device=self.device,
                     grader_version=__version__, checks_fingerprint=self.fingerprint, started_at=started_at,
-                    include_hidden=self.include_hidden, hidden_checks=self.hidden_count)
+                    include_hidden=self.include_hidden)
         try:
             extracted = submission if isinstance(submission, ExtractedSubmission) else \
                 extract_submission(submission, self.spec)

@@ -59,10 +59,10 @@ class StudentRuntime:
 
     # replies -----------------------------------------------------------------
 
-    def reply(self, header: dict, payload: Any = None, as_data: bool = True) -> None:
-        to_handle = self.to_handle if as_data else None
+    def reply(self, header: dict, payload: Any = None) -> None:
         try:
-            wire.send_message(self.sock, header, payload, to_handle=to_handle, max_blob_bytes=self.max_blob_bytes)
+            wire.send_message(self.sock, header, payload, to_handle=self.to_handle,
+                              max_blob_bytes=self.max_blob_bytes)
         except wire.WireError as error:
             wire.send_message(self.sock, {"ok": False, "error": {"type": "ResultTooLarge", "message": str(error)}})
 
@@ -112,7 +112,8 @@ class StudentRuntime:
         if op == "put":
             return self.to_handle(payload)
         if op == "fetch":
-            return describe.as_data(self.from_handle(wire.Handle(header["handle"], "")))
+            # Sent back as data: tensors with their grad metadata, anything else as a handle.
+            return self.from_handle(wire.Handle(header["handle"], ""))
         if op == "describe":
             return describe.describe_object(self.from_handle(wire.Handle(header["handle"], "")))
         if op == "build":

@@ -16,11 +16,6 @@ _LAYER_ATTRIBUTES = ("in_features", "out_features", "in_channels", "out_channels
                      "p", "dim", "negative_slope", "num_features")
 
 
-def as_data(value: Any) -> Any:
-    """The value itself: tensors keep their grad metadata, other objects become handles."""
-    return value
-
-
 def describe_object(value: Any) -> dict:
     if isinstance(value, nn.Module):
         return describe_module(value)

@@ -9,44 +9,16 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from grader.assertions import expect_close, expect_equal, expect_rows_sum_to_one, expect_tensor, expect_type, fail
-
-SIZES_HINT = "layer sizes are 784→128→64→10: fc1 = nn.Linear(784, 128), fc2 = nn.Linear(128, 64), fc3 = nn.Linear(64, 10)"
-FORWARD_HINT = ("forward should flatten x to (B, 784), then fc1 → ReLU → fc2 → ReLU → fc3 → "
-                "softmax over dim 1")
-FLATTEN_HINT = "flatten the images first: x = x.view(x.shape[0], -1) turns (B, 1, 28, 28) into (B, 784)"
-STD_HINT = "std is 0.01, i.e. normal_(0, 0.01): nn.init.normal_(layer.weight, mean=0.0, std=0.01)"
+from grader.assertions import (expect_close, expect_equal, expect_rows_sum_to_one, expect_tensor, expect_type, fail,
+                               is_remote)
+from hw4_support import FLATTEN_HINT, FORWARD_HINT, SIZES_HINT, STD_HINT, describe_module, plain_state, short_description
 
 
 # helpers ------------------------------------------------------------------------------
 
-def _is_remote(value):
-    return type(value).__name__ == "Remote"
-
-
-def _short(value):
-    if _is_remote(value):
-        return f"a {value.type_name.rsplit('.', 1)[-1]}"
-    text = repr(value)
-    return f"{type(value).__name__} {text[:60]}"
-
-
-def _describe_module(student, value, what, hint=None):
-    if not _is_remote(value):
-        fail(f"{what} should return an nn.Module, but returned {_short(value)}", hint)
-    description = student.describe(value)
-    if description.get("kind") != "module":
-        fail(f"{what} should return an nn.Module, but returned a {description.get('class')}", hint)
-    return description
-
-
-def _plain_state(description):
-    return {name: tensor.detach().to("cpu", torch.float32) for name, tensor in description["state_dict"].items()}
-
-
 def _layers_in_order(description, what):
     """The student's Linear layers, in order, as (name, weight, bias)."""
-    state = _plain_state(description)
+    state = plain_state(description)
     layers = []
     for child in description["children"]:
         if child["class"] == "Linear":
@@ -109,10 +81,10 @@ def _inputs(seed, batch, images):
 def test_network_other_batches(student, reference, device):
     """Network: batches of 1 and 7, flat and as images, on the grading device"""
     net = student.seeded(5).Network()
-    description = _describe_module(student, net, "Network()")
+    description = describe_module(student, net, "Network()")
     model = reference.Network()
     try:
-        model.load_state_dict(_plain_state(description))
+        model.load_state_dict(plain_state(description))
     except RuntimeError:
         fail("your Network's parameters do not fit the required layers fc1, fc2, fc3", SIZES_HINT)
     model.eval()
@@ -135,7 +107,7 @@ def test_network_other_batches(student, reference, device):
 def test_sequential_forward(student, reference):
     """build_sequential: the outputs match the network 784→128→64→10 with ReLU and softmax(dim=1)"""
     sequential = student.seeded(7).build_sequential()
-    description = _describe_module(student, sequential, "build_sequential()")
+    description = describe_module(student, sequential, "build_sequential()")
     layers = _layers_in_order(description, "build_sequential()")
     model = reference.build_sequential()
     with torch.no_grad():
@@ -155,9 +127,9 @@ def test_sequential_forward(student, reference):
 
 def _check_init(student, rows, seed, label):
     model = student.build("sequential", rows)
-    before = _plain_state(student.describe(model))
+    before = plain_state(student.describe(model))
     returned = student.seeded(seed).init_weights(model)
-    after = _plain_state(student.describe(model))
+    after = plain_state(student.describe(model))
     linears = [row[0] for row in rows if row[1] == "linear"]
     what = f"init_weights({label})"
 
@@ -189,8 +161,8 @@ def _check_init(student, rows, seed, label):
                  "draw from a normal distribution, not a uniform one: " + STD_HINT)
     if returned is None:
         fail(f"{what} returned None", "init_weights must return the model: did you forget `return model`?")
-    if not _is_remote(returned) or model.call("__eq__", returned) is not True:
-        fail(f"{what} returned {_short(returned)}, not the model it was given", "`return model`")
+    if not is_remote(returned) or model.call("__eq__", returned) is not True:
+        fail(f"{what} returned {short_description(returned)}, not the model it was given", "`return model`")
 
 
 @pytest.mark.points(1)

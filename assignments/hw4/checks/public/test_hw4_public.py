@@ -11,43 +11,16 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from grader.assertions import expect_close, expect_equal, expect_rows_sum_to_one, expect_tensor, expect_type, fail
+from grader.assertions import (expect_close, expect_equal, expect_rows_sum_to_one, expect_tensor, expect_type, fail,
+                               is_remote)
+from hw4_support import FLATTEN_HINT, FORWARD_HINT, SIZES_HINT, STD_HINT, describe_module, plain_state, short_description
 
-SIZES_HINT = "layer sizes are 784→128→64→10: fc1 = nn.Linear(784, 128), fc2 = nn.Linear(128, 64), fc3 = nn.Linear(64, 10)"
-FORWARD_HINT = ("forward should flatten x to (B, 784), then fc1 → ReLU → fc2 → ReLU → fc3 → "
-                "softmax over dim 1")
-FLATTEN_HINT = "flatten the images first: x = x.view(x.shape[0], -1) turns (B, 1, 28, 28) into (B, 784)"
 SEQUENTIAL_NAMES = ["fc1", "relu1", "fc2", "relu2", "output", "softmax"]
 SEQUENTIAL_CLASSES = ["Linear", "ReLU", "Linear", "ReLU", "Linear", "Softmax"]
 SEQUENTIAL_SIZES = {"fc1": (784, 128), "fc2": (128, 64), "output": (64, 10)}
-STD_HINT = "std is 0.01, i.e. normal_(0, 0.01): nn.init.normal_(layer.weight, mean=0.0, std=0.01)"
 
 
 # helpers ------------------------------------------------------------------------------
-
-def _is_remote(value):
-    return type(value).__name__ == "Remote"
-
-
-def _describe_module(student, value, what, hint=None):
-    if not _is_remote(value):
-        fail(f"{what} should return an nn.Module, but returned {_short(value)}", hint)
-    description = student.describe(value)
-    if description.get("kind") != "module":
-        fail(f"{what} should return an nn.Module, but returned a {description.get('class')}", hint)
-    return description
-
-
-def _short(value):
-    if _is_remote(value):
-        return f"a {value.type_name.rsplit('.', 1)[-1]}"
-    text = repr(value)
-    return f"{type(value).__name__} {text[:60]}"
-
-
-def _plain_state(description):
-    return {name: tensor.detach().to("cpu", torch.float32) for name, tensor in description["state_dict"].items()}
-
 
 def _expect_linear(children, name, sizes, what, hint):
     child = children.get(name)
@@ -64,7 +37,7 @@ def _reference_network(reference, description):
     """The reference Network holding the student's weights."""
     model = reference.Network()
     try:
-        model.load_state_dict(_plain_state(description))
+        model.load_state_dict(plain_state(description))
     except RuntimeError:
         shapes = ", ".join(f"{name} {tuple(shape)}" for name, shape, _ in description["parameters"])
         fail(f"your Network's parameters do not fit the required layers fc1, fc2, fc3 "
@@ -125,7 +98,7 @@ def _images(seed, batch):
 def test_network_layers(student):
     """Network: layers fc1, fc2, fc3 of sizes 784→128→64→10"""
     net = student.seeded(0).Network()
-    description = _describe_module(student, net, "Network()")
+    description = describe_module(student, net, "Network()")
     children = {child["name"]: child for child in description["children"]}
     _expect_linear(children, "fc1", (784, 128), "Network", SIZES_HINT)
     _expect_linear(children, "fc2", (128, 64), "Network", SIZES_HINT)
@@ -140,7 +113,7 @@ def test_network_layers(student):
 def test_network_forward_flat(student, reference):
     """Network: forward on a (4, 784) batch gives softmax probabilities (4, 10)"""
     net = student.seeded(0).Network()
-    model = _reference_network(reference, _describe_module(student, net, "Network()"))
+    model = _reference_network(reference, describe_module(student, net, "Network()"))
     x = _images(1, 4).reshape(4, 784)
     got = net(x)
     _check_network_output(got, model, x, "Network()(x) for x of shape (4, 784)")
@@ -150,7 +123,7 @@ def test_network_forward_flat(student, reference):
 def test_network_forward_images(student, reference):
     """Network: forward on a (4, 1, 28, 28) batch of images gives (4, 10), rows summing to 1"""
     net = student.seeded(1).Network()
-    model = _reference_network(reference, _describe_module(student, net, "Network()"))
+    model = _reference_network(reference, describe_module(student, net, "Network()"))
     x = _images(2, 4)
     try:
         got = net(x)
@@ -167,7 +140,7 @@ def test_sequential_structure(student):
     hint = ("build it from an OrderedDict: nn.Sequential(OrderedDict([('fc1', nn.Linear(784, 128)), "
             "('relu1', nn.ReLU()), ('fc2', ...), ('relu2', ...), ('output', ...), ('softmax', nn.Softmax(dim=1))]))")
     model = student.seeded(0).build_sequential()
-    description = _describe_module(student, model, "build_sequential()", hint)
+    description = describe_module(student, model, "build_sequential()", hint)
     if description["class"] != "Sequential":
         fail(f"build_sequential() returned a {description['class']}, expected an nn.Sequential", hint)
     names = [child["name"] for child in description["children"]]
@@ -190,19 +163,19 @@ def test_sequential_structure(student):
 def _check_init(student, rows, seed, label):
     """Build a model from ``rows`` in the sandbox, init it, and judge the effect."""
     model = student.build("sequential", rows)
-    before = _plain_state(student.describe(model))
+    before = plain_state(student.describe(model))
     returned = student.seeded(seed).init_weights(model)
     after_description = student.describe(model)
-    after = _plain_state(after_description)
+    after = plain_state(after_description)
     linears = [row[0] for row in rows if row[1] == "linear"]
     what = f"init_weights({label})"
 
     if all(torch.equal(before[name], after[name]) for name in before):
-        if _is_remote(returned):
+        if is_remote(returned):
             fail(f"{what} did not change the model it was given; it must change it in place "
                  "(and return that same model)",
                  "work on the model's own layers: for m in model.modules(): if isinstance(m, nn.Linear): ...")
-        fail(f"{what} did not change the model it was given (it returned {_short(returned)})",
+        fail(f"{what} did not change the model it was given (it returned {short_description(returned)})",
              "change the model's own layers in place, e.g. nn.init.normal_(m.weight, 0, 0.01)")
 
     all_weights = []
@@ -236,8 +209,8 @@ def _check_init(student, rows, seed, label):
 
     if returned is None:
         fail(f"{what} returned None", "init_weights must return the model: did you forget `return model`?")
-    if not _is_remote(returned) or model.call("__eq__", returned) is not True:
-        fail(f"{what} returned {_short(returned)}, not the model it was given",
+    if not is_remote(returned) or model.call("__eq__", returned) is not True:
+        fail(f"{what} returned {short_description(returned)}, not the model it was given",
              "init_weights changes the model in place and returns that same model: `return model`")
 
 

@@ -1,0 +1,317 @@
+"""hw5 helpers shared by the public and the hidden checks (trusted side only).
+
+Every check judges by effect: it builds a model, a loader, a loss and an optimizer inside
+the sandbox, lets the student's `train_epoch` / `evaluate` / `fit` work on them, reads back
+the weights or the predictions, and compares them with what the reference solution does
+to identical objects.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import gzip
+import random
+from pathlib import Path
+
+import torch
+
+from grader.assertions import describe_value, expect_close, expect_tensor, expect_type, fail, is_remote
+from grader.sandbox import factories
+
+TRAIN_SIZE = 1347          # the rest of the 1,797 digits (450) is held out for fit
+FIT_EPOCHS = 20
+FIT_BAR = 0.90
+MLP = [["fc1", "linear", 64, 32], ["relu", "relu"], ["fc2", "linear", 32, 10]]
+MLP_DROPOUT = [["fc1", "linear", 64, 32], ["relu", "relu"], ["drop", "dropout", 0.5],
+               ["fc2", "linear", 32, 10]]
+
+HINT_ZERO_GRAD = "did you call optimizer.zero_grad() each batch?"
+HINT_LOOP = ("each batch needs, in this order: optimizer.zero_grad(), outputs = model(inputs), "
+             "loss = loss_fn(outputs, targets), loss.backward(), optimizer.step()")
+HINT_MEAN = "return the mean of the batch losses as a float: add up loss.item() per batch, divide by the number of batches"
+HINT_EVAL = ("call model.eval() in evaluate (dropout must be off), then count correct predictions "
+             "over all samples and divide by the number of samples")
+
+
+def _data_file() -> Path:
+    for folder in Path(__file__).resolve().parents:
+        candidate = folder / "data" / "digits.csv.gz"
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError("assignments/hw5/data/digits.csv.gz is missing")
+
+
+@functools.lru_cache(maxsize=1)
+def _digits() -> tuple[torch.Tensor, torch.Tensor]:
+    with gzip.open(_data_file(), "rt", newline="") as handle:
+        rows = [[int(float(value)) for value in row] for row in csv.reader(handle) if row]
+    table = torch.tensor(rows, dtype=torch.int64)
+    return table[:, :64].to(torch.float32), table[:, 64].clone()
+
+
+def digits() -> tuple[torch.Tensor, torch.Tensor]:
+    """The 1,797 scikit-learn digits: X float32 (N, 64) with values 0..16, y int64 (N,)."""
+    X, y = _digits()
+    return X.clone(), y.clone()
+
+
+def sample(count: int, seed: int, scaled: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+    """``count`` digits drawn without replacement under ``seed`` (inputs scaled to 0..1)."""
+    X, y = digits()
+    order = torch.randperm(len(y), generator=torch.Generator().manual_seed(seed))[:count]
+    return (X[order] / 16 if scaled else X[order]), y[order]
+
+
+def seed_all(seed: int) -> None:
+    """What ``student.seeded(seed)`` does in the sandbox, on the trusted side."""
+    torch.manual_seed(seed)
+    random.seed(seed)
+    try:
+        import numpy
+        numpy.random.seed(seed % (2**32))
+    except ImportError:
+        pass
+
+
+def initial_state(layers: list, seed: int) -> dict[str, torch.Tensor]:
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return {name: value.clone() for name, value in factories.sequential(layers).state_dict().items()}
+
+
+def trusted_epoch(loop, layers, state, X, y, batch_size, optimizer, options, seed, start_in_eval=False):
+    """Run ``loop`` (the reference's train_epoch or a known mistake) on fresh trusted objects."""
+    model = factories.sequential(layers, state_dict=state)
+    if start_in_eval:
+        model.eval()
+    loader = factories.loader(X, y, batch_size)
+    loss_fn = factories.loss("cross_entropy")
+    opt = factories.optimizer(optimizer, model, **options)
+    with torch.random.fork_rng(devices=[]):
+        seed_all(seed)
+        result = loop(model, loader, loss_fn, opt)
+    return {name: value.detach().clone() for name, value in model.state_dict().items()}, result
+
+
+def student_epoch(student, layers, state, X, y, batch_size, optimizer, options, seed, start_in_eval=False):
+    """The same objects built in the sandbox; the student's train_epoch runs on them."""
+    model = student.build("sequential", layers, state_dict=state)
+    if start_in_eval:
+        model.call("eval")
+    loader = student.build("loader", X, y, batch_size)
+    loss_fn = student.build("loss", "cross_entropy")
+    opt = student.build("optimizer", optimizer, model, **options)
+    result = student.seeded(seed).train_epoch(model, loader, loss_fn, opt)
+    return model, result
+
+
+# Known mistakes, run on the trusted side only to say which one a wrong result looks like.
+
+def _loop_without_zero_grad(model, loader, loss_fn, optimizer):
+    model.train()
+    for inputs, targets in loader:
+        loss = loss_fn(model(inputs), targets)
+        loss.backward()
+        optimizer.step()
+
+
+def _loop_step_before_backward(model, loader, loss_fn, optimizer):
+    model.train()
+    for inputs, targets in loader:
+        optimizer.zero_grad()
+        loss = loss_fn(model(inputs), targets)
+        optimizer.step()
+        loss.backward()
+
+
+def _loop_zero_grad_after_backward(model, loader, loss_fn, optimizer):
+    model.train()
+    for inputs, targets in loader:
+        loss = loss_fn(model(inputs), targets)
+        loss.backward()
+        optimizer.zero_grad()
+        optimizer.step()
+
+
+def _loop_without_train_mode(model, loader, loss_fn, optimizer):
+    for inputs, targets in loader:
+        optimizer.zero_grad()
+        loss = loss_fn(model(inputs), targets)
+        loss.backward()
+        optimizer.step()
+
+
+KNOWN_LOOP_MISTAKES = [
+    (_loop_without_zero_grad, "your weights match a loop that never calls optimizer.zero_grad(), so the "
+                              "gradients of all earlier batches pile up: " + HINT_ZERO_GRAD),
+    (_loop_step_before_backward, "your weights match a loop that calls optimizer.step() before "
+                                 "loss.backward(): " + HINT_LOOP),
+    (_loop_zero_grad_after_backward, "your weights match a loop that calls optimizer.zero_grad() between "
+                                     "loss.backward() and optimizer.step(), which throws the gradients "
+                                     "away: " + HINT_LOOP),
+    (_loop_without_train_mode, "your weights match a loop that leaves the model in eval mode: call "
+                               "model.train() at the start of train_epoch"),
+]
+
+
+def same_weights(a: dict, b: dict, rtol: float = 1e-4, atol: float = 1e-5) -> bool:
+    return a.keys() == b.keys() and all(
+        a[name].shape == b[name].shape and torch.allclose(a[name].detach().cpu().double(),
+                                                          b[name].detach().cpu().double(), rtol=rtol, atol=atol)
+        for name in a)
+
+
+def expect_weights(student, model, expected, *, start, run_mistake, what: str) -> None:
+    """The weights the student's loop left in ``model`` against the reference loop's."""
+    got = student.describe(model)["state_dict"]
+    if same_weights(got, expected):
+        return
+    if same_weights(got, start, rtol=0, atol=0):
+        fail(f"{what}: the weights did not change at all",
+             "call optimizer.step() right after loss.backward(), for every batch, with the optimizer you were "
+             "given; optimizer.zero_grad() belongs at the start of the batch (zero_grad between backward and "
+             "step, or step before backward, leaves step no gradient to use)")
+    hint = HINT_LOOP + "; " + HINT_ZERO_GRAD
+    for loop, message in KNOWN_LOOP_MISTAKES:
+        if same_weights(got, run_mistake(loop)):
+            hint = message
+            break
+    for name, want in expected.items():
+        if name not in got:
+            fail(f"{what}: the model has no parameter {name} any more", hint)
+        expect_close(got[name], want, what=f"{what}: {name}", rtol=1e-4, atol=1e-5, hint=hint)
+    fail(f"{what}: the weights are not the ones the training loop should leave", hint)
+
+
+def batch_losses(layers, state, X, y, batch_size) -> list[float]:
+    """Each batch's loss under fixed weights (what a loop sees when the learning rate is 0)."""
+    model = factories.sequential(layers, state_dict=state)
+    loss_fn = factories.loss("cross_entropy")
+    with torch.random.fork_rng(devices=[]), torch.no_grad():
+        return [loss_fn(model(inputs), targets).item() for inputs, targets in factories.loader(X, y, batch_size)]
+
+
+def expect_mean_loss(got, losses: list[float], *, samples: int, what: str) -> None:
+    expect_type(got, float, what=what, hint="return a Python float: use loss.item(), not the loss tensor")
+    mean = sum(losses) / len(losses)
+    if abs(got - mean) <= 1e-5 + 1e-4 * abs(mean):
+        return
+    hint = HINT_MEAN
+    if abs(got - losses[-1]) <= 1e-5 + 1e-4 * abs(losses[-1]):
+        hint = "you returned the last batch's loss; " + HINT_MEAN
+    elif abs(got - sum(losses)) <= 1e-5 + 1e-4 * abs(sum(losses)):
+        hint = "you returned the sum of the batch losses; divide it by the number of batches"
+    elif abs(got - sum(losses) / samples) <= 1e-6 + 1e-4 * abs(sum(losses) / samples):
+        hint = ("you divided the sum of the batch losses by the number of samples; each batch's loss is "
+                "already a mean over its samples, so divide by the number of batches (len(loader))")
+    fail(f"{what} returned {got:.6g}, which is not the mean of the batch losses", hint)
+
+
+def trained_state(layers, sample_count: int, sample_seed: int, seed: int, steps: int = 150):
+    """Weights of a model trained (with dropout on) on the trusted side, so accuracy means something.
+
+    Deterministic, so it is computed once per grading run and reused for every submission.
+    """
+    key = (tuple(tuple(row) for row in layers), sample_count, sample_seed, seed, steps)
+    return {name: value.clone() for name, value in _trained_state(key).items()}
+
+
+@functools.lru_cache(maxsize=8)
+def _trained_state(key) -> dict[str, torch.Tensor]:
+    layers, sample_count, sample_seed, seed, steps = key
+    X, y = sample(sample_count, sample_seed)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = factories.sequential([list(row) for row in layers])
+        optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+        model.train()
+        for _ in range(steps):
+            optimizer.zero_grad()
+            torch.nn.functional.cross_entropy(model(X), y).backward()
+            optimizer.step()
+    return {name: value.detach().clone() for name, value in model.state_dict().items()}
+
+
+def clear_margin(layers, state, X, y, count: int, margin: float = 1e-3):
+    """The first ``count`` samples whose top two eval-mode outputs are clearly apart, so the
+    argmax cannot flip between machines or thread counts."""
+    model = factories.sequential(layers, state_dict=state).eval()
+    with torch.no_grad():
+        top = model(X).topk(2, dim=1).values
+    keep = ((top[:, 0] - top[:, 1]) > margin).nonzero().reshape(-1)[:count]
+    return X[keep], y[keep]
+
+
+def expect_accuracy(student, reference, layers, state, X, y, batch_size, seed, *, what: str):
+    """The student's evaluate on a model left in train mode (dropout on) against the reference's."""
+    model = student.build("sequential", layers, state_dict=state)
+    loader = student.build("loader", X, y, batch_size)
+    got = student.seeded(seed).evaluate(model, loader)
+
+    trusted = factories.sequential(layers, state_dict=state)
+    with torch.random.fork_rng(devices=[]):
+        seed_all(seed)
+        expected = reference.evaluate(trusted, factories.loader(X, y, batch_size))
+
+    expect_type(got, float, what=what, hint="return a Python float: correct / total, not a tensor")
+    if not 0.0 <= got <= 1.0:
+        fail(f"{what} returned {got:.6g}, which is not an accuracy in [0, 1]",
+             "return a fraction (correct / total), not a percentage")
+    if abs(got - expected) <= 1e-6:   # accuracies are k / n; float32 division is fine
+        return model
+    hint = HINT_EVAL
+    dropout_on = factories.sequential(layers, state_dict=state).train()
+    with torch.random.fork_rng(devices=[]):
+        seed_all(seed)   # replay the call with dropout left on, as a loop without model.eval() runs it
+        with torch.no_grad():
+            in_train_mode = [((dropout_on(inputs).argmax(1) == targets).sum().item(), len(targets))
+                             for inputs, targets in factories.loader(X, y, batch_size)]
+        with torch.no_grad():
+            in_eval_mode = [((trusted(inputs).argmax(1) == targets).sum().item(), len(targets))
+                            for inputs, targets in factories.loader(X, y, batch_size)]
+
+    def overall(batches):
+        return sum(c for c, _ in batches) / sum(n for _, n in batches)
+
+    def mean_of_batches(batches):
+        return sum(c / n for c, n in batches) / len(batches)
+
+    if any(abs(got - value) <= 1e-6 for value in (overall(in_train_mode), mean_of_batches(in_train_mode))):
+        hint = "your accuracy changes with dropout: call model.eval() in evaluate"
+    elif abs(got - mean_of_batches(in_eval_mode)) <= 1e-6:
+        hint = ("you averaged the accuracies of the batches, but the last batch is smaller: count correct "
+                "predictions over all samples and divide by the number of samples")
+    fail(f"{what} returned {got:.6g}, which is not the model's accuracy on these digits", hint)
+
+
+def fit_accuracy(student, device, split_seed: int, fit_seed: int, *, what: str) -> float:
+    """Train the student's fit on one part of the digits, predict the held-out part.
+
+    Only the training images and labels go to the sandbox; the held-out images go in for
+    prediction, their labels stay here.
+    """
+    X, y = digits()
+    order = torch.randperm(len(y), generator=torch.Generator().manual_seed(split_seed))
+    train, test = order[:TRAIN_SIZE], order[TRAIN_SIZE:]
+    if device.type == "cpu":
+        model = student.fit(X[train], y[train], FIT_EPOCHS, fit_seed)
+    else:
+        model = student.fit(X[train], y[train], FIT_EPOCHS, fit_seed, device=str(device))
+    if not is_remote(model):
+        fail(f"{what} should return the trained nn.Module, but returned {describe_value(model)}",
+             "end fit with `return model`")
+    description = student.describe(model)
+    if description.get("kind") != "module":
+        fail(f"{what} should return the trained nn.Module, but returned a {description.get('class')}",
+             "end fit with `return model`")
+    devices = [value.device for value in description.get("state_dict", {}).values()
+               if isinstance(value, torch.Tensor)]
+    model_device = devices[0] if devices else torch.device("cpu")
+    model.call("eval")
+    outputs = model(X[test].to(model_device))
+    outputs = expect_tensor(outputs, what=f"the model from {what}, called on (450, 64) raw images,",
+                            shape=(len(test), 10),
+                            hint="the model must take the raw (N, 64) images, values 0..16, and give (N, 10) scores")
+    predictions = outputs.detach().to("cpu").argmax(dim=1)
+    return (predictions == y[test]).double().mean().item()
