@@ -15,6 +15,7 @@ import json
 import math
 import socket
 import struct
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -234,9 +235,14 @@ def send_message(sock: socket.socket, header: dict, payload: Any = None, to_hand
     sock.sendall(encode_message(header, payload, to_handle=to_handle, max_blob_bytes=max_blob_bytes))
 
 
-def _read_exact(sock: socket.socket, size: int) -> bytes:
+def _read_exact(sock: socket.socket, size: int, deadline: float | None = None) -> bytes:
     chunks = bytearray()
     while len(chunks) < size:
+        if deadline is not None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise socket.timeout("frame not complete by its deadline")
+            sock.settimeout(remaining)
         chunk = sock.recv(min(size - len(chunks), 1 << 20))
         if not chunk:
             raise ConnectionClosed("connection closed")
@@ -244,19 +250,24 @@ def _read_exact(sock: socket.socket, size: int) -> bytes:
     return bytes(chunks)
 
 
-def receive_message(sock: socket.socket, max_blob_bytes: int = DEFAULT_MAX_BLOB_BYTES) -> tuple[dict, list[bytes]]:
-    """Read one frame: its JSON body (payload still encoded) and its blobs, sizes checked first."""
-    header_len, blob_count = _PREFIX.unpack(_read_exact(sock, _PREFIX.size))
+def receive_message(sock: socket.socket, max_blob_bytes: int = DEFAULT_MAX_BLOB_BYTES,
+                    deadline: float | None = None) -> tuple[dict, list[bytes]]:
+    """Read one frame: its JSON body (payload still encoded) and its blobs, sizes checked first.
+
+    With ``deadline`` (time.monotonic), the whole frame must arrive by then, however it is
+    trickled in; the caller then owns a socket with a timeout set.
+    """
+    header_len, blob_count = _PREFIX.unpack(_read_exact(sock, _PREFIX.size, deadline))
     if header_len > MAX_HEADER_BYTES or blob_count > MAX_ITEMS:
         raise WireError("frame too large")
-    sizes = [_BLOB_LEN.unpack(_read_exact(sock, _BLOB_LEN.size))[0] for _ in range(blob_count)]
+    sizes = [_BLOB_LEN.unpack(_read_exact(sock, _BLOB_LEN.size, deadline))[0] for _ in range(blob_count)]
     if sum(sizes) > max_blob_bytes:
         raise WireError(f"frame carries more than {max_blob_bytes} bytes of tensor data")
     try:
-        header = json.loads(_read_exact(sock, header_len))
+        header = json.loads(_read_exact(sock, header_len, deadline))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise WireError("frame header is not JSON") from error
     if not isinstance(header, dict):
         raise WireError("frame header is not an object")
-    blobs = [_read_exact(sock, size) for size in sizes]
+    blobs = [_read_exact(sock, size, deadline) for size in sizes]
     return header, blobs

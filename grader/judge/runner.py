@@ -179,7 +179,8 @@ class Judge:
         if self.server is None or not self.server.alive():
             if self.server is not None:
                 self.server.close()
-            self.server = ForkServer()
+            self.server = ForkServer(max_processes=self.spec.limits.processes,
+                                     memory_bytes=self.spec.limits.memory_mb << 20)
             self.server.start()
             missing = missing_isolation(self.server.reported_layers)
             if missing and not self.allow_unisolated:

@@ -14,11 +14,18 @@ from pathlib import Path
 from typing import Any, Callable
 
 from grader import wire
+from grader.sandbox import cgroups
 from grader.sandbox.layers import SandboxLayers, detect_layers
 
 GRADER_PACKAGE_DIR = Path(__file__).resolve().parent.parent
 SANDBOX_PACKAGE_ROOT = "/opt/grader-runtime"
 READY_TIMEOUT_SECONDS = 120
+SEND_TIMEOUT_SECONDS = 30
+# Ending a submission takes milliseconds; a warm worker that does not answer in this time
+# was stopped or broken by it (it shares the sandbox's uid) and is replaced.
+FINISH_TIMEOUT_SECONDS = 10
+CGROUP_WORKER_TASKS = 4  # bubblewrap (two processes) and the warm worker, plus one to spare
+CGROUP_WORKER_BYTES = 512 << 20
 
 
 class SandboxError(Exception):
@@ -36,10 +43,14 @@ class CallTimeout(SandboxError):
 class ForkServer:
     """A warm process with torch imported that forks one confined child per submission."""
 
-    def __init__(self, layers: SandboxLayers | None = None):
+    def __init__(self, layers: SandboxLayers | None = None, max_processes: int = 64,
+                 memory_bytes: int = 2048 << 20):
         self.layers = layers or detect_layers()
+        self.max_processes = max_processes
+        self.memory_bytes = memory_bytes
         self.process: subprocess.Popen | None = None
         self.control: socket.socket | None = None
+        self.cgroup: cgroups.SandboxCgroup | None = None
         self.reported_layers: dict[str, bool] = {}
 
     def start(self) -> None:
@@ -50,11 +61,17 @@ class ForkServer:
             "layers": {"bubblewrap": self.layers.bwrap, "network_namespace": self.layers.bwrap,
                        "filesystem_isolation": self.layers.bwrap, "scrubbed_environment": True},
         }
+        if cgroups.available():
+            # Room for the warm worker itself (its threads count as tasks). Files in the
+            # in-memory /tmp are charged to the submission that wrote them.
+            self.cgroup = cgroups.SandboxCgroup(max_tasks=self.max_processes + CGROUP_WORKER_TASKS,
+                                                memory_bytes=self.memory_bytes + CGROUP_WORKER_BYTES)
+        options["layers"]["cgroup_limits"] = self.cgroup is not None
         command = self._command(options)
         self.process = subprocess.Popen(
             command, pass_fds=(child_end.fileno(),), stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=self._environment(),
-            cwd="/", start_new_session=True,
+            cwd="/", start_new_session=True, preexec_fn=self.cgroup.enter if self.cgroup else None,
         )
         child_end.close()
         self.control = parent_end
@@ -71,7 +88,7 @@ class ForkServer:
         self.reported_layers = ready.get("layers", {})
 
     def _command(self, options: dict) -> list[str]:
-        python = [sys.executable, "-s", "-m", "grader.sandbox.forkserver"]
+        python = [sys.executable, "-s", "-P", "-m", "grader.sandbox.forkserver"]
         if not self.layers.bwrap:
             return python + [json.dumps(options)]
         return self.layers.bwrap_command(GRADER_PACKAGE_DIR, SANDBOX_PACKAGE_ROOT, self._environment()) + python + [json.dumps(options)]
@@ -114,7 +131,7 @@ class ForkServer:
             return "worker gone"
         assert self.control is not None
         self.control.send(json.dumps({"op": "finish", "pid": pid}).encode())
-        self.control.settimeout(60)
+        self.control.settimeout(FINISH_TIMEOUT_SECONDS)
         try:
             reply = json.loads(self.control.recv(65536) or b"{}")
         except (socket.timeout, OSError, json.JSONDecodeError):
@@ -131,13 +148,16 @@ class ForkServer:
             self.control = None
         if self.process is not None:
             try:
-                self.process.wait(timeout=5)
+                self.process.wait(timeout=FINISH_TIMEOUT_SECONDS / 2)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
             if self.process.stderr:
                 self.process.stderr.close()
             self.process = None
+        if self.cgroup is not None:
+            self.cgroup.remove()
+            self.cgroup = None
 
 
 @dataclass
@@ -183,12 +203,18 @@ class Child:
     def send(self, header: dict, payload: Any = None, to_handle: Callable[[Any], wire.Handle] | None = None) -> None:
         if not self.alive:
             raise ChildGone("the submission's process is no longer running")
+        self.rpc.settimeout(SEND_TIMEOUT_SECONDS)  # a child that stops reading cannot block the judge
         try:
             wire.send_message(self.rpc, header, payload, to_handle=to_handle,
                               max_blob_bytes=self.max_transfer_bytes)
+        except socket.timeout:
+            self.alive = False
+            raise CallTimeout("the submission's process stopped reading") from None
         except (BrokenPipeError, ConnectionResetError) as error:
             self.alive = False
             raise ChildGone("the submission's process ended") from error
+        finally:
+            self.rpc.settimeout(None)
 
     def receive(self, deadline: float, decoder_factory: Callable[[list[bytes]], wire.Decoder]) -> tuple[dict, Any]:
         """Wait for the next message until ``deadline`` (time.monotonic), draining output meanwhile."""
@@ -198,16 +224,17 @@ class Child:
                 raise CallTimeout("timed out")
             for key, _ in self.selector.select(timeout=remaining):
                 if key.data == "rpc":
-                    return self._read_message(decoder_factory)
+                    return self._read_message(decoder_factory, deadline)
                 self._drain(key)
 
-    def _read_message(self, decoder_factory) -> tuple[dict, Any]:
-        # The child writes a frame in one go; a child that stalls mid-frame is caught by the
-        # socket timeout rather than hanging the judge.
-        self.rpc.settimeout(30)
+    def _read_message(self, decoder_factory, deadline: float) -> tuple[dict, Any]:
+        # The whole frame must arrive by the call's deadline: a child that trickles bytes or
+        # stalls mid-frame times out like one that never answers.
         try:
-            header, blobs = wire.receive_message(self.rpc, self.max_transfer_bytes)
-        except (wire.ConnectionClosed, ConnectionResetError, socket.timeout) as error:
+            header, blobs = wire.receive_message(self.rpc, self.max_transfer_bytes, deadline)
+        except socket.timeout:
+            raise CallTimeout("timed out mid-message") from None
+        except (wire.ConnectionClosed, ConnectionResetError) as error:
             self.alive = False
             raise ChildGone("the submission's process ended") from error
         except (RecursionError, ValueError, TypeError) as error:

@@ -102,6 +102,8 @@ class ForkServer:
 
     def spawn(self, limits: dict) -> None:
         self.counter += 1
+        os.makedirs(self.workroot, exist_ok=True)
+        os.chmod(self.workroot, 0o755)  # a submission running as our uid may have changed it
         workdir = tempfile.mkdtemp(prefix=f"sub{self.counter}-", dir=self.workroot)
         uid = SANDBOX_UID
         if self.drop_uid:
@@ -142,6 +144,11 @@ class ForkServer:
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         for name in ("SIGINT", "SIGTERM", "SIGCHLD", "SIGPIPE"):
             signal.signal(getattr(signal, name), signal.SIG_DFL)
+        try:  # when the sandbox's memory runs out, the kernel kills a submission, not the warm worker
+            with open("/proc/self/oom_score_adj", "w") as adjust:
+                adjust.write("1000")
+        except OSError:
+            pass
         os.chdir(workdir)
         os.environ.clear()
         os.environ.update({"HOME": workdir, "TMPDIR": workdir, "PATH": "/usr/bin:/bin",
@@ -175,8 +182,26 @@ class ForkServer:
         self.exits.clear()
         workdir = self.children.pop(pid, None)
         if workdir:
-            shutil.rmtree(workdir, ignore_errors=True)
+            remove_tree(workdir)
+        if self.layers.get("bubblewrap"):
+            self.scrub_scratch()
         self.control.send(json.dumps({"pid": pid, "exit": status}).encode())
+
+    def scrub_scratch(self) -> None:
+        """Empty the places a submission could write, so nothing it left reaches the next one.
+
+        Only under bubblewrap, where /tmp and /dev/shm are this worker's own.
+        """
+        for folder in ("/tmp", "/dev/shm", self.workroot):
+            try:
+                entries = os.listdir(folder)
+            except OSError:
+                continue
+            for name in entries:
+                path = os.path.join(folder, name)
+                if path == self.workroot:
+                    continue
+                remove_tree(path)
 
     def kill_descendants(self) -> None:
         """Kill every process below this one, repeating until none is left (a fork bomb races us)."""
@@ -211,6 +236,31 @@ class ForkServer:
                 pass
         self.kill_descendants()
         shutil.rmtree(self.workroot, ignore_errors=True)
+
+
+def remove_tree(path: str) -> None:
+    """Remove a file or folder a submission wrote, whatever permissions it gave them."""
+    if os.path.islink(path) or not os.path.isdir(path):
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+        return
+
+    def allow_and_retry(function, failed_path, _error):
+        try:
+            os.chmod(os.path.dirname(failed_path), 0o700)
+            if os.path.isdir(failed_path) and not os.path.islink(failed_path):
+                os.chmod(failed_path, 0o700)
+            function(failed_path)
+        except OSError:
+            pass
+
+    try:
+        os.chmod(path, 0o700)
+    except OSError:
+        pass
+    shutil.rmtree(path, onerror=allow_and_retry)
 
 
 def apply_rlimits(limits: dict) -> None:

@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
+TMP_BYTES = 512 << 20  # the sandbox's /tmp lives in memory: cap it
+
+
 @dataclass(frozen=True)
 class SandboxLayers:
     bwrap: bool
@@ -29,7 +32,7 @@ class SandboxLayers:
             self.bwrap_path, "--unshare-all", "--die-with-parent", "--new-session",
             "--uid", "65534", "--gid", "65534", "--hostname", "sandbox",
             "--cap-drop", "ALL", "--clearenv",
-            "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+            "--proc", "/proc", "--dev", "/dev", "--size", str(TMP_BYTES), "--tmpfs", "/tmp",
         ]
         for path in system_paths():
             if os.path.islink(path):
@@ -38,7 +41,10 @@ class SandboxLayers:
                 command += ["--ro-bind", path, path]
         for path in python_paths():
             command += ["--ro-bind", path, path]
-        command += ["--ro-bind", str(grader_package), f"{package_root}/grader", "--chdir", "/tmp"]
+        # The root the binds hang on is read-only too: nothing outside /tmp is writable, so a
+        # submission cannot plant modules next to the grader package for later ones.
+        command += ["--ro-bind", str(grader_package), f"{package_root}/grader", "--remount-ro", "/",
+                    "--chdir", "/tmp"]
         for name, value in environment.items():
             command += ["--setenv", name, value]
         return command
@@ -91,6 +97,7 @@ LAYER_NAMES = {
     "unprivileged_uid": "student code runs as an unprivileged uid",
     "subreaper": "every process a submission starts is killed when it ends",
     "rlimits": "CPU, memory, file size, open files and process limits",
+    "cgroup_limits": "processes and memory capped over the whole process tree (cgroup v1)",
     "scrubbed_environment": "the grader's environment variables (tokens) are not passed on",
 }
 
