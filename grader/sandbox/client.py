@@ -58,6 +58,7 @@ class ForkServer:
         options = {
             "control_fd": child_end.fileno(),
             "unshare_network": not self.layers.bwrap,
+            "landlock": self.layers.landlock_allowed,
             "layers": {"bubblewrap": self.layers.bwrap, "network_namespace": self.layers.bwrap,
                        "filesystem_isolation": self.layers.bwrap, "scrubbed_environment": True},
         }

@@ -24,12 +24,16 @@ import socket
 import sys
 import tempfile
 
+from grader.sandbox import landlock
+from grader.sandbox.layers import python_paths, system_paths
+
 CONTROL_FD = 3
 PR_SET_DUMPABLE = 4
 PR_SET_CHILD_SUBREAPER = 36
 PR_SET_NO_NEW_PRIVS = 38
 CLONE_NEWNET = 0x40000000
 SANDBOX_UID = 65534
+DEVICE_FILES = ["/dev/null", "/dev/zero", "/dev/urandom", "/dev/random", "/dev/full"]
 PRELOADED_MODULES = (
     "math", "random", "collections", "itertools", "functools", "typing", "dataclasses",
     "copy", "time", "statistics", "numbers", "string", "re", "json", "operator", "abc",
@@ -62,6 +66,12 @@ def preload() -> None:
             importlib.import_module(name)
         except ImportError:
             pass
+    # The first optimizer step imports more of torch lazily (and may touch a cache folder);
+    # do it here, once, so children need not read or write outside their sandbox for it.
+    parameter = torch.zeros(1, requires_grad=True)
+    optimizer = torch.optim.SGD([parameter], lr=0.1)
+    parameter.sum().backward()
+    optimizer.step()
     import grader.sandbox.child  # noqa: F401  (imported before any fork, like torch)
 
 
@@ -77,6 +87,11 @@ class ForkServer:
         self.layers["unprivileged_uid"] = self.drop_uid or os.getuid() != 0
         if options.get("unshare_network") and not self.layers.get("network_namespace"):
             self.layers["network_namespace"] = unshare_network()
+        self.landlock_abi = landlock.abi_version() if options.get("landlock", True) else 0
+        self.layers["landlock"] = self.landlock_abi >= 1
+        self.layers["filesystem_isolation"] = bool(self.layers.get("filesystem_isolation")) or self.layers["landlock"]
+        self.readable = python_paths() + system_paths() + ["/etc", "/proc", "/sys", os.path.dirname(
+            os.path.dirname(os.path.abspath(landlock.__file__)))]
         self.layers["subreaper"] = _prctl(PR_SET_CHILD_SUBREAPER, 1)
         self.layers["rlimits"] = True
         _prctl(PR_SET_DUMPABLE, 0)  # a submission running as our uid cannot ptrace us
@@ -150,15 +165,17 @@ class ForkServer:
         except OSError:
             pass
         os.chdir(workdir)
+        tempfile.tempdir = None  # computed again from TMPDIR below: the private working directory
         os.environ.clear()
         os.environ.update({"HOME": workdir, "TMPDIR": workdir, "PATH": "/usr/bin:/bin",
                            "LANG": "C.UTF-8", "OMP_NUM_THREADS": "1"})
         apply_rlimits(limits)
+        _prctl(PR_SET_NO_NEW_PRIVS, 1)
+        landlock.restrict(self.readable, [workdir] + DEVICE_FILES, self.landlock_abi)
         if self.drop_uid:
             os.setgroups([])
             os.setresgid(uid, uid, uid)
             os.setresuid(uid, uid, uid)
-        _prctl(PR_SET_NO_NEW_PRIVS, 1)
         sys.stdout = os.fdopen(1, "w", buffering=1, closefd=False)
         sys.stderr = os.fdopen(2, "w", buffering=1, closefd=False)
         from grader.sandbox import child

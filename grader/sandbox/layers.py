@@ -20,6 +20,7 @@ class SandboxLayers:
     bwrap: bool
     bwrap_path: str | None
     is_root: bool
+    landlock_allowed: bool = True
 
     def bwrap_command(self, grader_package: Path, package_root: str, environment: dict[str, str]) -> list[str]:
         """bubblewrap with fresh namespaces and read-only views of only what Python needs.
@@ -70,19 +71,23 @@ def python_paths() -> list[str]:
     return chosen
 
 
-@functools.lru_cache(maxsize=1)
+@functools.lru_cache(maxsize=4)
+def _bwrap_works(bwrap_path: str) -> bool:
+    try:
+        probe = subprocess.run([bwrap_path, "--unshare-all", "--ro-bind", "/", "/", "--proc", "/proc",
+                                "--dev", "/dev", "true"], capture_output=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return probe.returncode == 0
+
+
 def detect_layers() -> SandboxLayers:
-    # GRADER_NO_BWRAP=1 runs without bubblewrap, as on a machine that lacks it (to debug or to test).
+    # GRADER_NO_BWRAP=1 / GRADER_NO_LANDLOCK=1 run without that layer, as on a machine that lacks
+    # it (to debug or to test). Read on every call; only the bubblewrap probe is cached.
     bwrap_path = None if os.environ.get("GRADER_NO_BWRAP") == "1" else shutil.which("bwrap")
-    works = False
-    if bwrap_path:
-        try:
-            probe = subprocess.run([bwrap_path, "--unshare-all", "--ro-bind", "/", "/", "--proc", "/proc",
-                                    "--dev", "/dev", "true"], capture_output=True, timeout=20)
-            works = probe.returncode == 0
-        except (OSError, subprocess.TimeoutExpired):
-            works = False
-    return SandboxLayers(bwrap=works, bwrap_path=bwrap_path if works else None, is_root=os.getuid() == 0)
+    works = bool(bwrap_path) and _bwrap_works(bwrap_path)
+    return SandboxLayers(bwrap=works, bwrap_path=bwrap_path if works else None, is_root=os.getuid() == 0,
+                         landlock_allowed=os.environ.get("GRADER_NO_LANDLOCK") != "1")
 
 
 REQUIRED_FOR_GRADING = {
@@ -96,6 +101,8 @@ LAYER_NAMES = {
     "filesystem_isolation": "checks, reference solutions and the gradebook invisible to student code",
     "unprivileged_uid": "student code runs as an unprivileged uid",
     "subreaper": "every process a submission starts is killed when it ends",
+    "landlock": "Landlock: read-only Python and grader, the working directory writable, no TCP, "
+                "no signals out of the sandbox",
     "rlimits": "CPU, memory, file size, open files and process limits",
     "cgroup_limits": "processes and memory capped over the whole process tree (cgroup v1)",
     "scrubbed_environment": "the grader's environment variables (tokens) are not passed on",
