@@ -12,6 +12,7 @@ from grader import __version__
 from grader.batch import run_pool
 from grader.errors import GraderError
 from grader.extract import ExtractionError, extract_submission, student_name
+from grader.judge import start_judge
 from grader.models import ExtractedSubmission, Verdict
 from grader.spec import AssignmentSpec, load_assignment
 from grader.store import DEFAULT_DB_URL, Gradebook
@@ -80,9 +81,7 @@ def check_notebook(assignment: str, notebook: str | Path | None = None, device: 
     path = Path(notebook) if notebook else find_student_notebook(spec)
     if not path.exists():
         raise GraderError(f"{path}: no such file; name your notebook: grader check {spec.id} path/to/{spec.notebook}")
-    from grader.judge.runner import Judge
-
-    judge = Judge(spec, include_hidden=False, device=resolve_device(device))
+    judge = start_judge(spec, include_hidden=False, device=resolve_device(device))
     try:
         return judge.grade([path])[0]
     finally:
@@ -137,9 +136,7 @@ def grade_submissions(assignment: str, paths: Iterable[str | Path], db_url: str 
         for verdict in unreadable:
             keep(verdict)
         if units and (workers <= 1 or len(units) == 1):
-            from grader.judge.runner import Judge
-
-            judge = Judge(spec, include_hidden=include_hidden, device=device, allow_unisolated=allow_unisolated)
+            judge = start_judge(spec, include_hidden=include_hidden, device=device, allow_unisolated=allow_unisolated)
             try:
                 judge.run(list(units.values()), keep)
             finally:
@@ -203,9 +200,7 @@ def validate_assignment(assignment: str, device: str = "cpu",
     if not reference.is_file():
         raise GraderError(f"no reference solution at {reference}; add reference_solutions/{spec.id}.py")
     mutants = sorted(spec.mutants.glob("*.py")) if spec.mutants.is_dir() else []
-    from grader.judge.runner import Judge
-
-    judge = Judge(spec, include_hidden=True, device=resolve_device(device))
+    judge = start_judge(spec, include_hidden=True, device=resolve_device(device))
     try:
         verdicts = judge.grade([reference, *mutants])
     finally:

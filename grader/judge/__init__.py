@@ -1,0 +1,20 @@
+"""The trusted side's judge: pytest over the assignment's checks, with the student proxy."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from grader.judge.runner import Judge
+    from grader.spec import AssignmentSpec
+
+
+def start_judge(spec: AssignmentSpec, **options: Any) -> Judge:
+    """A Judge whose sandbox is launched first, so both processes import torch at the same time."""
+    from grader.sandbox.client import ForkServer  # does not import torch
+
+    server = ForkServer.for_limits(spec.limits)
+    server.launch()
+    from grader.judge.runner import Judge  # imports torch and pytest
+
+    return Judge(spec, server=server, **options)

@@ -15,7 +15,8 @@ import torch
 
 from grader import wire
 from grader.models import CellError, CellResult, ExtractedSubmission
-from grader.sandbox.client import CallTimeout, Child, ChildGone, ForkServer, SandboxError
+from grader.sandbox.channel import Child
+from grader.sandbox.client import CallTimeout, ChildGone, ForkServer, SandboxError
 from grader.spec import Limits
 
 MAX_RESPAWNS = 4

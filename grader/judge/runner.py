@@ -18,6 +18,7 @@ from typing import Callable, Iterable
 
 import pytest
 import torch
+from _pytest.reports import TestReport
 from _pytest.runner import runtestprotocol
 
 from grader import __version__
@@ -83,12 +84,20 @@ class JudgePlugin:
             if item.get_closest_marker("points") is None:
                 self.collection_errors.append(f"{item.nodeid}: no @pytest.mark.points(N) on this check")
 
-    @pytest.hookimpl(hookwrapper=True)
+    @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_makereport(self, item, call):
-        outcome = yield
-        report = outcome.get_result()
-        if report.failed and call.excinfo is not None and not hasattr(item, "_grader_failure"):
-            item._grader_failure = (report.when, call.excinfo)
+        """A failure's report without pytest's traceback rendering (~18 ms a failed check).
+
+        The verdict's message comes from the exception itself (``failure_message``), so the
+        long representation pytest would build is never read.
+        """
+        if call.excinfo is None or isinstance(call.excinfo.value, (pytest.skip.Exception, pytest.xfail.Exception)):
+            return None  # pytest's own report
+        if not hasattr(item, "_grader_failure"):
+            item._grader_failure = (call.when, call.excinfo)
+        return TestReport(item.nodeid, item.location, {item.name: 1}, "failed",
+                          f"{call.excinfo.typename}: {call.excinfo.exconly()[:200]}", call.when,
+                          duration=call.duration, start=call.start, stop=call.stop)
 
     def pytest_runtestloop(self, session) -> bool:
         self.items = list(session.items)
@@ -176,12 +185,15 @@ class Judge:
                               f"points = {self.spec.points:g}; make them agree")
 
     def ensure_server(self) -> ForkServer:
-        if self.server is None or not self.server.alive():
-            if self.server is not None:
-                self.server.close()
-            self.server = ForkServer(max_processes=self.spec.limits.processes,
-                                     memory_bytes=self.spec.limits.memory_mb << 20)
-            self.server.start()
+        """The warm sandbox worker, started (or restarted after it died) and checked."""
+        if self.server is not None and not self.server.alive():
+            self.server.close()
+            self.server = None
+        if self.server is None:
+            self.server = ForkServer.for_limits(self.spec.limits)
+            self.server.launch()
+        if not self.server.ready:
+            self.server.wait_ready()
             missing = missing_isolation(self.server.reported_layers)
             if missing and not self.allow_unisolated:
                 self.close()

@@ -1,25 +1,29 @@
-"""The trusted side's handle on the sandbox: start the warm fork server, spawn children, talk to them."""
+"""The trusted side's handle on the sandbox: start the warm fork server and spawn children.
+
+Importing this module does not import torch, so a process can launch its sandbox first
+and load torch while the sandbox loads its own.
+"""
 
 from __future__ import annotations
 
 import json
 import os
-import selectors
 import socket
 import subprocess
 import sys
-import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING
 
-from grader import wire
 from grader.sandbox import cgroups
 from grader.sandbox.layers import SandboxLayers, detect_layers
+
+if TYPE_CHECKING:
+    from grader.sandbox.channel import Child
 
 GRADER_PACKAGE_DIR = Path(__file__).resolve().parent.parent
 SANDBOX_PACKAGE_ROOT = "/opt/grader-runtime"
 READY_TIMEOUT_SECONDS = 120
+DEFAULT_TRANSFER_BYTES = 256 << 20
 SEND_TIMEOUT_SECONDS = 30
 # Ending a submission takes milliseconds; a warm worker that does not answer in this time
 # was stopped or broken by it (it shares the sandbox's uid) and is replaced.
@@ -52,8 +56,14 @@ class ForkServer:
         self.control: socket.socket | None = None
         self.cgroup: cgroups.SandboxCgroup | None = None
         self.reported_layers: dict[str, bool] = {}
+        self.ready = False
 
     def start(self) -> None:
+        self.launch()
+        self.wait_ready()
+
+    def launch(self) -> None:
+        """Start the warm worker's process; it imports torch meanwhile (see ``wait_ready``)."""
         parent_end, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         options = {
             "control_fd": child_end.fileno(),
@@ -76,6 +86,9 @@ class ForkServer:
         )
         child_end.close()
         self.control = parent_end
+
+    def wait_ready(self) -> None:
+        assert self.control is not None, "launch() first"
         self.control.settimeout(READY_TIMEOUT_SECONDS)
         try:
             ready = json.loads(self.control.recv(65536) or b"{}")
@@ -87,6 +100,7 @@ class ForkServer:
                                + (f": {self._stderr_tail()}" if self.process else ""))
         self.control.settimeout(None)
         self.reported_layers = ready.get("layers", {})
+        self.ready = True
 
     def _command(self, options: dict) -> list[str]:
         python = [sys.executable, "-s", "-P", "-m", "grader.sandbox.forkserver"]
@@ -112,7 +126,12 @@ class ForkServer:
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
-    def spawn(self, limits: dict) -> "Child":
+    @classmethod
+    def for_limits(cls, limits) -> "ForkServer":
+        """A fork server sized for an assignment's limits (``grader.spec.Limits``)."""
+        return cls(max_processes=limits.processes, memory_bytes=limits.memory_mb << 20)
+
+    def spawn(self, limits: dict) -> Child:
         if not self.alive():
             raise SandboxError("the sandbox's warm worker is not running")
         assert self.control is not None
@@ -122,10 +141,12 @@ class ForkServer:
             for fd in fds:
                 os.close(fd)
             raise SandboxError("the sandbox's warm worker died while starting a submission")
+        from grader.sandbox.channel import Child  # imports torch (for the wire); the launch above does not
+
         pid = json.loads(message)["pid"]
         rpc = socket.socket(fileno=fds[0])
         return Child(self, pid, rpc, fds[1], fds[2], int(limits.get("output_bytes", 64 << 10)),
-                     int(limits.get("max_transfer_bytes", wire.DEFAULT_MAX_BLOB_BYTES)))
+                     int(limits.get("max_transfer_bytes", DEFAULT_TRANSFER_BYTES)))
 
     def finish(self, pid: int) -> str:
         if not self.alive():
@@ -159,126 +180,3 @@ class ForkServer:
         if self.cgroup is not None:
             self.cgroup.remove()
             self.cgroup = None
-
-
-@dataclass
-class CapturedOutput:
-    limit: int
-    data: bytearray = field(default_factory=bytearray)
-    dropped: int = 0
-
-    def add(self, chunk: bytes) -> None:
-        room = self.limit - len(self.data)
-        if room > 0:
-            self.data += chunk[:room]
-        self.dropped += max(0, len(chunk) - max(room, 0))
-
-    def text(self) -> str:
-        text = self.data.decode(errors="replace")
-        if self.dropped:
-            text += f"\n[... {self.dropped} more bytes of output not kept]"
-        return text
-
-
-class Child:
-    """One submission's sandboxed process, seen from the trusted side."""
-
-    def __init__(self, server: ForkServer, pid: int, rpc: socket.socket, out_fd: int, err_fd: int,
-                 output_bytes: int, max_transfer_bytes: int):
-        self.server = server
-        self.pid = pid
-        self.rpc = rpc
-        self.max_transfer_bytes = max_transfer_bytes
-        self.stdout = CapturedOutput(output_bytes)
-        self.stderr = CapturedOutput(output_bytes)
-        self.selector = selectors.DefaultSelector()
-        self.selector.register(rpc, selectors.EVENT_READ, "rpc")
-        os.set_blocking(out_fd, False)
-        os.set_blocking(err_fd, False)
-        self.selector.register(out_fd, selectors.EVENT_READ, self.stdout)
-        self.selector.register(err_fd, selectors.EVENT_READ, self.stderr)
-        self.pipes = [out_fd, err_fd]
-        self.alive = True
-        self.exit_status: str | None = None
-
-    def send(self, header: dict, payload: Any = None, to_handle: Callable[[Any], wire.Handle] | None = None) -> None:
-        if not self.alive:
-            raise ChildGone("the submission's process is no longer running")
-        self.rpc.settimeout(SEND_TIMEOUT_SECONDS)  # a child that stops reading cannot block the judge
-        try:
-            wire.send_message(self.rpc, header, payload, to_handle=to_handle,
-                              max_blob_bytes=self.max_transfer_bytes)
-        except socket.timeout:
-            self.alive = False
-            raise CallTimeout("the submission's process stopped reading") from None
-        except (BrokenPipeError, ConnectionResetError) as error:
-            self.alive = False
-            raise ChildGone("the submission's process ended") from error
-        finally:
-            self.rpc.settimeout(None)
-
-    def receive(self, deadline: float, decoder_factory: Callable[[list[bytes]], wire.Decoder]) -> tuple[dict, Any]:
-        """Wait for the next message until ``deadline`` (time.monotonic), draining output meanwhile."""
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise CallTimeout("timed out")
-            for key, _ in self.selector.select(timeout=remaining):
-                if key.data == "rpc":
-                    return self._read_message(decoder_factory, deadline)
-                self._drain(key)
-
-    def _read_message(self, decoder_factory, deadline: float) -> tuple[dict, Any]:
-        # The whole frame must arrive by the call's deadline: a child that trickles bytes or
-        # stalls mid-frame times out like one that never answers.
-        try:
-            header, blobs = wire.receive_message(self.rpc, self.max_transfer_bytes, deadline)
-        except socket.timeout:
-            raise CallTimeout("timed out mid-message") from None
-        except (wire.ConnectionClosed, ConnectionResetError) as error:
-            self.alive = False
-            raise ChildGone("the submission's process ended") from error
-        except (RecursionError, ValueError, TypeError) as error:
-            raise wire.WireError(f"malformed message ({type(error).__name__})") from None
-        finally:
-            self.rpc.settimeout(None)
-        try:
-            payload = decoder_factory(blobs).decode(header.get("payload"))
-        except wire.WireError:
-            raise
-        except Exception as error:  # whatever the student's process sends, it stays data or is refused
-            raise wire.WireError(f"malformed message ({type(error).__name__})") from None
-        return header, payload
-
-    def _drain(self, key) -> None:
-        try:
-            chunk = os.read(key.fd, 65536)
-        except BlockingIOError:
-            return
-        if chunk:
-            key.data.add(chunk)
-        else:
-            self.selector.unregister(key.fd)
-
-    def drain_all(self) -> None:
-        for key in list(self.selector.get_map().values()):
-            if key.data != "rpc":
-                for _ in range(64):
-                    try:
-                        chunk = os.read(key.fd, 65536)
-                    except BlockingIOError:
-                        break
-                    if not chunk:
-                        break
-                    key.data.add(chunk)
-
-    def finish(self) -> None:
-        if self.exit_status is not None:
-            return
-        self.exit_status = self.server.finish(self.pid)
-        self.alive = False
-        self.drain_all()
-        self.selector.close()
-        self.rpc.close()
-        for fd in self.pipes:
-            os.close(fd)

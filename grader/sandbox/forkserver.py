@@ -346,6 +346,7 @@ def main() -> None:
     server = ForkServer(control, options)
     control.send(json.dumps({"ready": True, "layers": server.layers}).encode())
     server.serve()
+    os._exit(0)  # the children are dead and the work folders gone; skip tearing torch down
 
 
 if __name__ == "__main__":
