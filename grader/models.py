@@ -73,6 +73,15 @@ class Verdict(BaseModel):
     grader_version: str = ""
     checks_fingerprint: str = ""
     started_at: datetime = Field(default_factory=utcnow)
+    # The late policy: ``score`` is the final score, ``raw_score`` the checks' total before any penalty.
+    raw_score: float | None = None
+    submitted_at: datetime | None = None
+    late_seconds: float = 0.0
+    penalty: float = Field(0.0, description="fraction of the raw score taken off for lateness")
+
+    @property
+    def score_before_penalty(self) -> float:
+        return self.score if self.raw_score is None else self.raw_score
 
     def public_json(self) -> dict:
         """The shape `grader grade --json` promises."""

@@ -61,6 +61,10 @@ class RunRow(Base):
     stdout: Mapped[str] = mapped_column(Text, default="")
     stderr: Mapped[str] = mapped_column(Text, default="")
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    raw_score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    late_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    penalty: Mapped[float] = mapped_column(Float, default=0.0)
     submission: Mapped[SubmissionRow] = relationship()
     checks: Mapped[list["CheckRow"]] = relationship(back_populates="run", order_by="CheckRow.position")
 
@@ -133,7 +137,9 @@ class Gradebook:
                 device=verdict.device, grader_version=verdict.grader_version,
                 checks_fingerprint=verdict.checks_fingerprint, layers=verdict.layers,
                 cells=[cell.model_dump(mode="json") for cell in verdict.cells],
-                stdout=_truncate(verdict.stdout), stderr=_truncate(verdict.stderr), started_at=verdict.started_at)
+                stdout=_truncate(verdict.stdout), stderr=_truncate(verdict.stderr), started_at=verdict.started_at,
+                raw_score=verdict.score_before_penalty, submitted_at=verdict.submitted_at,
+                late_seconds=verdict.late_seconds, penalty=verdict.penalty)
             session.add(run)
             session.flush()
             for position, check in enumerate(verdict.checks):
@@ -149,7 +155,8 @@ class Gradebook:
             max_score=run.max_score, include_hidden=run.include_hidden, duration=run.duration, device=run.device,
             grader_version=run.grader_version, checks_fingerprint=run.checks_fingerprint, layers=run.layers or {},
             cells=[CellResult.model_validate(cell) for cell in run.cells or []], stdout=run.stdout,
-            stderr=run.stderr, started_at=run.started_at,
+            stderr=run.stderr, started_at=run.started_at, raw_score=run.raw_score,
+            submitted_at=run.submitted_at, late_seconds=run.late_seconds or 0.0, penalty=run.penalty or 0.0,
             checks=[CheckResult(name=c.name, title=c.title, visibility=c.visibility, score=c.score,
                                 max_score=c.max_score, passed=c.passed, message=c.message, seconds=c.seconds)
                     for c in run.checks])
