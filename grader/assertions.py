@@ -13,15 +13,20 @@ from typing import Any, Sequence
 
 import torch
 
+from grader.i18n import tr
+
 
 class CheckFailed(AssertionError):
+    """A check's verdict on a result; the message and the hint are shown in the student's language."""
+
     def __init__(self, message: str, hint: str | None = None):
-        self.hint = hint
-        super().__init__(message + (f"\nHint: {hint}" if hint else ""))
+        self.hint = tr(hint) if hint else None
+        message = tr(message)
+        super().__init__(message + ("\n" + tr("Hint: {hint}", hint=self.hint) if self.hint else ""))
 
 
 def _a(name: str) -> str:
-    return f"an {name}" if name[:1].lower() in "aeiou" else f"a {name}"
+    return tr("an {name}", name=name) if name[:1].lower() in "aeiou" else tr("a {name}", name=name)
 
 
 def fail(message: str, hint: str | None = None) -> None:
@@ -34,9 +39,10 @@ def describe_value(value: Any, limit: int = 6) -> str:
         flat = value.detach().reshape(-1)
         shown = ", ".join(_format_number(x) for x in flat[:limit].tolist())
         more = ", ..." if flat.numel() > limit else ""
-        return f"a tensor of shape {tuple(value.shape)}, dtype {value.dtype} on {value.device}: [{shown}{more}]"
+        return tr("a tensor of shape {shape}, dtype {dtype} on {device}: [{values}]", shape=tuple(value.shape),
+                  dtype=value.dtype, device=value.device, values=shown + more)
     if isinstance(value, (list, tuple)):
-        return f"a {type(value).__name__} of {len(value)} items"
+        return tr("a {type} of {count} items", type=type(value).__name__, count=len(value))
     text = repr(value)
     return f"{type(value).__name__} {text[:80]}" if len(text) <= 80 else f"{type(value).__name__} {text[:77]}..."
 
@@ -54,21 +60,25 @@ def expect_type(value: Any, expected: type | tuple[type, ...], *, what: str, hin
     else:
         ok = isinstance(value, types)
     if not ok:
-        names = " or ".join(t.__name__ for t in types)
-        fail(f"{what} should return {_a(names)}, but returned {describe_value(value)}", hint)
+        names = tr(" or ").join(t.__name__ for t in types)
+        fail(tr("{what} should return {kind}, but returned {value}", what=what, kind=_a(names),
+                value=describe_value(value)), hint)
 
 
 def expect_tensor(value: Any, *, what: str, shape: Sequence[int] | None = None,
                   dtype: torch.dtype | None = None, device: torch.device | str | None = None,
                   hint: str | None = None) -> torch.Tensor:
     if not isinstance(value, torch.Tensor):
-        fail(f"{what} should return a torch.Tensor, but returned {describe_value(value)}", hint)
+        fail(tr("{what} should return {kind}, but returned {value}", what=what, kind=_a("torch.Tensor"),
+                value=describe_value(value)), hint)
     if shape is not None and tuple(value.shape) != tuple(shape):
-        fail(f"{what}: shape is {tuple(value.shape)}, expected {tuple(shape)}", hint)
+        fail(tr("{what}: shape is {shape}, expected {expected}", what=what, shape=tuple(value.shape),
+                expected=tuple(shape)), hint)
     if dtype is not None and value.dtype != dtype:
-        fail(f"{what}: dtype is {value.dtype}, expected {dtype}", hint)
+        fail(tr("{what}: dtype is {dtype}, expected {expected}", what=what, dtype=value.dtype, expected=dtype), hint)
     if device is not None and not _same_device(value.device, torch.device(device)):
-        fail(f"{what}: your result is on {value.device}, the input was on {torch.device(device)}", hint)
+        fail(tr("{what}: your result is on {device}, the input was on {expected}", what=what, device=value.device,
+                expected=torch.device(device)), hint)
     return value
 
 
@@ -84,8 +94,9 @@ def expect_close(actual: Any, expected: Any, *, what: str, rtol: float = 1e-5, a
     """Compare a tensor (or a number, or a tuple/list of them) with the expected one."""
     if isinstance(expected, (tuple, list)):
         if not isinstance(actual, (tuple, list)) or len(actual) != len(expected):
-            fail(f"{what} should return a {type(expected).__name__} of {len(expected)} items, "
-                 f"but returned {describe_value(actual)}", hint)
+            fail(tr("{what} should return {kind}, but returned {value}", what=what,
+                    kind=tr("a {type} of {count} items", type=type(expected).__name__, count=len(expected)),
+                    value=describe_value(actual)), hint)
         for index, (got, want) in enumerate(zip(actual, expected)):
             expect_close(got, want, what=f"{what}[{index}]", rtol=rtol, atol=atol, check_dtype=check_dtype,
                          check_device=check_device, show_expected=show_expected, hint=hint)
@@ -99,11 +110,13 @@ def expect_close(actual: Any, expected: Any, *, what: str, rtol: float = 1e-5, a
         expect_equal(actual, expected, what=what, show_expected=show_expected, hint=hint)
         return
     if isinstance(actual, bool) or not isinstance(actual, (int, float)):
-        fail(f"{what} should return {_a('Python ' + type(expected).__name__)}, but returned {describe_value(actual)}", hint)
+        fail(tr("{what} should return {kind}, but returned {value}", what=what,
+                kind=_a("Python " + type(expected).__name__), value=describe_value(actual)), hint)
     if not math.isclose(actual, expected, rel_tol=rtol, abs_tol=atol) and not (
             math.isnan(actual) and math.isnan(expected)):
-        shown = f", expected {expected:.6g}" if show_expected else ""
-        fail(f"{what} returned {actual:.6g}{shown}; that is not the right value", hint)
+        shown = tr(", expected {expected}", expected=f"{expected:.6g}") if show_expected else ""
+        fail(tr("{what} returned {value}{shown}; that is not the right value", what=what, value=f"{actual:.6g}",
+                shown=shown), hint)
 
 
 def _compare_values(actual: torch.Tensor, expected: torch.Tensor, *, what: str, rtol: float, atol: float,
@@ -118,20 +131,21 @@ def _compare_values(actual: torch.Tensor, expected: torch.Tensor, *, what: str, 
             return
         index = _unravel(int(mismatch.reshape(-1).nonzero()[0]), got.shape)
         count = int(mismatch.sum())
-        shown = f", expected {want[index].item()}" if show_expected else ""
-        fail(f"{what}: {count} of {got.numel()} values are wrong; the first at index {index} is "
-             f"{got[index].item()}{shown}", hint)
+        shown = tr(", expected {expected}", expected=want[index].item()) if show_expected else ""
+        fail(tr("{what}: {count} of {total} values are wrong; the first at index {index} is {value}{shown}",
+                what=what, count=count, total=got.numel(), index=index, value=got[index].item(), shown=shown), hint)
     got_f = got.to(torch.float64) if not got.is_complex() else got.to(torch.complex128)
     want_f = want.to(torch.float64) if not want.is_complex() else want.to(torch.complex128)
     got_nan, want_nan = torch.isnan(got_f), torch.isnan(want_f)
     if bool((got_nan & ~want_nan).any()):
         index = _unravel(int((got_nan & ~want_nan).reshape(-1).nonzero()[0]), got.shape)
-        fail(f"{what}: your result has nan at index {index} (and "
-             f"{int((got_nan & ~want_nan).sum())} nan values in all) where a number was expected", hint)
+        fail(tr("{what}: your result has nan at index {index} ({count} nan values in all) where a number was "
+                "expected", what=what, index=index, count=int((got_nan & ~want_nan).sum())), hint)
     if bool((torch.isinf(got_f) & ~torch.isinf(want_f)).any()):
         bad = torch.isinf(got_f) & ~torch.isinf(want_f)
         index = _unravel(int(bad.reshape(-1).nonzero()[0]), got.shape)
-        fail(f"{what}: your result has inf at index {index} where a finite number was expected", hint)
+        fail(tr("{what}: your result has inf at index {index} where a finite number was expected", what=what,
+                index=index), hint)
     difference = (got_f - want_f).abs()
     difference = torch.where(got_nan & want_nan, torch.zeros_like(difference), difference)
     allowed = atol + rtol * want_f.abs()
@@ -140,10 +154,11 @@ def _compare_values(actual: torch.Tensor, expected: torch.Tensor, *, what: str, 
         return
     flat_index = int(torch.argmax(torch.where(bad, difference, torch.zeros_like(difference))).item())
     index = _unravel(flat_index, got.shape)
-    shown = f", expected {_format_number(want[index].item())}" if show_expected else ""
-    fail(f"{what}: {int(bad.sum())} of {got.numel()} values differ; the largest difference is "
-         f"{float(difference.reshape(-1)[flat_index]):.4g} at index {index}, where yours is "
-         f"{_format_number(got[index].item())}{shown}", hint)
+    shown = tr(", expected {expected}", expected=_format_number(want[index].item())) if show_expected else ""
+    fail(tr("{what}: {count} of {total} values differ; the largest difference is {difference} at index {index}, "
+            "where yours is {value}{shown}", what=what, count=int(bad.sum()), total=got.numel(),
+            difference=f"{float(difference.reshape(-1)[flat_index]):.4g}", index=index,
+            value=_format_number(got[index].item()), shown=shown), hint)
 
 
 def _unravel(flat_index: int, shape: torch.Size) -> tuple[int, ...]:
@@ -159,10 +174,12 @@ def expect_equal(actual: Any, expected: Any, *, what: str, show_expected: bool =
     if type(actual) is not type(expected) and not (
             isinstance(actual, (int, float)) and isinstance(expected, (int, float))
             and not isinstance(actual, bool) and type(expected) is float):
-        fail(f"{what} should return {_a(type(expected).__name__)}, but returned {describe_value(actual)}", hint)
+        fail(tr("{what} should return {kind}, but returned {value}", what=what, kind=_a(type(expected).__name__),
+                value=describe_value(actual)), hint)
     if actual != expected:
-        shown = f", expected {expected!r}" if show_expected else ""
-        fail(f"{what} returned {describe_value(actual)}{shown}; that is not the right value", hint)
+        shown = tr(", expected {expected}", expected=repr(expected)) if show_expected else ""
+        fail(tr("{what} returned {value}{shown}; that is not the right value", what=what,
+                value=describe_value(actual), shown=shown), hint)
 
 
 def expect_rows_sum_to_one(value: Any, *, what: str, dim: int = 1, atol: float = 1e-4,
@@ -171,11 +188,11 @@ def expect_rows_sum_to_one(value: Any, *, what: str, dim: int = 1, atol: float =
     sums = tensor.detach().to("cpu", torch.float64).sum(dim=dim)
     bad = (sums - 1).abs() > atol
     if bool(torch.isnan(sums).any()):
-        fail(f"{what}: some rows contain nan, so they do not sum to 1", hint)
+        fail(tr("{what}: some rows contain nan, so they do not sum to 1", what=what), hint)
     if bool(bad.any()):
         row = int(bad.reshape(-1).nonzero()[0])
-        fail(f"{what}: rows do not sum to 1 ({int(bad.sum())} of {sums.numel()}; row {row} sums to "
-             f"{float(sums.reshape(-1)[row]):.4g})", hint)
+        fail(tr("{what}: rows do not sum to 1 ({count} of {total}; row {row} sums to {sum})", what=what,
+                count=int(bad.sum()), total=sums.numel(), row=row, sum=f"{float(sums.reshape(-1)[row]):.4g}"), hint)
 
 
 def expect_finite(value: Any, *, what: str, hint: str | None = None) -> None:
@@ -183,7 +200,8 @@ def expect_finite(value: Any, *, what: str, hint: str | None = None) -> None:
     finite = torch.isfinite(tensor.detach().to("cpu"))
     if not bool(finite.all()):
         index = _unravel(int((~finite).reshape(-1).nonzero()[0]), tensor.shape)
-        fail(f"{what}: {int((~finite).sum())} values are nan or inf, the first at index {index}", hint)
+        fail(tr("{what}: {count} values are nan or inf, the first at index {index}", what=what,
+                count=int((~finite).sum()), index=index), hint)
 
 
 def is_remote(value: Any) -> bool:

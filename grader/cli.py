@@ -11,6 +11,7 @@ from rich.text import Text
 from grader import __version__, grading, report
 from grader.batch import default_workers
 from grader.errors import GraderError
+from grader.i18n import LANGUAGES, tr
 from grader.report import BatchProgress
 from grader.spec import load_assignment
 from grader.store import DEFAULT_DB_URL
@@ -49,17 +50,19 @@ def main() -> None:
 @click.argument("notebook", required=False, type=click.Path(dir_okay=False))
 @DEVICE
 @ASSIGNMENTS
-def check(assignment: str, notebook: str | None, device: str, assignments_dir: str | None) -> None:
+@click.option("--lang", type=click.Choice(LANGUAGES), default="en", show_default=True,
+              help="language of the feedback (ru: Russian)")
+def check(assignment: str, notebook: str | None, device: str, assignments_dir: str | None, lang: str) -> None:
     """Run the public checks on your notebook (found in this folder unless NOTEBOOK is given).
 
     Exit 0 when every public check passes, 1 otherwise.
     """
-    verdict = grading.check_notebook(assignment, notebook, device=device, assignments_dir=assignments_dir)
-    console.print(f"[bold]{assignment}[/bold]: {verdict.submission} (public checks)")
+    verdict = grading.check_notebook(assignment, notebook, device=device, assignments_dir=assignments_dir,
+                                     lang=lang)
+    console.print(Text.assemble((assignment, "bold"), ": ", verdict.submission, " ", tr("(public checks)")), soft_wrap=True)
     report.print_check_feedback(verdict, console)
     hidden = load_assignment(assignment, assignments_dir).hidden_check_count()
-    if hidden:
-        console.print(f"{hidden} hidden checks run at grading time.")
+    console.print(Text(report.public_score_line(verdict, hidden), style="bold"), soft_wrap=True)
     ok = verdict.status == "graded" and all(check.passed for check in verdict.checks)
     sys.exit(0 if ok else 1)
 

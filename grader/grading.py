@@ -12,6 +12,7 @@ from grader import __version__
 from grader.batch import run_pool
 from grader.errors import GraderError
 from grader.extract import ExtractionError, extract_submission, student_name
+from grader.i18n import set_language
 from grader.judge import start_judge
 from grader.models import ExtractedSubmission, Verdict
 from grader.spec import AssignmentSpec, load_assignment
@@ -75,13 +76,14 @@ def find_student_notebook(spec: AssignmentSpec, folder: Path | None = None) -> P
 
 
 def check_notebook(assignment: str, notebook: str | Path | None = None, device: str = "cpu",
-                   assignments_dir: str | Path | None = None) -> Verdict:
-    """What `grader check` does: public checks only, nothing stored."""
+                   assignments_dir: str | Path | None = None, lang: str = "en") -> Verdict:
+    """What `grader check` does: public checks only, nothing stored; messages in ``lang``."""
+    set_language(lang)  # a bad --lang fails before anything starts
     spec = load_assignment(assignment, assignments_dir)
     path = Path(notebook) if notebook else find_student_notebook(spec)
     if not path.exists():
         raise GraderError(f"{path}: no such file; name your notebook: grader check {spec.id} path/to/{spec.notebook}")
-    judge = start_judge(spec, include_hidden=False, device=resolve_device(device))
+    judge = start_judge(spec, include_hidden=False, device=resolve_device(device), lang=lang)
     try:
         return judge.grade([path])[0]
     finally:

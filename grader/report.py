@@ -11,6 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
+from grader.i18n import tr
 from grader.models import Verdict
 
 
@@ -25,16 +26,23 @@ def print_check_feedback(verdict: Verdict, console: Console) -> None:
         return
     table = Table(show_header=True, header_style="bold", expand=False)
     table.add_column("", width=1)
-    table.add_column("check")
-    table.add_column("points", justify="right")
-    table.add_column("feedback", overflow="fold")
+    table.add_column(tr("check"))
+    table.add_column(tr("points"), justify="right")
+    table.add_column(tr("feedback"), overflow="fold")
     for check in verdict.checks:
         mark = Text("✓", style="green") if check.passed else Text("✗", style="red")
         table.add_row(mark, Text(check.title or check.name), f"{_score(check.score)}/{_score(check.max_score)}",
                       Text(check.message))
     console.print(table)
     print_cell_errors(verdict, console)
-    console.print(f"[bold]Score: {_score(verdict.score)}/{_score(verdict.max_score)}[/bold]")
+
+
+def public_score_line(verdict: Verdict, hidden_checks: int) -> str:
+    """The last line of `grader check`: the public score, and how many hidden checks also count."""
+    line = tr("Public score: {score}/{max_score}.", score=_score(verdict.score), max_score=_score(verdict.max_score))
+    if hidden_checks:
+        line += " " + tr("{count} hidden checks run at grading time.", count=hidden_checks)
+    return line
 
 
 def print_cell_errors(verdict: Verdict, console: Console) -> None:
@@ -42,8 +50,8 @@ def print_cell_errors(verdict: Verdict, console: Console) -> None:
         if cell.status != "ok" and cell.error is not None:
             where = cell.error.where or f"cell {cell.index}"
             first_line = cell.error.message.splitlines()[0] if cell.error.message else ""
-            console.print(Text.assemble((f"code cell {cell.index}", "yellow"), f" ({where}): {cell.error.type}: ",
-                                        first_line))
+            console.print(Text.assemble((tr("code cell {index}", index=cell.index), "yellow"),
+                                        f" ({where}): {cell.error.type}: ", first_line))
 
 
 def print_grade_summary(verdicts: list[Verdict], console: Console, title: str = "") -> None:

@@ -95,7 +95,7 @@ def test_cli_grade_json_results_and_exit_codes(tmp_path):
 
     check = run_grader("check", "toy", str(folder / "bo.ipynb"), "--assignments", str(TEST_ASSIGNMENTS))
     assert check.returncode == 1
-    assert "2 hidden checks run at grading time" in check.stdout and "Score: 1/2" in check.stdout
+    assert "Public score: 1/2. 2 hidden checks run at grading time." in check.stdout
     assert run_grader("check", "toy", str(folder / "ann.ipynb"), "--assignments",
                       str(TEST_ASSIGNMENTS)).returncode == 0
 

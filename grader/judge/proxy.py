@@ -14,6 +14,7 @@ from typing import Any
 import torch
 
 from grader import wire
+from grader.i18n import tr
 from grader.models import CellError, CellResult, ExtractedSubmission
 from grader.sandbox.channel import Child
 from grader.sandbox.client import CallTimeout, ChildGone, ForkServer, SandboxError
@@ -57,10 +58,10 @@ class StudentSession:
             self.skip.add(stuck)
             self._end_child()
             if self.out_of_time():
-                self.fatal = f"the notebook ran out of its {self.limits.wall_seconds:g} s time limit"
+                self.fatal = tr("the notebook ran out of its {limit} s time limit", limit=f"{self.limits.wall_seconds:g}")
                 return
             if self.respawns >= MAX_RESPAWNS:
-                self.fatal = "the notebook's cells kept ending the process"
+                self.fatal = tr("the notebook's cells kept ending the process")
                 return
             self.respawns += 1
 
@@ -90,23 +91,23 @@ class StudentSession:
                     return None
         except CallTimeout:
             if current is None:
-                self.fatal = f"the notebook ran out of its {self.limits.wall_seconds:g} s time limit"
+                self.fatal = tr("the notebook ran out of its {limit} s time limit", limit=f"{self.limits.wall_seconds:g}")
                 return None
             if record:
                 limit = min(self.limits.cell_seconds, self.limits.wall_seconds)
                 self.cells[current] = CellResult(index=current, status="timeout", error=CellError(
-                    type="Timeout", message=f"the cell did not finish within {limit:g} s; it was stopped "
-                    "and the cells after it still ran"))
+                    type="Timeout", message=tr("the cell did not finish within {limit} s; it was stopped and the cells "
+                                               "after it still ran", limit=f"{limit:g}")))
             return current
         except (ChildGone, wire.WireError) as error:
             status = self._end_child()
             if current is None:
-                self.fatal = f"the sandbox failed while starting the notebook ({error})"
+                self.fatal = tr("the sandbox failed while starting the notebook ({error})", error=error)
                 return None
             if record:
                 self.cells[current] = CellResult(index=current, status="crashed", error=CellError(
-                    type="ProcessEnded", message=f"running this cell ended the process ({status}); "
-                    "the cells after it still ran"))
+                    type="ProcessEnded", message=tr("running this cell ended the process ({status}); the cells after it "
+                                                    "still ran", status=status)))
             return current
 
     def _end_child(self) -> str:
@@ -133,40 +134,43 @@ class StudentSession:
 
     def request(self, header: dict, payload: Any = None, what: str = "your code") -> Any:
         if self.fatal:
-            raise StudentCodeFailed(f"{what} was not run: {self.fatal}")
+            raise StudentCodeFailed(tr("{what} was not run: {reason}", what=what, reason=self.fatal))
         if self.out_of_time():
-            raise StudentCodeFailed(f"{what} was not run: the submission used up its "
-                                    f"{self.limits.wall_seconds:g} s time limit")
+            raise StudentCodeFailed(tr("{what} was not run: the submission used up its {limit} s time limit",
+                                       what=what, limit=f"{self.limits.wall_seconds:g}"))
         if self.child is None:
             if self.respawns >= MAX_RESPAWNS:
-                raise StudentCodeFailed(f"{what} was not run: earlier checks ended the process too often")
+                raise StudentCodeFailed(tr("{what} was not run: earlier checks ended the process too often", what=what))
             self.respawns += 1
             self._spawn_and_run_cells(record=False)
             if self.child is None:
-                raise StudentCodeFailed(f"{what} was not run: {self.fatal}")
+                raise StudentCodeFailed(tr("{what} was not run: {reason}", what=what, reason=self.fatal))
         timeout = min(self.limits.call_seconds, self.deadline - time.monotonic())
         try:
             self.child.send(header, payload, to_handle=_remote_to_handle)
             reply, value = self.child.receive(time.monotonic() + timeout, self._decoder)
         except CallTimeout:
             self._end_child()
-            raise StudentCodeFailed(f"{what} did not return within {timeout:.3g} s (an endless loop?)") from None
+            raise StudentCodeFailed(tr("{what} did not return within {limit} s (an endless loop?)", what=what,
+                                       limit=f"{timeout:.3g}")) from None
         except ChildGone:
             status = self._end_child()
-            raise StudentCodeFailed(f"{what} ended the process ({status})") from None
+            raise StudentCodeFailed(tr("{what} ended the process ({status})", what=what, status=status)) from None
         except wire.WireError as error:
             self._end_child()
-            raise StudentCodeFailed(f"{what} returned something the grader cannot read ({error})") from None
+            raise StudentCodeFailed(tr("{what} returned something the grader cannot read ({error})", what=what,
+                                       error=error)) from None
         if reply.get("ok"):
             return value
         error = reply.get("error") or {}
         if error.get("type") == "MissingName":
-            raise StudentCodeFailed(f"{what.split('(')[0]} is not defined in your notebook "
-                                    "(define it in a code cell that runs without errors)")
+            raise StudentCodeFailed(tr("{name} is not defined in your notebook (define it in a code cell that "
+                                       "runs without errors)", name=what.split("(")[0]))
         where = f" ({error['where']})" if error.get("where") else ""
         message = str(error.get("message", ""))[:500]
         detail = f": {message}" if message else ""
-        raise StudentCodeFailed(f"{what} raised {error.get('type', 'an error')}{detail}{where}")
+        raise StudentCodeFailed(tr("{what} raised {error}{detail}{where}", what=what,
+                                   error=error.get("type", tr("an error")), detail=detail, where=where))
 
 
 def _cell_error(error: Any) -> CellError | None:
@@ -205,13 +209,13 @@ class Remote:
 
     def _handle_for_call(self) -> wire.Handle:
         if self._generation != self._session.generation:
-            raise StudentCodeFailed("an object from an earlier run of the notebook was used after the "
-                                    "process ended; an earlier call failed")
+            raise StudentCodeFailed(tr("an object from an earlier run of the notebook was used after the "
+                                       "process ended; an earlier call failed"))
         return self._handle
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self._session.request({"op": "call", "handle": self._handle_for_call().id, "name": None},
-                                     (list(args), kwargs), what=f"your {self.type_name.rsplit('.', 1)[-1]}(...)")
+                                     (list(args), kwargs), what=tr("your {type}(...)", type=self.type_name.rsplit('.', 1)[-1]))
 
     def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         return self._session.request({"op": "call", "handle": self._handle_for_call().id, "name": method},
@@ -263,22 +267,22 @@ class StudentProxy:
         return self._session.request(self._header("get", name=name), what=name)
 
     def put(self, value: Any) -> Remote:
-        return self._session.request(self._header("put"), value, what="sending data to your code")
+        return self._session.request(self._header("put"), value, what=tr("sending data to your code"))
 
     def fetch(self, remote: Remote) -> Any:
         return self._session.request(self._header("fetch", handle=remote._handle_for_call().id),
-                                     what=f"reading your {remote.type_name}")
+                                     what=tr("reading your {type}", type=remote.type_name))
 
     def describe(self, remote: Remote) -> dict:
         if not isinstance(remote, Remote):
-            raise StudentCodeFailed(f"expected an object such as an nn.Module, got "
-                                    f"{type(remote).__name__}")
+            raise StudentCodeFailed(tr("expected an object such as an nn.Module, got {type}",
+                                       type=type(remote).__name__))
         return self._session.request(self._header("describe", handle=remote._handle_for_call().id),
-                                     what=f"describing your {remote.type_name}")
+                                     what=tr("describing your {type}", type=remote.type_name))
 
     def build(self, factory: str, *args: Any, **kwargs: Any) -> Remote:
         return self._session.request(self._header("build", factory=factory), (list(args), kwargs),
-                                     what=f"building a {factory} for the check")
+                                     what=tr("building a {factory} for the check", factory=factory))
 
 
 __all__ = ["StudentProxy", "StudentSession", "Remote", "StudentCodeFailed", "SandboxError"]

@@ -23,6 +23,7 @@ from _pytest.runner import runtestprotocol
 
 from grader import __version__
 from grader.errors import GraderError
+from grader.i18n import set_language, tr
 from grader.extract import ExtractionError, extract_submission
 from grader.judge.proxy import StudentProxy, StudentSession
 from grader.models import CheckResult, ExtractedSubmission, Verdict, utcnow
@@ -140,32 +141,34 @@ class JudgePlugin:
 
 def check_title(item: pytest.Item) -> str:
     doc = getattr(getattr(item, "function", None), "__doc__", None) or ""
-    return doc.strip().splitlines()[0] if doc.strip() else item.name
+    return tr(doc.strip().splitlines()[0].strip()) if doc.strip() else item.name
 
 
 def failure_message(item: pytest.Item, visibility: str) -> str:
     when, excinfo = getattr(item, "_grader_failure", ("call", None))
     if excinfo is None:
-        return "the check failed"
+        return tr("the check failed")
     error = excinfo.value
     if isinstance(error, AssertionError):
         text = str(error).strip()
-        return text[:2000] if text else "the check failed"
+        return text[:2000] if text else tr("the check failed")
     if isinstance(error, pytest.skip.Exception):
-        return "skipped"
+        return tr("skipped")
     # An exception in the check's own code, usually from a result of an unexpected kind.
     # Hidden checks say no more than its type: its message may hold expected values.
     if visibility == "hidden":
-        return f"the check could not use your result ({type(error).__name__})"
-    return f"the check could not use your result: {type(error).__name__}: {str(error)[:300]}"
+        return tr("the check could not use your result ({type})", type=type(error).__name__)
+    return tr("the check could not use your result: {type}: {error}", type=type(error).__name__,
+              error=str(error)[:300])
 
 
 class Judge:
     """Judges submissions of one assignment with a warm sandbox worker."""
 
     def __init__(self, spec: AssignmentSpec, include_hidden: bool = True, device: str = "cpu",
-                 server: ForkServer | None = None, allow_unisolated: bool = True):
+                 server: ForkServer | None = None, allow_unisolated: bool = True, lang: str = "en"):
         self.spec = spec
+        self.lang = lang
         self.allow_unisolated = allow_unisolated
         torch.set_num_threads(1)  # the sandboxes need the cores; trusted-side reference runs are small
         self.include_hidden = include_hidden
@@ -213,6 +216,7 @@ class Judge:
         files = self.spec.check_files(self.include_hidden)
         if not files:
             raise GraderError(f"no checks found in {self.spec.public_checks} (files named test_*.py)")
+        set_language(self.lang, [self.spec.public_checks, self.spec.checks_root, self.spec.hidden_checks])
         self.ensure_server()  # fails early, with one line, when the sandbox cannot start or is not allowed
         plugin = JudgePlugin(self, submissions, on_verdict)
         args = [str(path) for path in files] + [
@@ -254,7 +258,7 @@ class Judge:
         try:
             server = self.ensure_server()
         except SandboxError as error:
-            return Verdict(status="error", message=f"the sandbox could not start: {error}", sha256=extracted.sha256,
+            return Verdict(status="error", message=tr("the sandbox could not start: {error}", error=error), sha256=extracted.sha256,
                            max_score=self._max_score(plugin), duration=time.perf_counter() - started, **base)
         session = StudentSession(server, extracted, self.spec.limits, self.device)
         try:
@@ -262,13 +266,13 @@ class Judge:
             checks = plugin.run_checks(session)
         except SandboxError as error:
             session.close()
-            return Verdict(status="error", message=f"the sandbox failed: {error}", sha256=extracted.sha256,
+            return Verdict(status="error", message=tr("the sandbox failed: {error}", error=error), sha256=extracted.sha256,
                            max_score=self._max_score(plugin), duration=time.perf_counter() - started, **base)
         except GraderError:
             raise
         except Exception as error:  # one submission, however hostile, never stops the batch
-            return Verdict(status="error", message=f"the submission could not be judged ({type(error).__name__}); "
-                           "it sent the grader malformed data", sha256=extracted.sha256,
+            return Verdict(status="error", message=tr("the submission could not be judged ({type}); it sent the grader "
+                                                      "malformed data", type=type(error).__name__), sha256=extracted.sha256,
                            max_score=self._max_score(plugin), duration=time.perf_counter() - started, **base)
         finally:
             session.close()
