@@ -88,6 +88,8 @@ def grade(assignment: str, paths: tuple[str, ...], db_url: str, device: str, jso
     Submissions unchanged since their last stored run (same code, checks and grader) are
     skipped unless --regrade, so an interrupted batch resumes where it stopped.
     """
+    if json_path:
+        report.writable(json_path)  # before grading, not after
     with BatchProgress(console) as progress:
         verdicts = grading.grade_submissions(
             assignment, paths, db_url=db_url, device=device, include_hidden=not public_only,
@@ -104,13 +106,40 @@ def grade(assignment: str, paths: tuple[str, ...], db_url: str, device: str, jso
 @DB
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), help="also write them to this JSON file")
 def results(assignment: str, db_url: str, json_path: str | None) -> None:
-    """Show the latest stored score of every submission."""
+    """The latest stored score of every student, a column per check, and each check's pass rate."""
     verdicts = grading.latest_results(assignment, db_url)
-    if not verdicts:
-        raise GraderError(f"no results for {assignment} in {db_url}; grade first: grader grade {assignment} DIR")
     if json_path:
         report.write_json(verdicts, json_path)
     report.print_grade_summary(verdicts, console, title=f"{assignment}: latest results")
+
+
+@main.command()
+@click.argument("assignment")
+@click.argument("student")
+@DB
+def show(assignment: str, student: str, db_url: str) -> None:
+    """One student's latest run in full: every check, cell errors, output, sandbox layers, timings."""
+    report.print_submission_detail(grading.student_result(assignment, student, db_url), console)
+
+
+@main.command()
+@click.argument("assignment")
+@click.argument("student")
+@DB
+def history(assignment: str, student: str, db_url: str) -> None:
+    """Every stored run of one student, oldest first."""
+    report.print_history(grading.student_history(assignment, student, db_url), console)
+
+
+@main.command()
+@click.argument("assignment")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False), required=True,
+              help="the CSV file to write: one row per student, a column per check and the total")
+@DB
+def export(assignment: str, csv_path: str, db_url: str) -> None:
+    """Write the latest result of every student to a CSV file (for a spreadsheet or an LMS)."""
+    verdicts = grading.export_results(assignment, csv_path, db_url)
+    console.print(f"{len(verdicts)} students written to {csv_path}")
 
 
 @main.command()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
 import glob
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -130,6 +132,7 @@ def grade_submissions(assignment: str, paths: Iterable[str | Path], db_url: str 
             on_start(len(units) + len(unreadable), len(verdicts))
 
         def keep(verdict: Verdict) -> None:
+            verdict = apply_late_policy(verdict, spec, submission_time(Path(verdict.submission)))
             gradebook.record(verdict)
             verdicts.append(verdict)
             if on_verdict is not None:
@@ -153,12 +156,77 @@ def grade_submissions(assignment: str, paths: Iterable[str | Path], db_url: str 
     return sorted(verdicts, key=lambda verdict: order.get(verdict.submission, len(order)))
 
 
+def submission_time(path: Path) -> datetime | None:
+    """When a submission was handed in: its file's modification time (kept by LMS downloads and `cp -p`)."""
+    try:
+        return datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc)
+    except OSError:
+        return None
+
+
+def apply_late_policy(verdict: Verdict, spec: AssignmentSpec, submitted_at: datetime | None) -> Verdict:
+    """The final score under the assignment's late policy; the raw score is kept beside it."""
+    raw = verdict.score_before_penalty
+    late_seconds, penalty = 0.0, 0.0
+    if spec.late is not None and submitted_at is not None:
+        late_seconds, penalty = spec.late.assess(submitted_at)
+    return verdict.model_copy(update=dict(raw_score=raw, submitted_at=submitted_at, late_seconds=late_seconds,
+                                          penalty=penalty, score=round(raw * (1 - penalty), 6)))
+
+
 def latest_results(assignment: str, db_url: str = DEFAULT_DB_URL) -> list[Verdict]:
+    """The newest verdict of every student; raises when the gradebook has none for the assignment."""
     gradebook = Gradebook(db_url)
     try:
-        return gradebook.latest(assignment)
+        verdicts = gradebook.latest(assignment)
     finally:
         gradebook.close()
+    if not verdicts:
+        raise GraderError(f"no results for {assignment} in {db_url}; grade first: grader grade {assignment} DIR")
+    return verdicts
+
+
+def _one_student(gradebook: Gradebook, assignment: str, student: str, db_url: str) -> None:
+    if student not in gradebook.students(assignment):
+        known = gradebook.students(assignment)
+        if not known:
+            raise GraderError(f"no results for {assignment} in {db_url}; grade first: grader grade {assignment} DIR")
+        close = difflib.get_close_matches(student, known, n=1)
+        suggestion = f"did you mean {close[0]}?" if close else f"known: {', '.join(known[:10])}" + \
+            (", ..." if len(known) > 10 else "")
+        raise GraderError(f"no student {student!r} in the {assignment} results of {db_url}; {suggestion}")
+
+
+def student_result(assignment: str, student: str, db_url: str = DEFAULT_DB_URL) -> Verdict:
+    """What `grader show` prints: the newest verdict of one student, in full."""
+    gradebook = Gradebook(db_url)
+    try:
+        _one_student(gradebook, assignment, student, db_url)
+        return gradebook.latest(assignment, student)[0]
+    finally:
+        gradebook.close()
+
+
+def student_history(assignment: str, student: str, db_url: str = DEFAULT_DB_URL) -> list[Verdict]:
+    """What `grader history` prints: every stored run of one student, oldest first."""
+    gradebook = Gradebook(db_url)
+    try:
+        _one_student(gradebook, assignment, student, db_url)
+        return gradebook.history(assignment, student)
+    finally:
+        gradebook.close()
+
+
+def export_results(assignment: str, csv_path: str | Path, db_url: str = DEFAULT_DB_URL) -> list[Verdict]:
+    """What `grader export --csv` writes: one row per student, a column per check and the total."""
+    from grader.report import write_csv
+
+    from grader.report import writable
+
+    writable(csv_path)
+    verdicts = latest_results(assignment, db_url)
+    write_csv(verdicts, csv_path)
+    return verdicts
 
 
 class MutantOutcome(BaseModel):

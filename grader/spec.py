@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import math
 import os
+import re
 import tomllib
+from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from grader.errors import GraderError
 
@@ -47,6 +50,32 @@ class Extraction(BaseModel):
     max_notebook_mb: float = Field(20, gt=0)
 
 
+class LatePolicy(BaseModel):
+    """``[late]`` in assignment.toml: a deadline and the share of the raw score lost per started day late."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    deadline: datetime = Field(description="with a UTC offset: 2026-12-01T23:59:00+03:00")
+    grace_minutes: float = Field(0, ge=0, description="lateness forgiven before any penalty")
+    penalty_per_day: float = Field(0.1, ge=0, le=1, description="fraction of the raw score per started day late")
+    max_penalty: float = Field(1.0, ge=0, le=1, description="the most that lateness can take")
+
+    @field_validator("deadline")
+    @classmethod
+    def _needs_offset(cls, deadline: datetime) -> datetime:
+        if deadline.tzinfo is None:
+            raise ValueError("give the deadline with its UTC offset, e.g. 2026-12-01T23:59:00+03:00")
+        return deadline
+
+    def assess(self, submitted_at: datetime) -> tuple[float, float]:
+        """(seconds late, fraction of the raw score taken off) for a submission made at ``submitted_at``."""
+        late = (submitted_at - self.deadline).total_seconds()
+        if late <= self.grace_minutes * 60:
+            return max(late, 0.0), 0.0
+        days = math.ceil(late / 86400)
+        return late, min(self.max_penalty, round(days * self.penalty_per_day, 6))
+
+
 class AssignmentSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -57,6 +86,19 @@ class AssignmentSpec(BaseModel):
     limits: Limits = Limits()
     extraction: Extraction = Extraction()
     student_pattern: str | None = Field(None, description="regex on the file name; group 'student' names the student")
+    late: LatePolicy | None = None
+
+    @field_validator("student_pattern")
+    @classmethod
+    def _pattern_compiles(cls, pattern: str | None) -> str | None:
+        if pattern is not None:
+            try:
+                compiled = re.compile(pattern)
+            except re.error as error:
+                raise ValueError(f"not a regular expression ({error})") from None
+            if "student" not in compiled.groupindex:
+                raise ValueError("needs a group named student, e.g. ^(?P<student>[a-z]+)_hw1")
+        return pattern
 
     # Set by load_assignment, not read from the file.
     root: Path = Field(default=Path("."), exclude=True)

@@ -6,7 +6,7 @@ overwritten, so a grade's whole history stays visible.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 from sqlalchemy import (JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint,
@@ -155,8 +155,8 @@ class Gradebook:
             max_score=run.max_score, include_hidden=run.include_hidden, duration=run.duration, device=run.device,
             grader_version=run.grader_version, checks_fingerprint=run.checks_fingerprint, layers=run.layers or {},
             cells=[CellResult.model_validate(cell) for cell in run.cells or []], stdout=run.stdout,
-            stderr=run.stderr, started_at=run.started_at, raw_score=run.raw_score,
-            submitted_at=run.submitted_at, late_seconds=run.late_seconds or 0.0, penalty=run.penalty or 0.0,
+            stderr=run.stderr, started_at=_utc(run.started_at), raw_score=run.raw_score,
+            submitted_at=_utc(run.submitted_at), late_seconds=run.late_seconds or 0.0, penalty=run.penalty or 0.0,
             checks=[CheckResult(name=c.name, title=c.title, visibility=c.visibility, score=c.score,
                                 max_score=c.max_score, passed=c.passed, message=c.message, seconds=c.seconds)
                     for c in run.checks])
@@ -174,14 +174,15 @@ class Gradebook:
                 .order_by(RunRow.id.desc()).limit(1)).first()
             return self._verdict(run, assignment) if run is not None else None
 
-    def latest(self, assignment: str) -> list[Verdict]:
-        """The newest run of every submitted file of an assignment, by student then path."""
+    def latest(self, assignment: str, student: str | None = None) -> list[Verdict]:
+        """The newest run of every student of an assignment (or of one student), by student."""
         with Session(self.engine) as session:
-            newest = (select(SubmissionRow.path, func.max(RunRow.id).label("run_id"))
+            newest = (select(SubmissionRow.student, func.max(RunRow.id).label("run_id"))
                       .join(RunRow, RunRow.submission_id == SubmissionRow.id)
                       .join(AssignmentRow, AssignmentRow.id == SubmissionRow.assignment_id)
                       .where(AssignmentRow.name == assignment)
-                      .group_by(SubmissionRow.path).subquery())
+                      .where(*([SubmissionRow.student == student] if student is not None else []))
+                      .group_by(SubmissionRow.student).subquery())
             runs = session.scalars(select(RunRow).join(newest, RunRow.id == newest.c.run_id)).all()
             verdicts = [self._verdict(run, assignment) for run in runs]
         return sorted(verdicts, key=lambda v: (v.student, v.submission))
@@ -194,9 +195,22 @@ class Gradebook:
                 query = query.where(SubmissionRow.student == student)
             return [self._verdict(run, assignment) for run in session.scalars(query).all()]
 
+    def students(self, assignment: str) -> list[str]:
+        with Session(self.engine) as session:
+            return list(session.scalars(
+                select(SubmissionRow.student).join(AssignmentRow).where(AssignmentRow.name == assignment)
+                .distinct().order_by(SubmissionRow.student)).all())
+
     def count_runs(self) -> int:
         with Session(self.engine) as session:
             return session.scalar(select(func.count(RunRow.id))) or 0
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    """Times are stored in UTC; SQLite gives them back without their zone."""
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=timezone.utc)
+    return moment
 
 
 def _sqlite_pragmas(connection, _record) -> None:
