@@ -157,6 +157,28 @@ def validate(assignment: str, device: str, assignments_dir: str | None) -> None:
 
 
 @main.command()
+@click.argument("assignment")
+@click.argument("out", type=click.Path(file_okay=False))
+@ASSIGNMENTS
+def release(assignment: str, out: str, assignments_dir: str | None) -> None:
+    """Build the student bundle in OUT: template, README, public checks, recorded reference answers.
+
+    Nothing of the hidden checks, the reference solution or the mutants goes in; the bundle is
+    audited for them and proved with the reference solution before it is written.
+    """
+    from grader.release import release_assignment
+
+    released = release_assignment(assignment, out, assignments_dir=assignments_dir)
+    for name in released.files:
+        console.print(f"  {name}", soft_wrap=True)
+    console.print(f"{released.assignment} released to {released.folder}: {len(released.files)} files, "
+                  f"{released.recorded_answers} recorded reference answers, public checks "
+                  f"{released.public_score:g}/{released.public_points:g} on the reference, "
+                  f"{released.hidden_checks} hidden checks kept back. Students run: cd {released.folder} "
+                  f"&& grader check {released.assignment}", soft_wrap=True)
+
+
+@main.command()
 def doctor() -> None:
     """Start a real sandbox and show which isolation layers this machine gives.
 

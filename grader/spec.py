@@ -87,6 +87,8 @@ class AssignmentSpec(BaseModel):
     extraction: Extraction = Extraction()
     student_pattern: str | None = Field(None, description="regex on the file name; group 'student' names the student")
     late: LatePolicy | None = None
+    released_hidden_checks: int | None = Field(
+        None, ge=0, description="set by `grader release`: the bundle has no hidden checks, only their count")
 
     @field_validator("student_pattern")
     @classmethod
@@ -140,6 +142,8 @@ class AssignmentSpec(BaseModel):
 
     def hidden_check_count(self) -> int:
         """How many hidden checks will also count, read without importing (or showing) them."""
+        if self.released_hidden_checks is not None and not self.hidden_checks.is_dir():
+            return self.released_hidden_checks
         return sum(len(_check_functions(path)) for path in self.check_files(include_hidden=True)
                    if self.hidden_checks in path.parents)
 

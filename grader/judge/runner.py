@@ -26,6 +26,7 @@ from grader.errors import GraderError
 from grader.i18n import set_language, tr
 from grader.extract import ExtractionError, extract_submission
 from grader.judge.proxy import StudentProxy, StudentSession
+from grader.replay import ANSWERS_FILE, RecordingReference, ReplayReference
 from grader.models import CheckResult, ExtractedSubmission, Verdict, utcnow
 from grader.sandbox.client import ForkServer, SandboxError
 from grader.sandbox.layers import missing_isolation
@@ -34,8 +35,12 @@ from grader.spec import AssignmentSpec
 PYTEST_INI = Path(__file__).with_name("pytest.ini")
 
 
-def load_reference(spec: AssignmentSpec) -> ModuleType:
+def load_reference(spec: AssignmentSpec, include_hidden: bool = True) -> ModuleType | ReplayReference:
+    """The reference solution; in a released bundle (public checks only), its recorded answers."""
     path = spec.reference_solution()
+    answers = spec.public_checks / ANSWERS_FILE
+    if not path.is_file() and not include_hidden and answers.is_file():
+        return ReplayReference(answers)
     if not path.is_file():
         raise GraderError(f"no reference solution at {path}; add reference_solutions/{spec.id}.py")
     module_name = f"grader_reference_{spec.id}"
@@ -127,6 +132,8 @@ class JudgePlugin:
         if hasattr(item, "_grader_failure"):
             del item._grader_failure
         item._initrequest()
+        if hasattr(self.judge.reference, "begin_check"):
+            self.judge.reference.begin_check(item.name)
         started = time.perf_counter()
         reports = runtestprotocol(item, log=False, nextitem=None)
         passed = all(report.passed or report.skipped for report in reports) and any(
@@ -166,14 +173,17 @@ class Judge:
     """Judges submissions of one assignment with a warm sandbox worker."""
 
     def __init__(self, spec: AssignmentSpec, include_hidden: bool = True, device: str = "cpu",
-                 server: ForkServer | None = None, allow_unisolated: bool = True, lang: str = "en"):
+                 server: ForkServer | None = None, allow_unisolated: bool = True, lang: str = "en",
+                 record_reference: bool = False):
         self.spec = spec
         self.lang = lang
         self.allow_unisolated = allow_unisolated
         torch.set_num_threads(1)  # the sandboxes need the cores; trusted-side reference runs are small
         self.include_hidden = include_hidden
         self.device = device
-        self.reference = load_reference(spec)
+        self.reference = load_reference(spec, include_hidden)
+        if record_reference:
+            self.reference = RecordingReference(self.reference)
         self.server = server
         self.fingerprint = spec.checks_fingerprint(include_hidden)
 

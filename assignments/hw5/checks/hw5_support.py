@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 
 from grader.assertions import describe_value, expect_close, expect_tensor, expect_type, fail, is_remote
+from grader.replay import recorded
 from grader.sandbox import factories
 
 TRAIN_SIZE = 1347          # the rest of the 1,797 digits (450) is held out for fit
@@ -92,6 +93,18 @@ def trusted_epoch(loop, layers, state, X, y, batch_size, optimizer, options, see
         seed_all(seed)
         result = loop(model, loader, loss_fn, opt)
     return {name: value.detach().clone() for name, value in model.state_dict().items()}, result
+
+
+def weights_after_reference_epoch(reference, *args):
+    """The reference loop's weights after one epoch: data in, data out, so a release can record it."""
+    return trusted_epoch(reference.train_epoch, *args)[0]
+
+
+def reference_accuracy(reference, layers, state, X, y, batch_size, seed):
+    trusted = factories.sequential(layers, state_dict=state)
+    with torch.random.fork_rng(devices=[]):
+        seed_all(seed)
+        return reference.evaluate(trusted, factories.loader(X, y, batch_size))
 
 
 def student_epoch(student, layers, state, X, y, batch_size, optimizer, options, seed, start_in_eval=False):
@@ -249,10 +262,8 @@ def expect_accuracy(student, reference, layers, state, X, y, batch_size, seed, *
     loader = student.build("loader", X, y, batch_size)
     got = student.seeded(seed).evaluate(model, loader)
 
+    expected = recorded(reference, reference_accuracy, layers, state, X, y, batch_size, seed)
     trusted = factories.sequential(layers, state_dict=state)
-    with torch.random.fork_rng(devices=[]):
-        seed_all(seed)
-        expected = reference.evaluate(trusted, factories.loader(X, y, batch_size))
 
     expect_type(got, float, what=what, hint="return a Python float: correct / total, not a tensor")
     if not 0.0 <= got <= 1.0:

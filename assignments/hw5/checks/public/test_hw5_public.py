@@ -23,7 +23,9 @@ from hw5_support import (
     student_epoch,
     trained_state,
     trusted_epoch,
+    weights_after_reference_epoch,
 )
+from grader.replay import recorded
 
 
 # ---------------------------------------------------------------------------------------------
@@ -37,7 +39,7 @@ def test_train_epoch_updates_weights_like_the_reference(student, reference):
     state = initial_state(MLP, seed=502)
     args = (MLP, state, X, y, 16, "sgd", {"lr": 0.1, "momentum": 0.9}, 503)
     model, _ = student_epoch(student, *args)
-    expected, _ = trusted_epoch(reference.train_epoch, *args)
+    expected = recorded(reference, weights_after_reference_epoch, *args)
     expect_weights(student, model, expected, start=state,
                    run_mistake=lambda loop: trusted_epoch(loop, *args)[0],
                    what="train_epoch(model, loader, loss_fn, optimizer)")

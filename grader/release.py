@@ -1,0 +1,219 @@
+"""`grader release`: what students get, and nothing of what they must not see.
+
+The bundle holds the template notebook, the student README and the public checks, with
+the reference solution's answers to the public checks recorded as data
+(:mod:`grader.replay`). Hidden checks, the reference solution and the mutants stay home.
+Before the bundle is kept it is audited for leaks and proved to work: the reference
+solution is checked against it and must get full public marks.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from grader.errors import GraderError
+from grader.judge import start_judge
+from grader.replay import ANSWERS_FILE, write_answers
+from grader.spec import AssignmentSpec, load_assignment
+
+MIN_LEAK_LINE = 25  # shorter source lines (``return x``, ``import torch``) are common to any code
+
+
+class ReleaseReport(BaseModel):
+    assignment: str
+    folder: str
+    files: list[str]
+    public_score: float
+    public_points: float
+    hidden_checks: int
+    recorded_answers: int
+
+
+def release_assignment(assignment: str, out: str | Path, assignments_dir: str | Path | None = None,
+                       device: str = "cpu") -> ReleaseReport:
+    spec = load_assignment(assignment, assignments_dir)
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise GraderError(f"{out} already exists and is not an empty folder; name a new folder for the bundle")
+    for needed in (spec.template, spec.root / "README.md"):
+        if not needed.is_file():
+            raise GraderError(f"{needed} is missing; a bundle needs the template notebook and the README")
+
+    recording, verdict = _record_public_answers(spec, device)
+    if verdict.status != "graded" or verdict.score != verdict.max_score:
+        failed = [check.name for check in verdict.checks if not check.passed]
+        raise GraderError(f"the reference solution gets {verdict.score:g}/{verdict.max_score:g} on the public "
+                          f"checks ({', '.join(failed) or verdict.message}); fix them before releasing")
+    if recording.unrecordable:
+        check, what = next(iter(recording.unrecordable.items()))
+        raise GraderError(f"{spec.id}: check {check}: {what}; wrap that reference computation in "
+                          "grader.replay.recorded(reference, compute, *data) so its answer can be recorded")
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}-"))
+    try:
+        files = _write_bundle(spec, staging)
+        write_answers(recording, staging / "assignments" / spec.id / "checks" / "public" / ANSWERS_FILE)
+        files.append(f"assignments/{spec.id}/checks/public/{ANSWERS_FILE}")
+        _audit(spec, staging)
+        public_score = _prove(spec, staging, device)
+        if out.exists():
+            out.rmdir()
+        staging.rename(out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return ReleaseReport(assignment=spec.id, folder=str(out), files=sorted(files), public_score=public_score,
+                         public_points=verdict.max_score, hidden_checks=spec.hidden_check_count(),
+                         recorded_answers=len(recording.answers))
+
+
+def _record_public_answers(spec: AssignmentSpec, device: str):
+    judge = start_judge(spec, include_hidden=False, device=device, record_reference=True)
+    try:
+        verdict = judge.grade([spec.reference_solution()])[0]
+    finally:
+        judge.close()
+    return judge.reference, verdict
+
+
+def _imported_support(spec: AssignmentSpec) -> list[Path]:
+    """The support modules (``checks/<name>.py``) the public checks import."""
+    names: set[str] = set()
+    for path in spec.check_files(include_hidden=False):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names.add(node.module.split(".")[0])
+            elif isinstance(node, ast.Import):
+                names.update(alias.name.split(".")[0] for alias in node.names)
+    return [path for path in spec.support_files() if path.stem in names]
+
+
+def _write_bundle(spec: AssignmentSpec, bundle: Path) -> list[str]:
+    written: list[str] = []
+
+    def copy(source: Path, relative: str) -> None:
+        target = bundle / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+        written.append(relative)
+
+    copy(spec.template, spec.notebook)
+    copy(spec.root / "README.md", "README.md")
+    home = f"assignments/{spec.id}"
+    toml = (spec.root / "assignment.toml").read_text()
+    (bundle / home).mkdir(parents=True)
+    (bundle / home / "assignment.toml").write_text(
+        f"# Released by `grader release`: public checks only; the hidden ones run at grading time.\n"
+        f"released_hidden_checks = {spec.hidden_check_count()}\n" + toml)
+    written.append(f"{home}/assignment.toml")
+    for path in sorted(spec.public_checks.iterdir()):
+        if path.is_file() and path.suffix in (".py", ".toml") and path.name != ANSWERS_FILE:
+            copy(path, f"{home}/checks/public/{path.name}")
+    support = _imported_support(spec)
+    for path in support:
+        copy(path, f"{home}/checks/{path.name}")
+    if support:  # the support module's messages
+        for catalog in sorted(spec.checks_root.glob("messages.*.toml")):
+            copy(catalog, f"{home}/checks/{catalog.name}")
+    data = spec.root / "data"
+    if data.is_dir():  # data the checks read (hw5's digits); secret data belongs outside the assignment folder
+        for path in sorted(data.rglob("*")):
+            if path.is_file():
+                copy(path, f"{home}/{path.relative_to(spec.root)}")
+    return written
+
+
+def _public_text(spec: AssignmentSpec) -> str:
+    """What the instructor already shows students: the public checks, the README, the template's code."""
+    texts = [path.read_text() for path in spec.check_files(include_hidden=False)]
+    texts.append((spec.root / "README.md").read_text())
+    notebook = json.loads(spec.template.read_text())
+    for cell in notebook.get("cells", []):
+        source = cell.get("source", "")
+        texts.append("".join(source) if isinstance(source, list) else source)
+    return "\n".join(texts)
+
+
+def _secret_lines(spec: AssignmentSpec) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """What students must not see: hidden check names and lines (each alone is a leak), and the
+    reference's function bodies (a leak when two or more of a body's lines travel together).
+    Lines the instructor already shows students (public checks, README, template) are not secret."""
+    public = _public_text(spec)
+    public_names = {node.name for path in spec.check_files(include_hidden=False) for node in _functions(path)}
+    hidden: dict[str, str] = {}
+    bodies: dict[str, list[str]] = {}
+    for path in [path for path in spec.check_files(include_hidden=True) if spec.hidden_checks in path.parents]:
+        text = path.read_text()
+        for node in _functions(path):
+            if not node.name.startswith("test_"):
+                continue
+            if node.name not in public_names:
+                hidden[node.name] = f"the hidden check {node.name}"
+            for line in _significant_lines(text, node, public):
+                hidden.setdefault(line, f"{path.name}, {node.name}")
+    reference = spec.reference_solution()
+    if reference.is_file():
+        text = reference.read_text()
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                lines = _significant_lines(text, node, public)
+                if lines:
+                    bodies[f"{reference.name}, {node.name}"] = lines
+    return hidden, bodies
+
+
+def _significant_lines(text: str, node: ast.AST, public: str) -> list[str]:
+    body = ast.get_source_segment(text, node) or ""
+    lines = []
+    for line in body.splitlines()[1:]:
+        line = line.strip()
+        if (len(line) >= MIN_LEAK_LINE and line not in public
+                and not line.startswith(("#", '"""', "import ", "from "))):
+            lines.append(line)
+    return lines
+
+
+def _functions(path: Path) -> list[ast.FunctionDef]:
+    return [node for node in ast.walk(ast.parse(path.read_text())) if isinstance(node, ast.FunctionDef)]
+
+
+def _audit(spec: AssignmentSpec, bundle: Path) -> None:
+    hidden, bodies = _secret_lines(spec)
+    for path in bundle.rglob("*"):
+        if not path.is_file() or path.name == ANSWERS_FILE or path.parent.name == "data":
+            continue
+        text = path.read_text(errors="replace")
+        where = path.relative_to(bundle)
+        for needle, origin in hidden.items():
+            if needle in text:
+                raise GraderError(f"the bundle's {where} contains {origin} ({needle[:60]!r}); move it out of "
+                                  "the public checks and their support module")
+        for origin, lines in bodies.items():
+            found = [line for line in lines if line in text]
+            if len(found) >= 2:
+                raise GraderError(f"the bundle's {where} contains the reference solution's {origin} "
+                                  f"({found[0][:60]!r}, ...); move it out of the public checks and their support "
+                                  "module")
+
+
+def _prove(spec: AssignmentSpec, bundle: Path, device: str) -> float:
+    """Check the reference solution against the bundle, as a student's `grader check` would."""
+    released = load_assignment(spec.id, bundle / "assignments")
+    judge = start_judge(released, include_hidden=False, device=device)
+    try:
+        verdict = judge.grade([spec.reference_solution()])[0]
+    finally:
+        judge.close()
+    if verdict.status != "graded" or verdict.score != verdict.max_score:
+        failed = [f"{check.name}: {check.message}" for check in verdict.checks if not check.passed]
+        raise GraderError(f"the released public checks give the reference solution {verdict.score:g}/"
+                          f"{verdict.max_score:g} ({'; '.join(failed)[:300] or verdict.message}); "
+                          "a check does not replay: wrap its reference computation in grader.replay.recorded")
+    return verdict.score

@@ -1,0 +1,100 @@
+"""`grader release`: the student bundle holds nothing secret, and `grader check` works inside it."""
+
+import ast
+import json
+import shutil
+
+import pytest
+
+from conftest import REPO, run_grader
+
+from grader.grading import check_notebook
+from grader.spec import load_assignment
+
+
+def secrets(homework):
+    """Hidden check names and lines, and the reference's function bodies (as lists of lines), that
+    students never see: lines the instructor shows anyway (public checks, README, template) excepted."""
+    spec = load_assignment(homework, REPO / "assignments")
+    public = "\n".join(path.read_text() for path in spec.check_files(include_hidden=False))
+    public += (spec.root / "README.md").read_text()
+    template = json.loads(spec.template.read_text())
+    public += "\n".join("".join(cell["source"]) for cell in template["cells"])
+
+    def body_lines(text, node):
+        lines = [line.strip() for line in (ast.get_source_segment(text, node) or "").splitlines()[1:]]
+        return [line for line in lines
+                if len(line) >= 25 and line not in public and not line.startswith(("#", "import", "from"))]
+
+    names, hidden_lines, bodies = set(), set(), []
+    for path in [p for p in spec.check_files(include_hidden=True) if spec.hidden_checks in p.parents]:
+        text = path.read_text()
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
+                if node.name not in public:
+                    names.add(node.name)
+                hidden_lines.update(body_lines(text, node))
+    text = spec.reference_solution().read_text()
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and body_lines(text, node):
+            bodies.append(body_lines(text, node))
+    assert names and hidden_lines and bodies
+    return names, hidden_lines, bodies
+
+
+@pytest.fixture(scope="module")
+def bundles(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bundles")
+    for homework in ("hw2", "hw5"):
+        result = run_grader("release", homework, str(out / homework))
+        assert result.returncode == 0, result.stderr
+        assert f"{homework} released to" in result.stdout
+    return out
+
+
+@pytest.mark.parametrize("homework", ["hw2", "hw5"])
+def test_bundle_holds_the_student_files_and_no_secret(bundles, homework):
+    bundle = bundles / homework
+    files = {str(path.relative_to(bundle)) for path in bundle.rglob("*") if path.is_file()}
+    assert {f"{homework}.ipynb", "README.md", f"assignments/{homework}/assignment.toml",
+            f"assignments/{homework}/checks/public/reference_answers.json"} <= files
+    assert not any("hidden" in name or "mutants" in name or "reference_solutions" in name for name in files)
+    names, hidden_lines, bodies = secrets(homework)
+    for path in bundle.rglob("*"):
+        if path.is_file() and path.suffix != ".gz":
+            text = path.read_text()
+            assert not [name for name in names if name in text], path
+            assert not [line for line in hidden_lines if line in text], path
+            for body in bodies:  # a line of the training-loop idiom is not the body; two together are
+                assert len([line for line in body if line in text]) < 2, (path, body)
+
+
+def test_check_inside_the_bundle_scores_like_the_course_repository(bundles, tmp_path):
+    bundle = bundles / "hw2"
+    shutil.copyfile(REPO / "submissions" / "hw2" / "partial.ipynb", bundle / "hw2.ipynb")
+    inside = run_grader("check", "hw2", cwd=bundle)
+    home = tmp_path / "home"
+    home.mkdir()
+    shutil.copyfile(REPO / "submissions" / "hw2" / "partial.ipynb", home / "hw2.ipynb")
+    outside = run_grader("check", "hw2", "--assignments", str(REPO / "assignments"), cwd=home)
+    assert inside.returncode == outside.returncode == 1, inside.stderr
+    hidden = load_assignment("hw2", REPO / "assignments").hidden_check_count()
+    line = f"Public score: 5/6. {hidden} hidden checks run at grading time."
+    assert line in inside.stdout and line in outside.stdout
+    assert "rows do not sum to 1" in inside.stdout
+
+    # a check edited after the release asks for an answer that was never recorded
+    checks = bundle / "assignments" / "hw2" / "checks" / "public" / "test_hw2_public.py"
+    checks.write_text(checks.read_text().replace("torch.manual_seed(0)", "torch.manual_seed(12345)"))
+    edited = check_notebook("hw2", bundle / "hw2.ipynb", assignments_dir=bundle / "assignments")
+    sigmoid = next(check for check in edited.checks if check.name == "test_sigmoid_values")
+    assert not sigmoid.passed and "no recorded answer for reference.sigmoid(...)" in sigmoid.message
+
+
+def test_release_refuses_a_folder_that_is_not_empty(tmp_path):
+    out = tmp_path / "taken"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    result = run_grader("release", "hw1", str(out))
+    assert result.returncode == 2 and "not an empty folder" in result.stderr
+    assert [path.name for path in out.iterdir()] == ["keep.txt"]
