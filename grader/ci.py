@@ -39,6 +39,7 @@ class CiOutcome(BaseModel):
     comment: CommentResult | None = None
     comment_error: str | None = None
     pull_request: str | None = None
+    write_error: str | None = None  # the summary or JUnit file could not be written: exit 2
     exit_code: int = 0
 
 
@@ -56,12 +57,18 @@ def find_pull_request_notebook(spec: AssignmentSpec, checkout: Path, excluded: l
     return found[0] if len(found) == 1 else None
 
 
+def escapes_checkout(path: Path, checkout: Path) -> bool:
+    """A committed symlink must not make the trusted side read a file outside the checkout."""
+    inside = checkout.absolute() in Path(os.path.abspath(path)).parents
+    return inside and checkout.resolve() not in path.resolve().parents
+
+
 def shown_path(path: Path, environ: Mapping[str, str]) -> str:
     """Relative to the repository root when it can be (annotations need that), else as given."""
     for root in (environ.get("GITHUB_WORKSPACE"), environ.get("CI_PROJECT_DIR"), os.getcwd()):
         if root:
             try:
-                return path.resolve().relative_to(Path(root).resolve()).as_posix()
+                return Path(os.path.abspath(path)).relative_to(os.path.abspath(root)).as_posix()
             except ValueError:
                 continue
     return str(path)
@@ -117,6 +124,9 @@ def run_ci(assignment: str, notebook: str | Path | None = None, *, checks_dir: s
         path = find_pull_request_notebook(spec, checkout, excluded=[spec.root.parent])
         missing = (f"no {spec.notebook} in this pull request's checkout; commit your notebook under that name "
                    "(or, with several, keep exactly one)")
+    if path is not None and escapes_checkout(path, checkout):
+        missing = f"{shown_path(path, environ)} is a link to a file outside the checkout; commit the notebook itself"
+        path = None
     verdict = grade_checkout(spec, path, include_hidden, device, allow_unisolated or not include_hidden, missing)
     shown = shown_path(path, environ) if path is not None else str(notebook or spec.notebook)
     verdict = verdict.model_copy(update={"submission": shown})
@@ -127,13 +137,17 @@ def run_ci(assignment: str, notebook: str | Path | None = None, *, checks_dir: s
                         annotations=[redact(line, secrets) for line in annotations(verdict, shown)])
 
     summary_path = summary_path or environ.get("GITHUB_STEP_SUMMARY") or None
-    if summary_path:
-        with open(summary_path, "a", encoding="utf-8") as handle:  # GitHub appends every step's summary
-            handle.write(markdown + "\n")
-        outcome.summary_path = str(summary_path)
-    if junit_path:
-        Path(junit_path).write_text(redact(junit_xml(verdict), secrets), encoding="utf-8")
-        outcome.junit_path = str(junit_path)
+    try:
+        if summary_path:
+            with open(summary_path, "a", encoding="utf-8") as handle:  # GitHub appends every step's summary
+                handle.write(markdown + "\n")
+            outcome.summary_path = str(summary_path)
+        if junit_path:
+            Path(junit_path).write_text(redact(junit_xml(verdict), secrets), encoding="utf-8")
+            outcome.junit_path = str(junit_path)
+    except OSError as error:
+        outcome.write_error = f"cannot write {error.filename}: {error.strerror}; choose a writable path"
+        outcome.exit_code = 2
 
     pull_request: PullRequest | None = None
     if comment or db_url:
@@ -144,7 +158,11 @@ def run_ci(assignment: str, notebook: str | Path | None = None, *, checks_dir: s
             if comment:
                 outcome.comment_error = str(error)
     if db_url:
-        store(verdict, shown, pull_request, student or (pull_request.author if pull_request else ""), db_url)
+        try:
+            store(verdict, shown, pull_request, student or (pull_request.author if pull_request else ""), db_url)
+        except GraderError as error:
+            outcome.write_error = "; ".join(filter(None, [outcome.write_error, str(error)]))
+            outcome.exit_code = 2
     if comment and pull_request is not None:
         try:
             outcome.comment = publish_comment(pull_request, comment_marker(spec.id),
@@ -152,7 +170,7 @@ def run_ci(assignment: str, notebook: str | Path | None = None, *, checks_dir: s
         except CommentError as error:
             outcome.comment_error = str(error)
 
-    if fail_under is not None and verdict.score < fail_under:
+    if fail_under is not None and verdict.score < fail_under and not outcome.exit_code:
         outcome.exit_code = 1
     return outcome
 

@@ -173,6 +173,8 @@ def ci(assignment: str, notebook: str | None, checks_dir: str | None, device: st
                    f"{outcome.pull_request}", err=True)
     if outcome.comment_error:
         click.echo(f"error: the pull-request comment was not posted: {outcome.comment_error}", err=True)
+    if outcome.write_error:
+        click.echo(f"error: {outcome.write_error}", err=True)
     sys.exit(outcome.exit_code)
 
 

@@ -256,6 +256,15 @@ def test_missing_notebook_is_reported_as_a_result(tmp_path):
     case = ET.parse(checkout / "junit.xml").getroot().find("testsuite/testcase")
     assert case.get("name") == "submission" and case.find("error") is not None
 
+    # A committed link to a file outside the checkout is not followed by the trusted side.
+    secret = tmp_path / "private" / "hw1.ipynb"
+    secret.parent.mkdir()
+    shutil.copy(EXAMPLES / "correct.ipynb", secret)
+    (checkout / "hw1.ipynb").symlink_to(secret)
+    linked = run_ci(checkout, ci_environment(tmp_path), "--fail-under", "1")
+    assert linked.returncode == 1
+    assert "hw1.ipynb is a link to a file outside the checkout" in linked.stdout
+
 
 # -- the API client alone, against the same server: failures and redirects ----------------
 
