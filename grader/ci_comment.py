@@ -305,11 +305,21 @@ class ForgeClient:
 
 
 def find_marked_comment(comments: list[dict], marker: str) -> dict | None:
-    """The oldest comment whose body starts with the marker (ids grow with time on both forges)."""
+    """The comment an earlier run made: its body starts with the marker.
+
+    Among several (someone copied the marker), one by a bot account (GitHub's
+    github-actions[bot], which GITHUB_TOKEN posts as) comes first, then the oldest: ids
+    grow with time on both forges.
+    """
     marked = [comment for comment in comments
               if isinstance(comment.get("id"), int) and isinstance(comment.get("body"), str)
               and comment["body"].lstrip().startswith(marker) and not comment.get("system")]
-    return min(marked, key=lambda comment: comment["id"]) if marked else None
+
+    def by_bot(comment: dict) -> bool:
+        user = comment.get("user")
+        return isinstance(user, dict) and user.get("type") == "Bot"
+
+    return min(marked, key=lambda comment: (not by_bot(comment), comment["id"])) if marked else None
 
 
 def publish_comment(pull_request: PullRequest, marker: str, body: str, timeout: float = 10.0) -> CommentResult:

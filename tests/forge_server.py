@@ -148,6 +148,7 @@ class FakeForge:
                 return self.reply(handler, 200, chunk, headers)
             if request.method == "POST":
                 created = self.comment(request.json["body"], login="github-actions[bot]")
+                created["user"]["type"] = "Bot"
                 created["html_url"] = f"https://github.example/{listing.group(1)}/pull/{listing.group(2)}"
                 comments.append(created)
                 return self.reply(handler, 201, created)

@@ -16,7 +16,8 @@ import pytest
 
 from conftest import REPO, write_notebook
 from forge_server import Failure, FakeForge
-from grader.ci_comment import CommentError, PullRequest, publish_comment, pull_request_from_environment
+from grader.ci_comment import (CommentError, PullRequest, find_marked_comment, publish_comment,
+                               pull_request_from_environment)
 from grader.ci_report import comment_marker
 
 TOKEN = "ghp_s3cr3tT0kenValue_0123456789"
@@ -356,3 +357,13 @@ def test_pull_request_number_and_api_url_from_the_environment(tmp_path):
     assert (pull_request.number, pull_request.author, pull_request.api_url) == (12, "carol",
                                                                                "https://ghe.example/api/v3")
     assert TOKEN not in repr(pull_request) and TOKEN not in pull_request.model_dump_json()
+
+
+def test_the_bots_own_marked_comment_wins_over_a_copied_marker():
+    student_copy = {"id": 5, "body": MARKER + "\nhw1: 10 / 10", "user": {"login": "alice", "type": "User"}}
+    bot = {"id": 9, "body": MARKER + "\nhw1: 3 / 10", "user": {"login": "github-actions[bot]", "type": "Bot"}}
+    other = {"id": 3, "body": comment_marker("hw2") + "\n", "user": {"login": "github-actions[bot]", "type": "Bot"}}
+    quoted = {"id": 4, "body": f"> {MARKER}", "user": {"login": "alice", "type": "User"}}
+    assert find_marked_comment([student_copy, bot, other, quoted], MARKER) is bot
+    assert find_marked_comment([bot | {"user": {}}, student_copy], MARKER) is student_copy  # no bot: the oldest
+    assert find_marked_comment([other, quoted], MARKER) is None
