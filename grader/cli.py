@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -176,6 +177,59 @@ def release(assignment: str, out: str, assignments_dir: str | None) -> None:
                   f"{released.public_score:g}/{released.public_points:g} on the reference, "
                   f"{released.hidden_checks} hidden checks kept back. Students run: cd {released.folder} "
                   f"&& grader check {released.assignment}", soft_wrap=True)
+
+
+@main.command()
+@click.argument("assignment")
+@click.argument("notebook", required=False, type=click.Path(dir_okay=False))
+@click.option("--checks-dir", type=click.Path(file_okay=False), default=None,
+              help="a private copy of the course's assignments/ folder: run the hidden checks too")
+@DEVICE
+@ASSIGNMENTS
+@click.option("--junit", "junit_path", type=click.Path(dir_okay=False), help="write JUnit XML to this file")
+@click.option("--comment", is_flag=True, help="create or update this assignment's comment on the pull request")
+@click.option("--provider", type=click.Choice(["auto", "github", "gitlab"]), default="auto", show_default=True,
+              help="where to comment (auto: from the CI environment)")
+@click.option("--token-env", "token_variable", default=None, metavar="NAME",
+              help="environment variable holding the API token (default: GITHUB_TOKEN; GitLab: GITLAB_TOKEN, "
+                   "then CI_JOB_TOKEN)")
+@click.option("--api-timeout", type=click.FloatRange(min=0.1), default=10.0, show_default=True,
+              help="seconds to wait for each API request")
+@click.option("--fail-under", type=float, default=None, metavar="SCORE", help="exit 1 when the score is below SCORE")
+@click.option("--annotations/--no-annotations", default=None,
+              help="print ::error workflow commands for failed checks (default: on, except in GitLab CI)")
+@click.option("--db", "db_url", default=None, help="also store the verdict in this gradebook (SQLAlchemy URL)")
+@click.option("--student", default=None, help="the student's name in the gradebook (default: the PR's author)")
+@click.option("--allow-unisolated", is_flag=True,
+              help="with --checks-dir, grade even where the sandbox lacks network or filesystem isolation")
+def ci(assignment: str, notebook: str | None, checks_dir: str | None, device: str, assignments_dir: str | None,
+       junit_path: str | None, comment: bool, provider: str, token_variable: str | None, api_timeout: float,
+       fail_under: float | None, annotations: bool | None, db_url: str | None, student: str | None,
+       allow_unisolated: bool) -> None:
+    """Grade a pull request's notebook in CI: Markdown summary, annotations, JUnit, one PR comment.
+
+    The summary goes to stdout and to $GITHUB_STEP_SUMMARY. Exit 0, or 1 when --fail-under
+    is given and the score is below it; a failing API is one line on stderr, never an exit code.
+    """
+    from grader import ci as ci_library
+
+    outcome = ci_library.run_ci(
+        assignment, notebook, checks_dir=checks_dir, assignments_dir=assignments_dir, device=device,
+        allow_unisolated=allow_unisolated, junit_path=junit_path, comment=comment, provider=provider,
+        token_variable=token_variable, api_timeout=api_timeout, fail_under=fail_under, db_url=db_url,
+        student=student)
+    click.echo(outcome.markdown, nl=False)
+    if annotations if annotations is not None else ci_library.annotations_wanted(os.environ):
+        for line in outcome.annotations:
+            click.echo(line)
+    if outcome.comment is not None:
+        click.echo(f"grader ci: {outcome.comment.action} comment {outcome.comment.comment_id} on "
+                   f"{outcome.pull_request}", err=True)
+    if outcome.comment_error:
+        click.echo(f"error: the pull-request comment was not posted: {outcome.comment_error}", err=True)
+    if outcome.write_error:
+        click.echo(f"error: {outcome.write_error}", err=True)
+    sys.exit(outcome.exit_code)
 
 
 @main.command()

@@ -1,0 +1,198 @@
+"""`grader ci`: grade the notebook of a pull request's checkout and report it where CI looks.
+
+The order is fixed so that nothing is lost: grade, then write the step summary and the
+JUnit file, then store (with a gradebook), and only then talk to the forge's API; a
+failing API costs the comment and nothing else.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Mapping
+
+from pydantic import BaseModel
+
+from grader import __version__
+from grader.ci_comment import GITHUB_TOKEN_VARIABLES, GITLAB_TOKEN_VARIABLES, CommentError, CommentResult, \
+    PullRequest, publish_comment, pull_request_from_environment
+from grader.ci_report import annotations, comment_body, comment_marker, junit_xml, render_markdown
+from grader.errors import GraderError
+from grader.grading import resolve_device
+from grader.judge import start_judge
+from grader.models import Verdict
+from grader.spec import AssignmentSpec, load_assignment
+from grader.store import Gradebook
+
+SKIPPED_FOLDERS = {"node_modules", "__pycache__", "site-packages"}
+
+
+class CiOutcome(BaseModel):
+    """What one `grader ci` run produced; the CLI prints it."""
+
+    verdict: Verdict
+    notebook: str  # as shown in the summary and annotations: relative to the checkout
+    markdown: str
+    annotations: list[str]
+    summary_path: str | None = None
+    junit_path: str | None = None
+    comment: CommentResult | None = None
+    comment_error: str | None = None
+    pull_request: str | None = None
+    write_error: str | None = None  # the summary or JUnit file could not be written: exit 2
+    exit_code: int = 0
+
+
+def find_pull_request_notebook(spec: AssignmentSpec, checkout: Path, excluded: list[Path]) -> Path | None:
+    """The notebook named in assignment.toml: at the checkout's top, else the only one of that name below."""
+    top = checkout / spec.notebook
+    if top.is_file():
+        return top
+    found = []
+    for path in sorted(checkout.rglob(spec.notebook)):
+        relative = path.relative_to(checkout).parts
+        if (path.is_file() and not any(part.startswith(".") or part in SKIPPED_FOLDERS for part in relative)
+                and not any(folder == path or folder in path.parents for folder in excluded)):
+            found.append(path)
+    return found[0] if len(found) == 1 else None
+
+
+def escapes_checkout(path: Path, checkout: Path) -> bool:
+    """A committed symlink must not make the trusted side read a file outside the checkout."""
+    inside = checkout.absolute() in Path(os.path.abspath(path)).parents
+    return inside and checkout.resolve() not in path.resolve().parents
+
+
+def shown_path(path: Path, environ: Mapping[str, str]) -> str:
+    """Relative to the repository root when it can be (annotations need that), else as given."""
+    for root in (environ.get("GITHUB_WORKSPACE"), environ.get("CI_PROJECT_DIR"), os.getcwd()):
+        if root:
+            try:
+                return Path(os.path.abspath(path)).relative_to(os.path.abspath(root)).as_posix()
+            except ValueError:
+                continue
+    return str(path)
+
+
+def annotations_wanted(environ: Mapping[str, str]) -> bool:
+    """Workflow commands mean something on GitHub Actions; GitLab's log would just show them."""
+    return environ.get("GITLAB_CI") != "true"
+
+
+def grade_checkout(spec: AssignmentSpec, notebook: Path | None, include_hidden: bool, device: str,
+                   allow_unisolated: bool, missing_message: str) -> Verdict:
+    if notebook is None:
+        return Verdict(assignment=spec.id, submission=spec.notebook, student=Path(spec.notebook).stem,
+                       status="error", message=missing_message, max_score=spec.declared_points(include_hidden),
+                       device=device, include_hidden=include_hidden, grader_version=__version__,
+                       checks_fingerprint=spec.checks_fingerprint(include_hidden))
+    judge = start_judge(spec, include_hidden=include_hidden, device=device, allow_unisolated=allow_unisolated)
+    try:
+        return judge.grade([notebook])[0]
+    finally:
+        judge.close()
+
+
+def run_ci(assignment: str, notebook: str | Path | None = None, *, checks_dir: str | Path | None = None,
+           assignments_dir: str | Path | None = None, device: str = "auto", allow_unisolated: bool = False,
+           junit_path: str | Path | None = None, summary_path: str | Path | None = None,
+           comment: bool = False, provider: str = "auto", token_variable: str | None = None,
+           api_timeout: float = 10.0, fail_under: float | None = None, db_url: str | None = None,
+           student: str | None = None, environ: Mapping[str, str] | None = None) -> CiOutcome:
+    """Grade a pull request's notebook; write the summary, JUnit and comment; decide the exit code.
+
+    With ``checks_dir`` (a private copy of the course's ``assignments/`` folder, with
+    ``reference_solutions/`` beside it) the hidden checks run too, and the sandbox must
+    isolate the network and the filesystem unless ``allow_unisolated``. Without it, only
+    public checks run, from the usual assignments folder. ``summary_path`` defaults to
+    $GITHUB_STEP_SUMMARY. Exit code 1 when ``fail_under`` is given and the score is below it.
+    """
+    environ = os.environ if environ is None else environ
+    include_hidden = checks_dir is not None
+    if include_hidden and not Path(checks_dir).is_dir():
+        raise GraderError(f"--checks-dir {checks_dir}: no such folder; point it at the private copy of the "
+                          "course's assignments/ folder")
+    spec = load_assignment(assignment, checks_dir if include_hidden else assignments_dir)
+    device = resolve_device(device)
+    checkout = Path.cwd()
+    if notebook is not None:
+        path: Path | None = Path(notebook)
+        missing = f"{notebook}: no such file in the checkout; commit your notebook as {spec.notebook}"
+        if not path.is_file():
+            path = None
+    else:
+        path = find_pull_request_notebook(spec, checkout, excluded=[spec.root.parent])
+        missing = (f"no {spec.notebook} in this pull request's checkout; commit your notebook under that name "
+                   "(or, with several, keep exactly one)")
+    if path is not None and escapes_checkout(path, checkout):
+        missing = f"{shown_path(path, environ)} is a link to a file outside the checkout; commit the notebook itself"
+        path = None
+    verdict = grade_checkout(spec, path, include_hidden, device, allow_unisolated or not include_hidden, missing)
+    shown = shown_path(path, environ) if path is not None else str(notebook or spec.notebook)
+    verdict = verdict.model_copy(update={"submission": shown})
+    hidden_not_run = 0 if include_hidden else spec.hidden_check_count()
+    secrets = token_values(environ, token_variable)
+    markdown = redact(render_markdown(verdict, shown, hidden_not_run), secrets)
+    outcome = CiOutcome(verdict=verdict, notebook=shown, markdown=markdown,
+                        annotations=[redact(line, secrets) for line in annotations(verdict, shown)])
+
+    summary_path = summary_path or environ.get("GITHUB_STEP_SUMMARY") or None
+    try:
+        if summary_path:
+            with open(summary_path, "a", encoding="utf-8") as handle:  # GitHub appends every step's summary
+                handle.write(markdown + "\n")
+            outcome.summary_path = str(summary_path)
+        if junit_path:
+            Path(junit_path).write_text(redact(junit_xml(verdict), secrets), encoding="utf-8")
+            outcome.junit_path = str(junit_path)
+    except OSError as error:
+        outcome.write_error = f"cannot write {error.filename}: {error.strerror}; choose a writable path"
+        outcome.exit_code = 2
+
+    pull_request: PullRequest | None = None
+    if comment or db_url:
+        try:
+            pull_request = pull_request_from_environment(environ, provider, token_variable)
+            outcome.pull_request = pull_request.label
+        except CommentError as error:
+            if comment:
+                outcome.comment_error = str(error)
+    if db_url:
+        try:
+            store(verdict, shown, pull_request, student or (pull_request.author if pull_request else ""), db_url)
+        except GraderError as error:
+            outcome.write_error = "; ".join(filter(None, [outcome.write_error, str(error)]))
+            outcome.exit_code = 2
+    if comment and pull_request is not None:
+        try:
+            outcome.comment = publish_comment(pull_request, comment_marker(spec.id),
+                                              comment_body(markdown, spec.id), timeout=api_timeout)
+        except CommentError as error:
+            outcome.comment_error = str(error)
+
+    if fail_under is not None and verdict.score < fail_under and not outcome.exit_code:
+        outcome.exit_code = 1
+    return outcome
+
+
+def token_values(environ: Mapping[str, str], token_variable: str | None) -> list[str]:
+    names = set(GITHUB_TOKEN_VARIABLES + GITLAB_TOKEN_VARIABLES) | ({token_variable} if token_variable else set())
+    return [environ[name] for name in names if len(environ.get(name) or "") >= 6]
+
+
+def redact(text: str, secrets: list[str]) -> str:
+    """Defence in depth: the sandbox never sees the token, but no output may ever hold it."""
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    return text
+
+
+def store(verdict: Verdict, shown: str, pull_request: PullRequest | None, student: str, db_url: str) -> None:
+    """Like `grader grade`: one run in the gradebook, named by the pull request so students do not collide."""
+    submission = f"{pull_request.label}:{shown}" if pull_request else shown
+    stored = verdict.model_copy(update={"submission": submission, "student": student or verdict.student})
+    gradebook = Gradebook(db_url)
+    try:
+        gradebook.record(stored)
+    finally:
+        gradebook.close()
