@@ -143,6 +143,17 @@ def export(assignment: str, csv_path: str, db_url: str) -> None:
     console.print(f"{len(verdicts)} students written to {csv_path}")
 
 
+@main.command("report")
+@click.argument("assignment")
+@click.option("--html", "html_path", type=click.Path(dir_okay=False), required=True,
+              help="the page to write: score histogram, pass rate per check, slowest, common failures, students")
+@DB
+def report_command(assignment: str, html_path: str, db_url: str) -> None:
+    """Write one self-contained HTML page (no network) about the latest results."""
+    verdicts = grading.write_html_report(assignment, html_path, db_url)
+    console.print(f"report on {len(verdicts)} students written to {html_path}")
+
+
 @main.command()
 @click.argument("assignment")
 @DEVICE

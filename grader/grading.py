@@ -229,6 +229,17 @@ def export_results(assignment: str, csv_path: str | Path, db_url: str = DEFAULT_
     return verdicts
 
 
+def write_html_report(assignment: str, html_path: str | Path, db_url: str = DEFAULT_DB_URL) -> list[Verdict]:
+    """What `grader report --html` writes: one self-contained page about the latest results."""
+    from grader.html_report import render_html
+    from grader.report import writable
+
+    path = writable(html_path)
+    verdicts = latest_results(assignment, db_url)
+    path.write_text(render_html(assignment, verdicts), encoding="utf-8")
+    return verdicts
+
+
 class MutantOutcome(BaseModel):
     name: str
     description: str

@@ -1,0 +1,169 @@
+"""`grader report --html`: one self-contained page about an assignment's latest results.
+
+No network, no script: charts are inline SVG. Everything a student controls (names, file
+names, messages) is escaped.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import statistics
+from collections import Counter
+from datetime import datetime, timezone
+
+from grader.models import Verdict
+from grader.report import check_names
+
+BAR_COLOR = "#3b6fb6"
+FAIL_COLOR = "#c0392b"
+PASS_COLOR = "#2e8b57"
+
+
+def _e(text: object) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _score(value: float) -> str:
+    return f"{value:g}"
+
+
+def score_histogram(verdicts: list[Verdict], max_score: float, width: int = 640, height: int = 220) -> str:
+    """An SVG histogram of the final scores, one bar per point (or per tenth of the maximum)."""
+    graded = [verdict.score for verdict in verdicts if verdict.status == "graded"]
+    bins = int(max_score) if 0 < max_score <= 20 and float(max_score).is_integer() else 10
+    step = (max_score / bins) if max_score else 1
+    counts = [0] * bins
+    for score in graded:
+        counts[min(int(score / step), bins - 1) if step else 0] += 1
+    tallest = max(counts) or 1
+    left, bottom, top = 40, 30, 10
+    bar_width = (width - left - 10) / bins
+    parts = [f'<svg class="histogram" role="img" aria-label="score distribution" width="{width}" '
+             f'height="{height}" viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">']
+    plot = height - bottom - top
+    for index, count in enumerate(counts):
+        bar = plot * count / tallest
+        x = left + index * bar_width
+        low, high = index * step, (index + 1) * step
+        label = f"{_score(low)}–{_score(high)}"
+        parts.append(f'<rect class="bin" data-count="{count}" x="{x + 2:.1f}" y="{top + plot - bar:.1f}" '
+                     f'width="{bar_width - 4:.1f}" height="{bar:.1f}" fill="{BAR_COLOR}">'
+                     f'<title>{_e(label)}: {count}</title></rect>')
+        if count:
+            parts.append(f'<text x="{x + bar_width / 2:.1f}" y="{top + plot - bar - 3:.1f}" font-size="11" '
+                         f'text-anchor="middle">{count}</text>')
+        parts.append(f'<text x="{x + bar_width / 2:.1f}" y="{height - 12}" font-size="10" '
+                     f'text-anchor="middle">{_e(_score(low))}</text>')
+    parts.append(f'<text x="{width - 10}" y="{height - 12}" font-size="10" text-anchor="end">'
+                 f'{_e(_score(max_score))}</text>')
+    parts.append(f'<line x1="{left}" y1="{top + plot}" x2="{width - 10}" y2="{top + plot}" stroke="#555"/>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def check_pass_rates(verdicts: list[Verdict]) -> list[tuple[str, int, int]]:
+    graded = [verdict for verdict in verdicts if verdict.status == "graded"]
+    rates = []
+    for name in check_names(verdicts):
+        results = [check for verdict in graded for check in verdict.checks if check.name == name]
+        rates.append((name, sum(check.passed for check in results), len(results)))
+    return rates
+
+
+def pass_rate_bars(rates: list[tuple[str, int, int]], width: int = 640) -> str:
+    row, label_width = 22, 300
+    height = row * len(rates) + 10
+    parts = [f'<svg class="pass-rates" role="img" aria-label="pass rate of each check" width="{width}" '
+             f'height="{height}" viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">']
+    span = width - label_width - 60
+    for index, (name, passed, total) in enumerate(rates):
+        rate = passed / total if total else 0.0
+        y = 5 + index * row
+        parts.append(f'<text x="{label_width - 6}" y="{y + 15}" font-size="12" text-anchor="end">{_e(name)}</text>')
+        parts.append(f'<rect x="{label_width}" y="{y + 3}" width="{span}" height="{row - 6}" fill="#eee"/>')
+        parts.append(f'<rect class="rate" data-check="{_e(name)}" data-rate="{rate:.3f}" x="{label_width}" '
+                     f'y="{y + 3}" width="{span * rate:.1f}" height="{row - 6}" '
+                     f'fill="{PASS_COLOR if rate >= 0.5 else FAIL_COLOR}"><title>{passed}/{total}</title></rect>')
+        parts.append(f'<text x="{label_width + span + 6}" y="{y + 15}" font-size="12">{rate:.0%}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+_NUMBER = re.compile(r"-?\d+(\.\d+)?(e-?\d+)?")
+
+
+def common_failures(verdicts: list[Verdict], limit: int = 10) -> list[tuple[str, str, int]]:
+    """(check, message with numbers folded to #, how many) for the most frequent failures."""
+    counter: Counter[tuple[str, str]] = Counter()
+    for verdict in verdicts:
+        for check in verdict.checks:
+            if not check.passed and check.message:
+                first = check.message.splitlines()[0]
+                counter[(check.name, _NUMBER.sub("#", first)[:240])] += 1
+    return [(name, message, count) for (name, message), count in counter.most_common(limit)]
+
+
+def render_html(assignment: str, verdicts: list[Verdict]) -> str:
+    names = check_names(verdicts)
+    max_score = max((verdict.max_score for verdict in verdicts), default=0.0)
+    graded = [verdict for verdict in verdicts if verdict.status == "graded"]
+    scores = [verdict.score for verdict in graded]
+    errors = len(verdicts) - len(graded)
+    summary = (f"{len(verdicts)} students, {errors} error(s)" + (
+        f"; mean {statistics.mean(scores):.2f}, median {statistics.median(scores):g} of {_score(max_score)}"
+        if scores else ""))
+    slowest = sorted(graded, key=lambda verdict: verdict.duration, reverse=True)[:10]
+    failures = common_failures(verdicts)
+
+    rows = []
+    for verdict in verdicts:
+        by_name = {check.name: check for check in verdict.checks}
+        marks = "".join(
+            '<td class="na">·</td>' if name not in by_name else
+            ('<td class="pass" title="{0}">✓</td>' if by_name[name].passed else '<td class="fail" title="{0}">✗</td>')
+            .format(_e(by_name[name].message or name)) for name in names)
+        late = f"−{verdict.penalty:.0%}" if verdict.penalty else ""
+        rows.append(f'<tr class="{_e(verdict.status)}"><td>{_e(verdict.student)}</td>'
+                    f'<td class="num">{_score(verdict.score)}</td><td class="num">{_score(verdict.max_score)}</td>'
+                    f'<td class="num">{_score(verdict.score_before_penalty)}</td><td>{late}</td>'
+                    f'<td>{_e(verdict.status)}</td>{marks}'
+                    f'<td class="msg">{_e(verdict.message if verdict.status == "error" else "")}</td></tr>')
+    header = "".join(f'<th title="{_e(name)}">{number}</th>' for number, name in enumerate(names, 1))
+    legend = "".join(f"<li>{_e(name)}</li>" for name in names)
+    slow_rows = "".join(f"<tr><td>{_e(v.student)}</td><td class='num'>{v.duration:.2f}</td>"
+                        f"<td>{_e(v.submission)}</td></tr>" for v in slowest)
+    failure_rows = "".join(f"<tr><td class='num'>{count}</td><td>{_e(name)}</td><td>{_e(message)}</td></tr>"
+                           for name, message, count in failures)
+    generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
+<title>{_e(assignment)}: grading report</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2em; color: #222; max-width: 1200px; }}
+h1 {{ margin-bottom: 0.2em; }} h2 {{ margin-top: 1.6em; border-bottom: 1px solid #ddd; }}
+table {{ border-collapse: collapse; font-size: 13px; }}
+td, th {{ border: 1px solid #ddd; padding: 3px 6px; }}
+th {{ background: #f3f3f3; }} td.num {{ text-align: right; }}
+td.pass {{ color: {PASS_COLOR}; text-align: center; }} td.fail {{ color: {FAIL_COLOR}; text-align: center; }}
+td.na {{ color: #aaa; text-align: center; }} tr.error td {{ background: #fdecea; }}
+td.msg {{ max-width: 420px; }} ol.legend {{ columns: 2; font-size: 13px; }}
+.summary {{ color: #555; }}
+</style></head><body>
+<h1>{_e(assignment)}: grading report</h1>
+<p class="summary" id="summary">{_e(summary)} · generated {generated}</p>
+<h2>Score distribution</h2>
+{score_histogram(verdicts, max_score)}
+<h2>Pass rate of each check</h2>
+{pass_rate_bars(check_pass_rates(verdicts))}
+<h2>Most common failures</h2>
+<table id="failures"><tr><th>count</th><th>check</th><th>message (numbers as #)</th></tr>{failure_rows}</table>
+<h2>Slowest submissions</h2>
+<table id="slowest"><tr><th>student</th><th>seconds</th><th>file</th></tr>{slow_rows}</table>
+<h2>Students</h2>
+<table id="students"><tr><th>student</th><th>score</th><th>of</th><th>raw</th><th>late</th><th>status</th>{header}
+<th>message</th></tr>{"".join(rows)}</table>
+<ol class="legend">{legend}</ol>
+</body></html>
+"""
