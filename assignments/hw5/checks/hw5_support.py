@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 
 from grader.assertions import describe_value, expect_close, expect_tensor, expect_type, fail, is_remote
+from grader.i18n import tr
 from grader.replay import recorded
 from grader.sandbox import factories
 
@@ -155,14 +156,15 @@ def _loop_without_train_mode(model, loader, loss_fn, optimizer):
         optimizer.step()
 
 
+# Each message is a template: {zero_grad} and {loop} stand for HINT_ZERO_GRAD and HINT_LOOP.
 KNOWN_LOOP_MISTAKES = [
     (_loop_without_zero_grad, "your weights match a loop that never calls optimizer.zero_grad(), so the "
-                              "gradients of all earlier batches pile up: " + HINT_ZERO_GRAD),
+                              "gradients of all earlier batches pile up: {zero_grad}"),
     (_loop_step_before_backward, "your weights match a loop that calls optimizer.step() before "
-                                 "loss.backward(): " + HINT_LOOP),
+                                 "loss.backward(): {loop}"),
     (_loop_zero_grad_after_backward, "your weights match a loop that calls optimizer.zero_grad() between "
                                      "loss.backward() and optimizer.step(), which throws the gradients "
-                                     "away: " + HINT_LOOP),
+                                     "away: {loop}"),
     (_loop_without_train_mode, "your weights match a loop that leaves the model in eval mode: call "
                                "model.train() at the start of train_epoch"),
 ]
@@ -181,20 +183,20 @@ def expect_weights(student, model, expected, *, start, run_mistake, what: str) -
     if same_weights(got, expected):
         return
     if same_weights(got, start, rtol=0, atol=0):
-        fail(f"{what}: the weights did not change at all",
+        fail(tr("{what}: the weights did not change at all", what=what),
              "call optimizer.step() right after loss.backward(), for every batch, with the optimizer you were "
              "given; optimizer.zero_grad() belongs at the start of the batch (zero_grad between backward and "
              "step, or step before backward, leaves step no gradient to use)")
-    hint = HINT_LOOP + "; " + HINT_ZERO_GRAD
+    hint = tr("{loop}; {zero_grad}", loop=tr(HINT_LOOP), zero_grad=tr(HINT_ZERO_GRAD))
     for loop, message in KNOWN_LOOP_MISTAKES:
         if same_weights(got, run_mistake(loop)):
-            hint = message
+            hint = tr(message, loop=tr(HINT_LOOP), zero_grad=tr(HINT_ZERO_GRAD))
             break
     for name, want in expected.items():
         if name not in got:
-            fail(f"{what}: the model has no parameter {name} any more", hint)
+            fail(tr("{what}: the model has no parameter {name} any more", what=what, name=name), hint)
         expect_close(got[name], want, what=f"{what}: {name}", rtol=1e-4, atol=1e-5, hint=hint)
-    fail(f"{what}: the weights are not the ones the training loop should leave", hint)
+    fail(tr("{what}: the weights are not the ones the training loop should leave", what=what), hint)
 
 
 def batch_losses(layers, state, X, y, batch_size) -> list[float]:
@@ -212,13 +214,13 @@ def expect_mean_loss(got, losses: list[float], *, samples: int, what: str) -> No
         return
     hint = HINT_MEAN
     if abs(got - losses[-1]) <= 1e-5 + 1e-4 * abs(losses[-1]):
-        hint = "you returned the last batch's loss; " + HINT_MEAN
+        hint = tr("you returned the last batch's loss; {hint}", hint=tr(HINT_MEAN))
     elif abs(got - sum(losses)) <= 1e-5 + 1e-4 * abs(sum(losses)):
-        hint = "you returned the sum of the batch losses; divide it by the number of batches"
+        hint = tr("you returned the sum of the batch losses; divide it by the number of batches")
     elif abs(got - sum(losses) / samples) <= 1e-6 + 1e-4 * abs(sum(losses) / samples):
-        hint = ("you divided the sum of the batch losses by the number of samples; each batch's loss is "
+        hint = tr("you divided the sum of the batch losses by the number of samples; each batch's loss is "
                 "already a mean over its samples, so divide by the number of batches (len(loader))")
-    fail(f"{what} returned {got:.6g}, which is not the mean of the batch losses", hint)
+    fail(tr("{what} returned {value:.6g}, which is not the mean of the batch losses", what=what, value=got), hint)
 
 
 def trained_state(layers, sample_count: int, sample_seed: int, seed: int, steps: int = 150):
@@ -267,7 +269,7 @@ def expect_accuracy(student, reference, layers, state, X, y, batch_size, seed, *
 
     expect_type(got, float, what=what, hint="return a Python float: correct / total, not a tensor")
     if not 0.0 <= got <= 1.0:
-        fail(f"{what} returned {got:.6g}, which is not an accuracy in [0, 1]",
+        fail(tr("{what} returned {value:.6g}, which is not an accuracy in [0, 1]", what=what, value=got),
              "return a fraction (correct / total), not a percentage")
     if abs(got - expected) <= 1e-6:   # accuracies are k / n; float32 division is fine
         return model
@@ -289,11 +291,11 @@ def expect_accuracy(student, reference, layers, state, X, y, batch_size, seed, *
         return sum(c / n for c, n in batches) / len(batches)
 
     if any(abs(got - value) <= 1e-6 for value in (overall(in_train_mode), mean_of_batches(in_train_mode))):
-        hint = "your accuracy changes with dropout: call model.eval() in evaluate"
+        hint = tr("your accuracy changes with dropout: call model.eval() in evaluate")
     elif abs(got - mean_of_batches(in_eval_mode)) <= 1e-6:
-        hint = ("you averaged the accuracies of the batches, but the last batch is smaller: count correct "
+        hint = tr("you averaged the accuracies of the batches, but the last batch is smaller: count correct "
                 "predictions over all samples and divide by the number of samples")
-    fail(f"{what} returned {got:.6g}, which is not the model's accuracy on these digits", hint)
+    fail(tr("{what} returned {value:.6g}, which is not the model's accuracy on these digits", what=what, value=got), hint)
 
 
 def fit_accuracy(student, device, split_seed: int, fit_seed: int, *, what: str) -> float:
@@ -310,18 +312,19 @@ def fit_accuracy(student, device, split_seed: int, fit_seed: int, *, what: str) 
     else:
         model = student.fit(X[train], y[train], FIT_EPOCHS, fit_seed, device=str(device))
     if not is_remote(model):
-        fail(f"{what} should return the trained nn.Module, but returned {describe_value(model)}",
+        fail(tr("{what} should return the trained nn.Module, but returned {value}", what=what, value=describe_value(model)),
              "end fit with `return model`")
     description = student.describe(model)
     if description.get("kind") != "module":
-        fail(f"{what} should return the trained nn.Module, but returned a {description.get('class')}",
+        fail(tr("{what} should return the trained nn.Module, but returned a {type}", what=what,
+                type=description.get("class")),
              "end fit with `return model`")
     devices = [value.device for value in description.get("state_dict", {}).values()
                if isinstance(value, torch.Tensor)]
     model_device = devices[0] if devices else torch.device("cpu")
     model.call("eval")
     outputs = model(X[test].to(model_device))
-    outputs = expect_tensor(outputs, what=f"the model from {what}, called on (450, 64) raw images,",
+    outputs = expect_tensor(outputs, what=tr("the model from {what}, called on (450, 64) raw images,", what=what),
                             shape=(len(test), 10),
                             hint="the model must take the raw (N, 64) images, values 0..16, and give (N, 10) scores")
     predictions = outputs.detach().to("cpu").argmax(dim=1)

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from grader.assertions import expect_close, fail
+from grader.i18n import tr
 
 KEYS = ("a", "w1", "w2", "w3", "w4")
 HINT = ("L = sum(10 - (w3*(w1*a) + w4*(w2*a))): make each input a leaf that requires grad, call "
@@ -21,10 +22,11 @@ def test_graph_grads_vectors(student, reference, device):
     inputs = [_randn(10 + i, 4, device=device) for i in range(5)]
     got = student.graph_grads(*inputs)
     if not isinstance(got, dict):
-        fail(f"graph_grads should return a dict, but returned {type(got).__name__}", HINT)
+        fail(tr("graph_grads should return a dict, but returned {type}", type=type(got).__name__), HINT)
     if set(got) != set(KEYS):
-        fail(f"graph_grads returned the keys {sorted(map(str, got))}; expected exactly "
-             f"{list(KEYS)}", "use the names of the inputs as the keys: 'a', 'w1', 'w2', 'w3', 'w4'")
+        fail(tr("graph_grads returned the keys {keys}; expected exactly {expected}",
+                keys=sorted(map(str, got)), expected=list(KEYS)),
+             "use the names of the inputs as the keys: 'a', 'w1', 'w2', 'w3', 'w4'")
     want = reference.graph_grads(*inputs)
     for key in KEYS:
         expect_close(got[key], want[key], what=f"graph_grads(...)[{key!r}]", rtol=1e-5, atol=1e-5,

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from grader.assertions import expect_close, expect_tensor, fail
+from grader.i18n import tr
 
 AUTOGRAD_HINT = ("make x a leaf that requires grad, build y = (x**2 + 5*x).sum(), call y.backward() "
                  "on that scalar, then return x.grad")
@@ -34,7 +35,7 @@ def test_quadratic_grad_leaves_x_alone(student, reference, device):
     got = student.quadratic_grad(x_remote)
     expect_tensor(got, what="quadratic_grad(x)", shape=x.shape, hint=AUTOGRAD_HINT)
     after = student.fetch(x_remote)
-    expect_tensor(after, what="the caller's x after quadratic_grad(x)", shape=x.shape)
+    expect_tensor(after, what=tr("the caller's x after quadratic_grad(x)"), shape=x.shape)
     if after.requires_grad:
         fail("quadratic_grad(x) switched on requires_grad on the caller's x; the caller's tensor "
              "must be left as it was", COPY_HINT)
@@ -42,7 +43,7 @@ def test_quadratic_grad_leaves_x_alone(student, reference, device):
     if after.grad is not None or x_remote.get("grad") is not None:
         fail("quadratic_grad(x) left a .grad on the caller's x; the caller's tensor must be left as it was",
              COPY_HINT)
-    expect_close(after, x, what="the caller's x after quadratic_grad(x)", check_device=False,
+    expect_close(after, x, what=tr("the caller's x after quadratic_grad(x)"), check_device=False,
                  show_expected=True, hint="quadratic_grad must not change the values of x in place")
 
 
@@ -59,7 +60,7 @@ def test_quadratic_grad_by_hand(student, reference, device):
     x = _randn(3, 2, 3, device=device).requires_grad_(True)
     got = student.quadratic_grad_by_hand(x)
     expect_close(got, reference.quadratic_grad_by_hand(x),
-                 what="quadratic_grad_by_hand(x) for an x with requires_grad=True",
+                 what=tr("quadratic_grad_by_hand(x) for an x with requires_grad=True"),
                  show_expected=True, hint=BY_HAND_HINT)
     if got.requires_grad:
         fail("quadratic_grad_by_hand(x) returned a tensor that requires grad when x requires grad: "

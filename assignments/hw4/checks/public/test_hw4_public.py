@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from grader.sandbox import factories
 from grader.assertions import (expect_close, expect_equal, expect_rows_sum_to_one, expect_tensor, expect_type, fail,
                                is_remote)
+from grader.i18n import tr
 from hw4_support import FLATTEN_HINT, FORWARD_HINT, SIZES_HINT, STD_HINT, describe_module, plain_state, short_description
 
 # The architecture the README asks for, built on this side to hold the student's weights (no reference code).
@@ -29,12 +30,14 @@ SEQUENTIAL_SIZES = {"fc1": (784, 128), "fc2": (128, 64), "output": (64, 10)}
 def _expect_linear(children, name, sizes, what, hint):
     child = children.get(name)
     if child is None:
-        fail(f"{what} has no layer named {name!r} (its layers: {', '.join(children) or 'none'})", hint)
+        fail(tr("{what} has no layer named {name} (its layers: {layers})",
+                what=what, name=repr(name), layers=", ".join(children) or tr("none")), hint)
     if child["class"] != "Linear":
-        fail(f"{what}.{name} is a {child['class']}, expected an nn.Linear", hint)
+        fail(tr("{what}.{name} is a {type}, expected an nn.Linear", what=what, name=name, type=child["class"]), hint)
     got = (child["attributes"].get("in_features"), child["attributes"].get("out_features"))
     if got != tuple(sizes):
-        fail(f"{what}.{name} is Linear({got[0]}, {got[1]}), expected Linear({sizes[0]}, {sizes[1]})", hint)
+        fail(tr("{what}.{name} is Linear({got_in}, {got_out}), expected Linear({want_in}, {want_out})",
+                what=what, name=name, got_in=got[0], got_out=got[1], want_in=sizes[0], want_out=sizes[1]), hint)
 
 
 def _reference_network(reference, description):
@@ -44,8 +47,8 @@ def _reference_network(reference, description):
         model.load_state_dict(plain_state(description))
     except RuntimeError:
         shapes = ", ".join(f"{name} {tuple(shape)}" for name, shape, _ in description["parameters"])
-        fail(f"your Network's parameters do not fit the required layers fc1, fc2, fc3 "
-             f"(yours: {shapes or 'none'})", SIZES_HINT)
+        fail(tr("your Network's parameters do not fit the required layers fc1, fc2, fc3 (yours: {shapes})",
+                shapes=shapes or tr("none")), SIZES_HINT)
     return model.eval()
 
 
@@ -58,17 +61,17 @@ def _mistakes(model, x):
         def run(act1=F.relu, act2=F.relu, out=lambda t: F.softmax(t, dim=1)):
             return out(l3(act2(l2(act1(l1(flat))))))
         return [
-            (run(out=identity), "forgot softmax at the end? forward must return F.softmax(x, dim=1)"),
-            (run(out=lambda t: F.softmax(t, dim=0)), "softmax over dim 0? Each row (one image) must sum to 1: "
-                                                     "use dim=1"),
-            (run(out=lambda t: F.log_softmax(t, dim=1)), "that is log_softmax; the output must be softmax "
-                                                         "probabilities"),
-            (run(out=lambda t: F.softmax(F.relu(t), dim=1)), "no ReLU after fc3: softmax comes straight after "
-                                                             "the output layer"),
-            (run(act1=identity), "missing ReLU after fc1?"),
-            (run(act2=identity), "missing ReLU after fc2?"),
-            (run(act1=identity, act2=identity), "missing ReLU? Apply ReLU after fc1 and after fc2"),
-            (run(act1=torch.sigmoid, act2=torch.sigmoid), "the hidden activations are ReLU, not sigmoid"),
+            (run(out=identity), tr("forgot softmax at the end? forward must return F.softmax(x, dim=1)")),
+            (run(out=lambda t: F.softmax(t, dim=0)), tr("softmax over dim 0? Each row (one image) must sum to 1: "
+                                                        "use dim=1")),
+            (run(out=lambda t: F.log_softmax(t, dim=1)), tr("that is log_softmax; the output must be softmax "
+                                                            "probabilities")),
+            (run(out=lambda t: F.softmax(F.relu(t), dim=1)), tr("no ReLU after fc3: softmax comes straight after "
+                                                                "the output layer")),
+            (run(act1=identity), tr("missing ReLU after fc1?")),
+            (run(act2=identity), tr("missing ReLU after fc2?")),
+            (run(act1=identity, act2=identity), tr("missing ReLU? Apply ReLU after fc1 and after fc2")),
+            (run(act1=torch.sigmoid, act2=torch.sigmoid), tr("the hidden activations are ReLU, not sigmoid")),
         ]
 
 
@@ -83,7 +86,7 @@ def _diagnose(got, model, x):
 
 def _check_network_output(got, model, x, what):
     expect_tensor(got, what=what, shape=(x.shape[0], 10),
-                  hint="Network must return a (B, 10) tensor; " + FLATTEN_HINT)
+                  hint=tr("Network must return a (B, 10) tensor; {hint}", hint=tr(FLATTEN_HINT)))
     hint = _diagnose(got, model, x)
     expect_rows_sum_to_one(got, what=what, hint=hint)
     with torch.no_grad():
@@ -110,7 +113,7 @@ def test_network_layers(student):
     extra = [name for name, shape, _ in description["parameters"]
              if name.split(".")[0] not in ("fc1", "fc2", "fc3")]
     if extra:
-        fail(f"Network has parameters outside fc1, fc2, fc3: {', '.join(extra)}", SIZES_HINT)
+        fail(tr("Network has parameters outside fc1, fc2, fc3: {names}", names=", ".join(extra)), SIZES_HINT)
 
 
 @pytest.mark.points(1)
@@ -120,7 +123,7 @@ def test_network_forward_flat(student, reference):
     model = _reference_network(reference, describe_module(student, net, "Network()"))
     x = _images(1, 4).reshape(4, 784)
     got = net(x)
-    _check_network_output(got, model, x, "Network()(x) for x of shape (4, 784)")
+    _check_network_output(got, model, x, tr("Network()(x) for x of shape {shape}", shape="(4, 784)"))
 
 
 @pytest.mark.points(1)
@@ -132,8 +135,8 @@ def test_network_forward_images(student, reference):
     try:
         got = net(x)
     except AssertionError as error:
-        fail(f"Network()(x) for x of shape (4, 1, 28, 28): {error}", FLATTEN_HINT)
-    _check_network_output(got, model, x, "Network()(x) for x of shape (4, 1, 28, 28)")
+        fail(tr("Network()(x) for x of shape {shape}: {error}", shape="(4, 1, 28, 28)", error=error), FLATTEN_HINT)
+    _check_network_output(got, model, x, tr("Network()(x) for x of shape {shape}", shape="(4, 1, 28, 28)"))
 
 
 # build_sequential --------------------------------------------------------------------
@@ -141,24 +144,26 @@ def test_network_forward_images(student, reference):
 @pytest.mark.points(1)
 def test_sequential_structure(student):
     """build_sequential: an nn.Sequential named fc1, relu1, fc2, relu2, output, softmax"""
-    hint = ("build it from an OrderedDict: nn.Sequential(OrderedDict([('fc1', nn.Linear(784, 128)), "
+    hint = tr("build it from an OrderedDict: nn.Sequential(OrderedDict([('fc1', nn.Linear(784, 128)), "
             "('relu1', nn.ReLU()), ('fc2', ...), ('relu2', ...), ('output', ...), ('softmax', nn.Softmax(dim=1))]))")
     model = student.seeded(0).build_sequential()
     description = describe_module(student, model, "build_sequential()", hint)
     if description["class"] != "Sequential":
-        fail(f"build_sequential() returned a {description['class']}, expected an nn.Sequential", hint)
+        fail(tr("build_sequential() returned a {type}, expected an nn.Sequential", type=description["class"]), hint)
     names = [child["name"] for child in description["children"]]
     if names != SEQUENTIAL_NAMES:
-        fail(f"the layers of build_sequential() are named {names}, expected {SEQUENTIAL_NAMES}", hint)
+        fail(tr("the layers of build_sequential() are named {names}, expected {expected}",
+                names=names, expected=SEQUENTIAL_NAMES), hint)
     classes = [child["class"] for child in description["children"]]
     if classes != SEQUENTIAL_CLASSES:
-        fail(f"the layers of build_sequential() are {classes}, expected {SEQUENTIAL_CLASSES}", hint)
+        fail(tr("the layers of build_sequential() are {classes}, expected {expected}",
+                classes=classes, expected=SEQUENTIAL_CLASSES), hint)
     children = {child["name"]: child for child in description["children"]}
     for name, sizes in SEQUENTIAL_SIZES.items():
         _expect_linear(children, name, sizes, "build_sequential()", SIZES_HINT)
     dim = children["softmax"]["attributes"].get("dim")
     if dim not in (1, -1, None):
-        fail(f"build_sequential().softmax is nn.Softmax(dim={dim})",
+        fail(tr("build_sequential().softmax is nn.Softmax(dim={dim})", dim=dim),
              "softmax over dim 0? Each row (one image) must sum to 1: nn.Softmax(dim=1)")
 
 
@@ -176,45 +181,52 @@ def _check_init(student, rows, seed, label):
 
     if all(torch.equal(before[name], after[name]) for name in before):
         if is_remote(returned):
-            fail(f"{what} did not change the model it was given; it must change it in place "
-                 "(and return that same model)",
+            fail(tr("{what} did not change the model it was given; it must change it in place "
+                    "(and return that same model)", what=what),
                  "work on the model's own layers: for m in model.modules(): if isinstance(m, nn.Linear): ...")
-        fail(f"{what} did not change the model it was given (it returned {short_description(returned)})",
+        fail(tr("{what} did not change the model it was given (it returned {value})",
+                what=what, value=short_description(returned)),
              "change the model's own layers in place, e.g. nn.init.normal_(m.weight, 0, 0.01)")
 
     all_weights = []
     for name in linears:
         weight, bias = after[f"{name}.weight"], after[f"{name}.bias"]
         if weight.shape != before[f"{name}.weight"].shape or bias.shape != before[f"{name}.bias"].shape:
-            fail(f"{what}: the shape of layer {name!r} changed to {tuple(weight.shape)}",
+            fail(tr("{what}: the shape of layer {name} changed to {shape}",
+                    what=what, name=repr(name), shape=tuple(weight.shape)),
                  "only fill the existing weight and bias; do not replace the layers")
         if bool((bias != 0).any()):
-            fail(f"{what}: the bias of layer {name!r} is not all zero ({int((bias != 0).sum())} of "
-                 f"{bias.numel()} values are not 0, e.g. {float(bias[bias != 0][0]):.4g})",
+            fail(tr("{what}: the bias of layer {name} is not all zero ({count} of {total} values are not 0, "
+                    "e.g. {example:.4g})", what=what, name=repr(name), count=int((bias != 0).sum()),
+                    total=bias.numel(), example=float(bias[bias != 0][0])),
                  "bias not zeroed? fill every bias with 0: layer.bias.data.fill_(0) or nn.init.zeros_(layer.bias)")
         n = weight.numel()
         std = float(weight.std())
         mean = float(weight.mean())
         if std == 0:
-            fail(f"{what}: every weight of layer {name!r} is {float(weight.reshape(-1)[0]):.4g}",
-                 "the weights must be random: " + STD_HINT)
+            fail(tr("{what}: every weight of layer {name} is {value:.4g}",
+                    what=what, name=repr(name), value=float(weight.reshape(-1)[0])),
+                 tr("the weights must be random: {hint}", hint=tr(STD_HINT)))
         if not 0.008 <= std <= 0.012:
-            fail(f"{what}: the weights of layer {name!r} have standard deviation {std:.4g}", STD_HINT)
+            fail(tr("{what}: the weights of layer {name} have standard deviation {std:.4g}",
+                    what=what, name=repr(name), std=std), STD_HINT)
         if abs(mean) > max(0.002, 5 * 0.01 / math.sqrt(n)):
-            fail(f"{what}: the weights of layer {name!r} have mean {mean:.4g}", "the mean is 0: " + STD_HINT)
+            fail(tr("{what}: the weights of layer {name} have mean {mean:.4g}", what=what, name=repr(name), mean=mean),
+                 tr("the mean is 0: {hint}", hint=tr(STD_HINT)))
         all_weights.append(weight.reshape(-1).to(torch.float64))
     weights = torch.cat(all_weights)
     if weights.numel() >= 20000:
         centred = weights - weights.mean()
         kurtosis = float((centred ** 4).mean() / (centred ** 2).mean() ** 2)
         if not 2.5 <= kurtosis <= 3.5:
-            fail(f"{what}: the weights do not look normally distributed (kurtosis {kurtosis:.3g}, a normal "
-                 "distribution has 3)", "draw from a normal distribution, not a uniform one: " + STD_HINT)
+            fail(tr("{what}: the weights do not look normally distributed (kurtosis {kurtosis:.3g}, a normal "
+                    "distribution has 3)", what=what, kurtosis=kurtosis),
+                 tr("draw from a normal distribution, not a uniform one: {hint}", hint=tr(STD_HINT)))
 
     if returned is None:
-        fail(f"{what} returned None", "init_weights must return the model: did you forget `return model`?")
+        fail(tr("{what} returned None", what=what), "init_weights must return the model: did you forget `return model`?")
     if not is_remote(returned) or model.call("__eq__", returned) is not True:
-        fail(f"{what} returned {short_description(returned)}, not the model it was given",
+        fail(tr("{what} returned {value}, not the model it was given", what=what, value=short_description(returned)),
              "init_weights changes the model in place and returns that same model: `return model`")
 
 
@@ -222,7 +234,7 @@ def _check_init(student, rows, seed, label):
 def test_init_weights(student):
     """init_weights: biases 0, weights ~ N(0, 0.01²), in place, returns the model"""
     rows = [["fc1", "linear", 784, 128], ["relu", "relu"], ["fc2", "linear", 128, 10]]
-    _check_init(student, rows, 0, "a 784→128→10 nn.Sequential")
+    _check_init(student, rows, 0, tr("a 784→128→10 nn.Sequential"))
 
 
 # count_parameters --------------------------------------------------------------------
@@ -234,14 +246,14 @@ def test_count_parameters(student):
             ["output", "linear", 64, 10], ["softmax", "softmax", 1]]
     model = student.build("sequential", rows)
     count = student.count_parameters(model)
-    hint = ("count scalars, not tensors: sum(p.numel() for p in model.parameters() if p.requires_grad), "
+    hint = tr("count scalars, not tensors: sum(p.numel() for p in model.parameters() if p.requires_grad), "
             "as a Python int")
     expect_type(count, int, what="count_parameters(model)", hint=hint)
-    expect_equal(count, 109386, what="count_parameters(784→128→64→10 model)", show_expected=True, hint=hint)
+    expect_equal(count, 109386, what=tr("count_parameters(784→128→64→10 model)"), show_expected=True, hint=hint)
 
     model.get("fc1").call("requires_grad_", False)
     count = student.count_parameters(model)
     expect_type(count, int, what="count_parameters(model)", hint=hint)
-    expect_equal(count, 64 * 128 + 64 + 10 * 64 + 10, what="count_parameters(same model with fc1 frozen)",
+    expect_equal(count, 64 * 128 + 64 + 10 * 64 + 10, what=tr("count_parameters(same model with fc1 frozen)"),
                  show_expected=True,
                  hint="only trainable parameters count: skip those whose requires_grad is False")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from grader.assertions import fail
+from grader.i18n import tr
 from hw5_support import (
     FIT_BAR,
     MLP,
@@ -69,7 +70,7 @@ def test_fit_reaches_90_percent_on_held_out_digits(student, device):
     """fit(X_train, y_train, epochs=20, seed=0): at least 90% accuracy on 450 held-out digits"""
     accuracy = fit_accuracy(student, device, split_seed=0, fit_seed=0, what="fit(X_train, y_train, 20, 0)")
     if accuracy < FIT_BAR:
-        fail(f"the model returned by fit(X_train, y_train, 20, 0) classifies {accuracy:.1%} of 450 held-out "
-             f"digits correctly; at least {FIT_BAR:.0%} is needed",
+        fail(tr("the model returned by fit(X_train, y_train, 20, 0) classifies {accuracy:.1%} of 450 held-out "
+                "digits correctly; at least {bar:.0%} is needed", accuracy=accuracy, bar=FIT_BAR),
              "scale the inputs (X / 16) inside the model you return, use mini-batches, Adam (lr about 1e-3) "
              "and all `epochs` epochs, and return the trained model")
