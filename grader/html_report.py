@@ -37,7 +37,7 @@ def score_histogram(verdicts: list[Verdict], max_score: float, width: int = 640,
     for score in graded:
         counts[min(int(score / step), bins - 1) if step else 0] += 1
     tallest = max(counts) or 1
-    left, bottom, top = 40, 30, 10
+    left, bottom, top = 40, 30, 20
     bar_width = (width - left - 10) / bins
     parts = [f'<svg class="histogram" role="img" aria-label="score distribution" width="{width}" '
              f'height="{height}" viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">']
@@ -90,7 +90,7 @@ def pass_rate_bars(rates: list[tuple[str, int, int]], width: int = 640) -> str:
     return "".join(parts)
 
 
-_NUMBER = re.compile(r"-?\d+(\.\d+)?(e-?\d+)?")
+_NUMBER = re.compile(r"(?<![A-Za-z_\d])-?\d+(\.\d+)?(e-?\d+)?")
 
 
 def common_failures(verdicts: list[Verdict], limit: int = 10) -> list[tuple[str, str, int]]:
