@@ -19,6 +19,7 @@ from grader.i18n import tr
 from grader.models import CellError, CellResult, ExtractedSubmission
 from grader.sandbox.channel import Child
 from grader.sandbox.client import CallTimeout, ChildGone, ForkServer, SandboxError
+from grader.sandbox.gpu import SETUP_FAILED_EXIT
 from grader.spec import Limits
 
 MAX_RESPAWNS = 4
@@ -106,7 +107,8 @@ class StudentSession:
         except (ChildGone, wire.WireError) as error:
             status = self._end_child()
             if current is None:
-                self.fatal = tr("the sandbox failed while starting the notebook ({error})", error=error)
+                self.fatal = self._gpu_setup_failure(status) or tr(
+                    "the sandbox failed while starting the notebook ({error})", error=error)
                 return None
             if record:
                 self.cells[current] = CellResult(index=current, status="crashed", error=CellError(
@@ -125,6 +127,13 @@ class StudentSession:
 
     def close(self) -> None:
         self._end_child()
+
+    def _gpu_setup_failure(self, status: str) -> str | None:
+        """The reason a GPU child gave for ending before the first cell (see ``gpu.prepare_child_or_exit``)."""
+        if status != f"exit code {SETUP_FAILED_EXIT}" or not self.stderr:
+            return None
+        lines = [line for line in self.stderr[-1].splitlines() if line.startswith("grader: could not set up")]
+        return lines[-1].removeprefix("grader: ")[:500] if lines else None
 
     def out_of_time(self) -> bool:
         return time.monotonic() >= self.deadline

@@ -181,7 +181,7 @@ class ForkServer:
         # GPU child's host memory is bounded by the cgroup, and its GPU memory by its cap.
         apply_rlimits(limits, address_space=not on_gpu)
         _prctl(PR_SET_NO_NEW_PRIVS, 1)
-        landlock.restrict(self.readable, [workdir] + DEVICE_FILES + (self.gpu_devices if on_gpu else []),
+        landlock.restrict(self.readable, writable_paths(workdir, self.gpu_devices if on_gpu else []),
                           self.landlock_abi)
         if self.drop_uid:
             os.setgroups([])
@@ -267,6 +267,12 @@ class ForkServer:
                 pass
         self.kill_descendants()
         shutil.rmtree(self.workroot, ignore_errors=True)
+
+
+def writable_paths(workdir: str, gpu_devices: list[str]) -> list[str]:
+    """What a child may write under Landlock: its working directory, the harmless /dev files, and
+    the NVIDIA device nodes when it grades on the GPU (CUDA opens them read-write)."""
+    return [workdir] + DEVICE_FILES + list(gpu_devices)
 
 
 def remove_tree(path: str) -> None:
