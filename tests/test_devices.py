@@ -124,11 +124,15 @@ def test_nvidia_device_nodes_are_found_by_name(tmp_path):
     assert found == ["nvidia-caps", "nvidia-uvm", "nvidia-uvm-tools", "nvidia0", "nvidia1", "nvidiactl"]
 
 
-def test_only_cuda_runs_get_gpu_mounts_and_only_gpu_children_may_open_them():
+def test_only_cuda_runs_get_gpu_mounts_and_only_gpu_children_may_open_them(monkeypatch):
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "1,0")
+    monkeypatch.delenv("CUDA_DEVICE_ORDER", raising=False)
     limits = load_assignment("toy", TEST_ASSIGNMENTS).limits
     assert ForkServer.for_limits(limits, "cpu").gpu is None
     cuda = ForkServer.for_limits(limits, "cuda:0").gpu
     assert isinstance(cuda, GpuMounts) and sorted(cuda.devices) == sorted(nvidia_device_files())
+    # The child's environment is cleared; it must still number the GPUs as the trusted side does.
+    assert cuda.environment == {"CUDA_VISIBLE_DEVICES": "1,0"}
     assert forkserver.writable_paths("/w", []) == ["/w"] + forkserver.DEVICE_FILES
     assert forkserver.writable_paths("/w", ["/dev/nvidia0"])[-1] == "/dev/nvidia0"
 

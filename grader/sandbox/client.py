@@ -79,7 +79,8 @@ class ForkServer:
                        "filesystem_isolation": self.layers.bwrap, "scrubbed_environment": True},
         }
         if self.gpu is not None:
-            options["gpu"] = {"devices": self.gpu.devices, "read_only": self.gpu.read_only}
+            options["gpu"] = {"devices": self.gpu.devices, "read_only": self.gpu.read_only,
+                              "environment": self.gpu.environment}
         if cgroups.available():
             # Room for the warm worker itself (its threads count as tasks). Files in the
             # in-memory /tmp are charged to the submission that wrote them.

@@ -97,6 +97,7 @@ class ForkServer:
             os.path.dirname(os.path.abspath(landlock.__file__)))]
         gpu_mounts = options.get("gpu") or {}
         self.gpu_devices: list[str] = list(gpu_mounts.get("devices", []))
+        self.gpu_environment: dict[str, str] = dict(gpu_mounts.get("environment", {}))
         self.readable += list(gpu_mounts.get("read_only", []))
         self.layers["subreaper"] = _prctl(PR_SET_CHILD_SUBREAPER, 1)
         self.layers["rlimits"] = True
@@ -191,7 +192,7 @@ class ForkServer:
         sys.stderr = os.fdopen(2, "w", buffering=1, closefd=False)
         # After the confinement (Landlock binds the calling thread and those it starts later,
         # and CUDA starts threads), before the student's first cell.
-        gpu.prepare_child_or_exit(device)
+        gpu.prepare_child_or_exit(dict(device, environment=self.gpu_environment))
         from grader.sandbox import child
 
         child.serve(sock, int(limits.get("max_transfer_bytes", 256 << 20)))

@@ -25,12 +25,18 @@ SETUP_FAILED_EXIT = 71
 DRIVER_LIBRARIES = ("libcuda.so", "libnvidia-ml.so", "libnvidia-ptxjitcompiler.so", "libnvidia-nvvm.so")
 
 
+# Which GPUs CUDA shows and in what order: a child must number them as the trusted side does.
+PASSED_ENVIRONMENT = ("CUDA_VISIBLE_DEVICES", "CUDA_DEVICE_ORDER")
+
+
 @dataclass(frozen=True)
 class GpuMounts:
-    """What a CUDA child needs from the host: device nodes (read-write) and driver files (read-only)."""
+    """What a CUDA child needs from the host: device nodes (read-write), driver files (read-only),
+    and the variables that decide which GPU ``cuda:N`` is (the child's environment is cleared)."""
 
     devices: list[str] = field(default_factory=list)
     read_only: list[str] = field(default_factory=list)
+    environment: dict[str, str] = field(default_factory=dict)
 
 
 def nvidia_device_files(dev_dir: str = "/dev") -> list[str]:
@@ -61,7 +67,8 @@ def driver_library_dirs(covered: list[str]) -> list[str]:
 def host_mounts(covered: list[str]) -> GpuMounts:
     """What this machine's GPUs need inside the sandbox; ``covered``: paths the sandbox already shows."""
     read_only = ["/sys"] if os.path.isdir("/sys") else []
-    return GpuMounts(devices=nvidia_device_files(), read_only=read_only + driver_library_dirs(covered))
+    return GpuMounts(devices=nvidia_device_files(), read_only=read_only + driver_library_dirs(covered),
+                     environment={name: os.environ[name] for name in PASSED_ENVIRONMENT if name in os.environ})
 
 
 def prepare_child(settings: dict) -> None:
@@ -71,6 +78,9 @@ def prepare_child(settings: dict) -> None:
     """
     if settings.get("type") != "cuda":
         return
+    for name, value in (settings.get("environment") or {}).items():
+        if name in PASSED_ENVIRONMENT:
+            os.environ[name] = str(value)
     deterministic = bool(settings.get("deterministic"))
     if deterministic:  # read by cuBLAS when its first handle is made, so before anything runs on the GPU
         os.environ["CUBLAS_WORKSPACE_CONFIG"] = CUBLAS_DETERMINISTIC_WORKSPACE
