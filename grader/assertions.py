@@ -219,7 +219,7 @@ def expect_on_device(result: Any, device: torch.device | str, *, what: str, hint
 
     device = torch.device(device)
     if device.type == "cpu":
-        notes.add("device check skipped: graded on cpu")
+        notes.add(tr("device check skipped: graded on cpu"))
         return
     found: list[tuple[str, torch.Tensor]] = []
     pending: list[tuple[str, Any]] = [("", result)]
@@ -233,8 +233,9 @@ def expect_on_device(result: Any, device: torch.device | str, *, what: str, hint
             pending.extend((f"{where}[{key!r}]", item) for key, item in value.items())
     devices = sorted({str(tensor.device) for _, tensor in found})
     if len(devices) > 1:
-        fail(f"{what}: your results are on different devices ({', '.join(devices)}); the input was on {device}",
-             hint)
+        fail(tr("{what}: your results are on different devices ({devices}); the input was on {expected}",
+                what=what, devices=", ".join(devices), expected=device), hint)
     for where, tensor in found:
         if not _same_device(tensor.device, device):
-            fail(f"{what}{where}: your result is on {tensor.device}, the input was on {device}", hint)
+            fail(tr("{what}: your result is on {device}, the input was on {expected}", what=f"{what}{where}",
+                    device=tensor.device, expected=device), hint)
