@@ -51,6 +51,12 @@ Options
   --probe-omp1       also run (a) with OMP_NUM_THREADS=1 in the grader's environment: a
                      diagnostic for torch's intra-op threads in the judge processes
                      oversubscribing the cores (one more full run)
+  --device D         grade on D (cpu, cuda or cuda:N; default cpu). On a GPU, (a) and (b) run
+                     there, the GPU memory of every process is sampled with nvidia-smi (peak
+                     per submission child and per judge), and (d) grades the same batch once
+                     more on the CPU for the comparison (--skip-cpu-comparison leaves it out):
+
+                         python benchmarks/bench_batch.py --n 200 --device cuda --out bench-gpu.json
 
 Exit status: 0 when it ran, 1 when a measurement failed (one line on stderr says why),
 2 for a usage error. Temporary folders are removed unless --keep.
@@ -425,6 +431,63 @@ class PssSampler(threading.Thread):
 # 2. grader runs
 # ---------------------------------------------------------------------------------------------
 
+class GpuSampler(threading.Thread):
+    """Samples each process's GPU memory (nvidia-smi) in the grader's tree; peaks by role, in MiB."""
+
+    QUERY = ["nvidia-smi", "--query-compute-apps=pid,used_memory", "--format=csv,noheader,nounits"]
+
+    def __init__(self, root: int, interval: float):
+        super().__init__(daemon=True)
+        self.root = root
+        self.interval = interval
+        self.peak_by_role: dict[str, int] = {}
+        self.child_peaks: dict[int, int] = {}
+        self.samples = 0
+        self.error = ""
+        self.stop_event = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop_event.is_set():
+            self.sample()
+            self.stop_event.wait(self.interval)
+
+    def sample(self) -> None:
+        try:
+            listing = subprocess.run(self.QUERY, capture_output=True, text=True, timeout=10).stdout
+        except (OSError, subprocess.TimeoutExpired) as error:
+            self.error = str(error)
+            return
+        used = {}
+        for line in listing.splitlines():
+            pid, _, mib = line.partition(",")
+            if pid.strip().isdigit() and mib.strip().isdigit():
+                used[int(pid)] = int(mib)
+        tree = process_tree(self.root)
+        parents = _parent_map()
+        roles: dict[int, str] = {}
+        for pid in tree:
+            roles[pid] = _role(pid, self.root, roles, parents)
+        self.samples += 1
+        for pid, mib in used.items():
+            if pid not in roles:
+                continue
+            role = roles[pid]
+            self.peak_by_role[role] = max(self.peak_by_role.get(role, 0), mib)
+            if role == "submission child":
+                self.child_peaks[pid] = max(self.child_peaks.get(pid, 0), mib)
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        self.join(timeout=15)
+
+    def as_dict(self) -> dict:
+        peaks = list(self.child_peaks.values())
+        return {"peak_mib_by_role": self.peak_by_role, "children_seen": len(peaks),
+                "child_peak_mib_max": max(peaks, default=0),
+                "child_peak_mib_median": statistics.median(peaks) if peaks else 0,
+                "samples": self.samples, "error": self.error}
+
+
 def grader_command() -> list[str]:
     script = Path(sys.executable).parent / "grader"
     if script.is_file() and os.access(script, os.X_OK):
@@ -444,14 +507,14 @@ def _kill_group(process: subprocess.Popen) -> None:
 
 
 def run_grader(folder: Path, workdir: Path, label: str, workers: int | None, timeout: float,
-               interval: float | None, extra_env: dict[str, str] | None = None) -> dict:
-    """One `grader grade` run on a fresh database; returns timings, verdicts and memory."""
+               interval: float | None, extra_env: dict[str, str] | None = None, device: str = "cpu") -> dict:
+    """One `grader grade` run on a fresh database; returns timings, verdicts and memory (GPU memory too)."""
     db = workdir / f"{label}.db"
     out_json = workdir / f"{label}.json"
     for stale in (db, out_json):
         stale.unlink(missing_ok=True)
     command = grader_command() + ["grade", ASSIGNMENT, str(folder), "--db", f"sqlite:///{db}", "--regrade",
-                                  "--device", "cpu", "--json", str(out_json)]
+                                  "--device", device, "--json", str(out_json)]
     if workers is not None:
         command += ["--workers", str(workers)]
     log_out, log_err = workdir / f"{label}.stdout", workdir / f"{label}.stderr"
@@ -462,6 +525,9 @@ def run_grader(folder: Path, workdir: Path, label: str, workers: int | None, tim
         sampler = PssSampler(process.pid, interval) if interval else None
         if sampler:
             sampler.start()
+        gpu_sampler = GpuSampler(process.pid, max(interval or 0.0, 0.25)) if device != "cpu" else None
+        if gpu_sampler:
+            gpu_sampler.start()
         try:
             code = process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -473,6 +539,8 @@ def run_grader(folder: Path, workdir: Path, label: str, workers: int | None, tim
         finally:
             if sampler:
                 sampler.stop()
+            if gpu_sampler:
+                gpu_sampler.stop()
         wall = time.perf_counter() - started
         ended_epoch = time.time()
     if code != 0:
@@ -483,7 +551,7 @@ def run_grader(folder: Path, workdir: Path, label: str, workers: int | None, tim
         verdicts = json.loads(out_json.read_text())
     except (OSError, json.JSONDecodeError) as error:
         raise BenchError(f"grader run {label!r} wrote no readable --json file ({error})") from None
-    result = {"label": label, "workers": workers, "command": " ".join(command), "wall_s": wall,
+    result = {"label": label, "workers": workers, "device": device, "command": " ".join(command), "wall_s": wall,
               "submissions": len(verdicts), "verdicts": verdicts, "db": read_db_timings(db), "cpu": cpu.as_dict(),
               "started_epoch": started_epoch, "ended_epoch": ended_epoch}
     if sampler:
@@ -495,6 +563,8 @@ def run_grader(folder: Path, workdir: Path, label: str, workers: int | None, tim
             "max_processes": max((count for _, _, count in sampler.samples), default=0),
             "unreadable_samples": sampler.unreadable,
         }
+    if gpu_sampler:
+        result["gpu_memory"] = gpu_sampler.as_dict()
     return result
 
 
@@ -782,6 +852,8 @@ def print_report(results: dict) -> None:
         print()
         print(f"Flatness: peak PSS at {list(results['memory'])[1]} / at {list(results['memory'])[0]} = "
               f"{peaks[1] / peaks[0]:.2f} (1.00 = memory does not grow with the batch).")
+    if results.get("device", "cpu") != "cpu":
+        print_gpu_report(results)
     if results.get("verdict_problems"):
         print()
         print(f"### verdicts that did not match their kind ({len(results['verdict_problems'])})")
@@ -790,6 +862,25 @@ def print_report(results: dict) -> None:
     else:
         print()
         print("Every verdict matched its kind (correct ones 10/10, wrong and crashing ones as expected).")
+
+
+def print_gpu_report(results: dict) -> None:
+    a, d, gpu = results["a_default_workers"], results.get("d_cpu_comparison"), results.get("gpu_memory") or {}
+    print()
+    print(f"### {results['device']} against cpu")
+    print()
+    print("| run | workers | per submission | steady per submission |")
+    print("|---|---|---|---|")
+    print(f"| (a) --device {results['device']} | {a['workers']} | {fmt(a['per_submission_s'])} | "
+          f"{fmt(a.get('steady_per_submission_s'))} |")
+    if d:
+        print(f"| (d) --device cpu | {d['workers']} | {fmt(d['per_submission_s'])} | "
+              f"{fmt(d.get('steady_per_submission_s'))} |")
+    print()
+    print(f"GPU memory (nvidia-smi, {gpu.get('samples', 0)} samples): peak per submission child "
+          f"{gpu.get('child_peak_mib_max', 0)} MiB (median of the children's peaks "
+          f"{gpu.get('child_peak_mib_median', 0)} MiB, {gpu.get('children_seen', 0)} children seen); "
+          f"peak by role {gpu.get('peak_mib_by_role', {})}" + (f"; sampler error: {gpu['error']}" if gpu.get("error") else ""))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -807,6 +898,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true")
     parser.add_argument("--grader-env", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--probe-omp1", action="store_true")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--skip-cpu-comparison", action="store_true")
     args = parser.parse_args(argv)
     if args.n < 1 or args.repeats < 1 or args.interval <= 0 or (args.workers is not None and args.workers < 1):
         parser.error("--n, --repeats and --workers must be at least 1 and --interval positive")
@@ -818,12 +911,22 @@ def main(argv: list[str] | None = None) -> int:
         if not sep or not key:
             parser.error(f"--grader-env {item!r}: expected KEY=VALUE")
         grader_env[key] = value
+    if args.device != "cpu" and not (args.device == "cuda" or args.device.startswith("cuda:")):
+        parser.error(f"--device {args.device}: expected cpu, cuda or cuda:N")
+    if args.device != "cpu" and shutil.which("nvidia-smi") is None:
+        print("error: --device cuda needs nvidia-smi (the NVIDIA driver's tools) to sample GPU memory",
+              file=sys.stderr)
+        return 1
     if not Path("/proc/self/smaps_rollup").exists():
         print("error: /proc/PID/smaps_rollup is missing (Linux 4.14+ needed for the PSS samples)", file=sys.stderr)
         return 1
 
     cores = len(os.sched_getaffinity(0))
     workers = args.workers or cores
+    if args.device != "cpu":  # the grader runs one child per GPU: as many workers as GPUs at most
+        gpus = 1 if ":" in args.device else max(1, len(subprocess.run(
+            ["nvidia-smi", "-L"], capture_output=True, text=True).stdout.strip().splitlines()))
+        workers = min(workers, gpus)
     workdir = Path(tempfile.mkdtemp(prefix="bench-hw2-"))
     started = time.perf_counter()
     try:
@@ -837,13 +940,18 @@ def main(argv: list[str] | None = None) -> int:
         step("warming the page cache (one untimed `import torch`)")
         naive_floor(1)
 
-        step(f"(a) grader grade, default workers ({workers}), with PSS sampling")
+        step(f"(a) grader grade --device {args.device}, default workers ({workers}), with PSS sampling")
         run_a = run_grader(workdir / "submissions", workdir, "a", args.workers, args.timeout, args.interval,
-                           grader_env)
+                           grader_env, device=args.device)
         run_b = None
         if not args.skip_serial:
-            step("(b) grader grade --workers 1")
-            run_b = run_grader(workdir / "submissions", workdir, "b", 1, args.timeout, None, grader_env)
+            step(f"(b) grader grade --device {args.device} --workers 1")
+            run_b = run_grader(workdir / "submissions", workdir, "b", 1, args.timeout, None, grader_env,
+                               device=args.device)
+        run_d = None
+        if args.device != "cpu" and not args.skip_cpu_comparison:
+            step("(d) the same batch on --device cpu, default workers, for the comparison")
+            run_d = run_grader(workdir / "submissions", workdir, "d", None, args.timeout, None, grader_env)
         naive_n = args.naive_n or min(args.n, 20)
         step(f"(c) naive floor: {naive_n} fresh `python -c 'import torch'`")
         floor = naive_floor(naive_n)
@@ -871,14 +979,22 @@ def main(argv: list[str] | None = None) -> int:
             probe = summarise(run_probe, args.n, in_process_total, workers)
         a = summarise(run_a, args.n, in_process_total, workers)
         b = summarise(run_b, args.n, in_process_total, 1) if run_b else None
+        d = summarise(run_d, args.n, in_process_total, cores) if run_d else None
         ratios = {"c_over_a": floor["per_process_s"] / a["per_submission_s"]}
         if b:
             ratios["b_over_a"] = b["per_submission_s"] / a["per_submission_s"]
         problems = check_verdicts(run_a, plan) + ([f"(b) {line}" for line in check_verdicts(run_b, plan)]
                                                   if run_b else [])
+        if run_d:
+            problems += [f"(d) {line}" for line in check_verdicts(run_d, plan)]
+            cpu_scores = {item["submission"]: item["score"] for item in run_d["verdicts"]}
+            problems += [f"{Path(item['submission']).stem}: {item['score']:g} on {args.device}, "
+                         f"{cpu_scores.get(item['submission'])} on cpu"
+                         for item in run_a["verdicts"] if cpu_scores.get(item["submission"]) != item["score"]]
         layers = run_a["db"].get("layers") or {}
         results = {
-            "n": args.n, "cores": cores, "mix": mix, "interval_s": args.interval,
+            "n": args.n, "cores": cores, "mix": mix, "interval_s": args.interval, "device": args.device,
+            "d_cpu_comparison": d, "gpu_memory": run_a.get("gpu_memory"),
             "layers": ", ".join(name for name, on in layers.items() if on) or "unknown",
             "a_default_workers": a, "b_one_worker": b, "c_naive_floor": floor, "ratios": ratios,
             "in_process": in_process, "in_process_total_s": in_process_total, "memory": memory,

@@ -209,3 +209,33 @@ def is_remote(value: Any) -> bool:
     from grader.judge.proxy import Remote
 
     return isinstance(value, Remote)
+
+
+def expect_on_device(result: Any, device: torch.device | str, *, what: str, hint: str | None = None) -> None:
+    """Every tensor in ``result`` (a tensor, or a list, tuple or dict of them) is on ``device``,
+    the device the check put its inputs on. On a CPU run nothing can be told apart: the
+    assertion is skipped and the check's message says so."""
+    from grader import notes
+
+    device = torch.device(device)
+    if device.type == "cpu":
+        notes.add(tr("device check skipped: graded on cpu"))
+        return
+    found: list[tuple[str, torch.Tensor]] = []
+    pending: list[tuple[str, Any]] = [("", result)]
+    while pending:
+        where, value = pending.pop(0)
+        if isinstance(value, torch.Tensor):
+            found.append((where, value))
+        elif isinstance(value, (list, tuple)):
+            pending.extend((f"{where}[{index}]", item) for index, item in enumerate(value))
+        elif isinstance(value, dict):
+            pending.extend((f"{where}[{key!r}]", item) for key, item in value.items())
+    devices = sorted({str(tensor.device) for _, tensor in found})
+    if len(devices) > 1:
+        fail(tr("{what}: your results are on different devices ({devices}); the input was on {expected}",
+                what=what, devices=", ".join(devices), expected=device), hint)
+    for where, tensor in found:
+        if not _same_device(tensor.device, device):
+            fail(tr("{what}: your result is on {device}, the input was on {expected}", what=f"{what}{where}",
+                    device=tensor.device, expected=device), hint)

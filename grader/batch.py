@@ -29,14 +29,14 @@ def default_workers() -> int:
 
 
 def worker_main(connection: Connection, assignment: str, assignments_dir: str | None, include_hidden: bool,
-                device: str, allow_unisolated: bool) -> None:
-    """The body of one worker process: judge whatever paths the coordinator sends."""
+                device: str, allow_unisolated: bool, device_label: str | None = None) -> None:
+    """The body of one worker process: judge whatever paths the coordinator sends, on ``device``."""
     from grader.judge import start_judge
     from grader.spec import load_assignment
 
     try:
         judge = start_judge(load_assignment(assignment, assignments_dir), include_hidden=include_hidden,
-                            device=device, allow_unisolated=allow_unisolated)
+                            device=device, allow_unisolated=allow_unisolated, device_label=device_label)
         judge.ensure_server()
     except GraderError as error:
         connection.send(("failed", str(error)))
@@ -63,9 +63,12 @@ def worker_main(connection: Connection, assignment: str, assignments_dir: str | 
 
 
 class _Worker:
-    def __init__(self, context, args: tuple):
+    def __init__(self, context, job: dict, device: str):
+        """``job``: worker_main's keyword arguments but the device, which is this worker's own."""
+        self.device = device
         self.connection, child_end = context.Pipe(duplex=True)
-        self.process = context.Process(target=worker_main, args=(child_end, *args), daemon=True)
+        self.process = context.Process(target=worker_main, args=(child_end,), kwargs=dict(job, device=device),
+                                       daemon=True)
         self.process.start()
         child_end.close()
         self.current: str | None = None
@@ -79,14 +82,20 @@ class _Worker:
 
 def run_pool(assignment: str, units: dict[str, str], *, workers: int, include_hidden: bool, device: str,
              assignments_dir: str | None, on_verdict: Callable[[Verdict], None],
-             allow_unisolated: bool = False) -> None:
-    """Judge ``units`` (path -> unit JSON) on ``workers`` warm processes; ``on_verdict`` runs here for each."""
+             allow_unisolated: bool = False, devices: list[str] | None = None) -> None:
+    """Judge ``units`` (path -> unit JSON) on ``workers`` warm processes; ``on_verdict`` runs here for each.
+
+    ``devices`` (see ``grader.devices.plan_worker_devices``) gives each worker its device, and
+    their number; verdicts record ``device``. A worker that dies is replaced on its device.
+    """
     context = multiprocessing.get_context("spawn")
-    args = (assignment, assignments_dir, include_hidden, device, allow_unisolated)
+    devices = devices or [device] * workers
+    job = dict(assignment=assignment, assignments_dir=assignments_dir, include_hidden=include_hidden,
+               allow_unisolated=allow_unisolated, device_label=device)
     pending = list(reversed(units))
     attempts: dict[str, int] = {}
     remaining = len(units)
-    pool = [_Worker(context, args) for _ in range(min(workers, len(units)))]
+    pool = [_Worker(context, job, worker_device) for worker_device in devices[:len(units)]]
     try:
         while remaining > 0:
             if not pool:
@@ -122,8 +131,8 @@ def run_pool(assignment: str, units: dict[str, str], *, workers: int, include_hi
                     remaining -= 1
                     on_verdict(worker_crash_verdict(assignment, lost, worker.process.exitcode, include_hidden,
                                                     device))
-                if pending and len(pool) < workers:
-                    pool.append(_Worker(context, args))
+                if pending and len(pool) < len(devices):
+                    pool.append(_Worker(context, job, worker.device))
     finally:
         for worker in pool:
             worker.stop()

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from grader import __version__
 from grader.batch import run_pool
+from grader.devices import is_cuda, plan_worker_devices, visible_gpu_count
 from grader.errors import GraderError
 from grader.extract import ExtractionError, extract_submission, student_name
 from grader.i18n import set_language
@@ -31,11 +32,9 @@ def resolve_device(device: str) -> str:
         import torch
 
         return "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda"):
-        import torch
-
-        if not torch.cuda.is_available():
-            raise GraderError(f"--device {device}: this machine has no CUDA GPU; use --device cpu or auto")
+    if is_cuda(device):
+        # plan_worker_devices says what is wrong: no GPU, or no GPU of that number
+        plan_worker_devices(device, 1, visible_gpu_count())
     elif device != "cpu":
         raise GraderError(f"--device {device}: expected auto, cpu, cuda or cuda:N")
     return device
@@ -140,15 +139,19 @@ def grade_submissions(assignment: str, paths: Iterable[str | Path], db_url: str 
 
         for verdict in unreadable:
             keep(verdict)
-        if units and (workers <= 1 or len(units) == 1):
-            judge = start_judge(spec, include_hidden=include_hidden, device=device, allow_unisolated=allow_unisolated)
+        # One warm worker per device slot: on GPUs, one running child per GPU unless the assignment allows more.
+        devices = plan_worker_devices(device, workers, visible_gpu_count() if is_cuda(device) else 0,
+                                      spec.device.children_per_gpu)
+        if units and (len(devices) <= 1 or len(units) == 1):
+            judge = start_judge(spec, include_hidden=include_hidden, device=devices[0], device_label=device,
+                                allow_unisolated=allow_unisolated)
             try:
                 judge.run(list(units.values()), keep)
             finally:
                 judge.close()
         elif units:
-            run_pool(spec.id, {path: unit.model_dump_json() for path, unit in units.items()}, workers=workers,
-                     include_hidden=include_hidden, device=device,
+            run_pool(spec.id, {path: unit.model_dump_json() for path, unit in units.items()}, workers=len(devices),
+                     include_hidden=include_hidden, device=device, devices=devices,
                      assignments_dir=str(spec.root.parent), on_verdict=keep, allow_unisolated=allow_unisolated)
     finally:
         gradebook.close()

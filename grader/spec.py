@@ -30,6 +30,7 @@ class Limits(BaseModel):
     processes: int = Field(64, gt=0)
     open_files: int = Field(256, gt=0)
     transfer_mb: int = Field(256, gt=0, description="tensor data one call may send back")
+    gpu_memory_mb: int = Field(4096, gt=0, description="GPU memory the student's code may allocate (CUDA runs)")
 
     def for_child(self) -> dict:
         return {
@@ -40,7 +41,18 @@ class Limits(BaseModel):
             "processes": self.processes,
             "open_files": self.open_files,
             "max_transfer_bytes": self.transfer_mb << 20,
+            "gpu_memory_bytes": self.gpu_memory_mb << 20,
         }
+
+
+class DevicePolicy(BaseModel):
+    """``[device]`` in assignment.toml: how a CUDA run behaves (a CPU run ignores it)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    deterministic: bool = Field(False, description="deterministic CUDA algorithms, on both sides, for checks "
+                                                   "that compare bit-exact results")
+    children_per_gpu: int = Field(1, gt=0, description="submissions graded at once on one GPU in a batch")
 
 
 class Extraction(BaseModel):
@@ -85,6 +97,7 @@ class AssignmentSpec(BaseModel):
     points: float = Field(gt=0)
     limits: Limits = Limits()
     extraction: Extraction = Extraction()
+    device: DevicePolicy = DevicePolicy()
     student_pattern: str | None = Field(None, description="regex on the file name; group 'student' names the student")
     late: LatePolicy | None = None
     released_hidden_checks: int | None = Field(

@@ -13,7 +13,7 @@ def start_judge(spec: AssignmentSpec, **options: Any) -> Judge:
     """A Judge whose sandbox is launched first, so both processes import torch at the same time."""
     from grader.sandbox.client import ForkServer  # does not import torch
 
-    server = ForkServer.for_limits(spec.limits)
+    server = ForkServer.for_limits(spec.limits, options.get("device", "cpu"))
     server.launch()
     from grader.judge.runner import Judge  # imports torch and pytest
 

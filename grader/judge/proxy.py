@@ -14,10 +14,12 @@ from typing import Any
 import torch
 
 from grader import wire
+from grader.devices import child_device_settings, cuda_index, is_cuda
 from grader.i18n import tr
 from grader.models import CellError, CellResult, ExtractedSubmission
 from grader.sandbox.channel import Child
 from grader.sandbox.client import CallTimeout, ChildGone, ForkServer, SandboxError
+from grader.sandbox.gpu import SETUP_FAILED_EXIT
 from grader.spec import Limits
 
 MAX_RESPAWNS = 4
@@ -28,11 +30,14 @@ class StudentCodeFailed(AssertionError):
 
 
 class StudentSession:
-    def __init__(self, server: ForkServer, submission: ExtractedSubmission, limits: Limits, device: str):
+    def __init__(self, server: ForkServer, submission: ExtractedSubmission, limits: Limits, device: str,
+                 deterministic: bool = False):
         self.server = server
         self.submission = submission
         self.limits = limits
         self.device = device
+        self.child_limits = dict(limits.for_child(), device=child_device_settings(
+            device, limits.gpu_memory_mb << 20, deterministic))
         self.deadline = time.monotonic() + limits.wall_seconds
         self.child: Child | None = None
         self.generation = 0
@@ -51,7 +56,7 @@ class StudentSession:
     def _spawn_and_run_cells(self, record: bool) -> None:
         while True:
             self.generation += 1
-            self.child = self.server.spawn(self.limits.for_child())
+            self.child = self.server.spawn(self.child_limits)
             stuck = self._run_cells(record)
             if stuck is None:
                 return
@@ -102,7 +107,8 @@ class StudentSession:
         except (ChildGone, wire.WireError) as error:
             status = self._end_child()
             if current is None:
-                self.fatal = tr("the sandbox failed while starting the notebook ({error})", error=error)
+                self.fatal = self._gpu_setup_failure(status) or tr(
+                    "the sandbox failed while starting the notebook ({error})", error=error)
                 return None
             if record:
                 self.cells[current] = CellResult(index=current, status="crashed", error=CellError(
@@ -121,6 +127,13 @@ class StudentSession:
 
     def close(self) -> None:
         self._end_child()
+
+    def _gpu_setup_failure(self, status: str) -> str | None:
+        """The reason a GPU child gave for ending before the first cell (see ``gpu.prepare_child_or_exit``)."""
+        if status != f"exit code {SETUP_FAILED_EXIT}" or not self.stderr:
+            return None
+        lines = [line for line in self.stderr[-1].splitlines() if line.startswith("grader: could not set up")]
+        return lines[-1].removeprefix("grader: ")[:500] if lines else None
 
     def out_of_time(self) -> bool:
         return time.monotonic() >= self.deadline
@@ -168,6 +181,11 @@ class StudentSession:
                                        "runs without errors)", name=what.split("(")[0]))
         where = f" ({error['where']})" if error.get("where") else ""
         message = str(error.get("message", ""))[:500]
+        if error.get("type") == "OutOfMemoryError":
+            first = message.split(". ")[0].strip()
+            raise StudentCodeFailed(tr("{what} ran out of GPU memory: a submission may use {limit} MB of GPU "
+                                       "memory{where}{detail}", what=what, limit=self.limits.gpu_memory_mb,
+                                       where=where, detail=f" ({first})" if first else ""))
         detail = f": {message}" if message else ""
         raise StudentCodeFailed(tr("{what} raised {error}{detail}{where}", what=what,
                                    error=error.get("type", tr("an error")), detail=detail, where=where))
@@ -187,9 +205,22 @@ def _seconds(value: Any) -> float:
 
 
 def _place_tensor(tensor: torch.Tensor, device: str) -> torch.Tensor:
-    if device.startswith("cuda") and torch.cuda.is_available():
-        return tensor.to(device)
-    return tensor
+    """Put a tensor rebuilt from the child's bytes on the device the child's tensor was on.
+
+    So a check sees where the student's result lives (``expect_on_device``). The device name
+    comes from the untrusted side: only ``cpu`` and a GPU this process has are accepted.
+    On a machine without CUDA nothing but ``cpu`` can be real, and the tensor stays here.
+    """
+    if device == "cpu":
+        return tensor
+    index = cuda_index(device) if is_cuda(device) else None
+    if not is_cuda(device):
+        raise wire.WireError(f"a tensor on an unknown device {device[:40]!r}")
+    if not torch.cuda.is_available():
+        return tensor
+    if index is not None and index >= torch.cuda.device_count():
+        raise wire.WireError(f"a tensor on a device this machine does not have ({device})")
+    return tensor.to(device)
 
 
 def _remote_to_handle(value: Any) -> wire.Handle:

@@ -21,13 +21,15 @@ import torch
 from _pytest.reports import TestReport
 from _pytest.runner import runtestprotocol
 
-from grader import __version__
+from grader import __version__, notes
+from grader.devices import is_cuda
 from grader.errors import GraderError
 from grader.i18n import set_language, tr
 from grader.extract import ExtractionError, extract_submission
 from grader.judge.proxy import StudentProxy, StudentSession
 from grader.replay import ANSWERS_FILE, RecordingReference, ReplayReference
 from grader.models import CheckResult, ExtractedSubmission, Verdict, utcnow
+from grader.sandbox import gpu
 from grader.sandbox.client import ForkServer, SandboxError
 from grader.sandbox.layers import missing_isolation
 from grader.spec import AssignmentSpec
@@ -135,12 +137,14 @@ class JudgePlugin:
         if hasattr(self.judge.reference, "begin_check"):
             self.judge.reference.begin_check(item.name)
         started = time.perf_counter()
+        notes.clear()
         reports = runtestprotocol(item, log=False, nextitem=None)
         passed = all(report.passed or report.skipped for report in reports) and any(
             report.when == "call" and report.passed for report in reports)
         points = float(item.get_closest_marker("points").args[0])
         visibility = self.judge.visibility(item)
-        message = "" if passed else failure_message(item, visibility)
+        # A passing check's message is what it noted (e.g. that a device check was skipped).
+        message = "; ".join(notes.take()) if passed else failure_message(item, visibility)
         return CheckResult(name=item.name, title=check_title(item), visibility=visibility,
                            score=points if passed else 0.0, max_score=points, passed=passed,
                            message=message, seconds=time.perf_counter() - started)
@@ -174,13 +178,17 @@ class Judge:
 
     def __init__(self, spec: AssignmentSpec, include_hidden: bool = True, device: str = "cpu",
                  server: ForkServer | None = None, allow_unisolated: bool = True, lang: str = "en",
-                 record_reference: bool = False):
+                 record_reference: bool = False, device_label: str | None = None):
+        """``device``: where this judge's submissions run (``cuda`` means ``cuda:0``);
+        ``device_label``: what the verdicts record (a batch spread over GPUs records ``cuda``)."""
         self.spec = spec
         self.lang = lang
         self.allow_unisolated = allow_unisolated
         torch.set_num_threads(1)  # the sandboxes need the cores; trusted-side reference runs are small
         self.include_hidden = include_hidden
-        self.device = device
+        self.device_label = device_label or device
+        self.device = "cuda:0" if device == "cuda" else device
+        gpu.configure_trusted(self.device, spec.device.deterministic)
         self.reference = load_reference(spec, include_hidden)
         if record_reference:
             self.reference = RecordingReference(self.reference)
@@ -203,7 +211,7 @@ class Judge:
             self.server.close()
             self.server = None
         if self.server is None:
-            self.server = ForkServer.for_limits(self.spec.limits)
+            self.server = ForkServer.for_limits(self.spec.limits, self.device)
             self.server.launch()
         if not self.server.ready:
             self.server.wait_ready()
@@ -255,7 +263,7 @@ class Judge:
     def judge_one(self, submission: str | Path | ExtractedSubmission, plugin: JudgePlugin) -> Verdict:
         started_at, started = utcnow(), time.perf_counter()
         path = submission.path if isinstance(submission, ExtractedSubmission) else str(submission)
-        base = dict(assignment=self.spec.id, submission=path, student=Path(path).stem, device=self.device,
+        base = dict(assignment=self.spec.id, submission=path, student=Path(path).stem, device=self.device_label,
                     grader_version=__version__, checks_fingerprint=self.fingerprint, started_at=started_at,
                     include_hidden=self.include_hidden)
         try:
@@ -270,7 +278,8 @@ class Judge:
         except SandboxError as error:
             return Verdict(status="error", message=tr("the sandbox could not start: {error}", error=error), sha256=extracted.sha256,
                            max_score=self._max_score(plugin), duration=time.perf_counter() - started, **base)
-        session = StudentSession(server, extracted, self.spec.limits, self.device)
+        session = StudentSession(server, extracted, self.spec.limits, self.device,
+                                 deterministic=self.spec.device.deterministic and is_cuda(self.device))
         try:
             session.start()
             checks = plugin.run_checks(session)

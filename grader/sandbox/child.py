@@ -21,7 +21,7 @@ from typing import Any
 import torch
 
 from grader import wire
-from grader.sandbox import describe, factories
+from grader.sandbox import describe, factories, gpu
 
 CELL_FILENAME = "<cell {index}>"
 MAX_MESSAGE_CHARS = 2000
@@ -79,6 +79,8 @@ class StudentRuntime:
             started = time.perf_counter()
             error = run_cell(self.namespace, index, source)
             _flush_output()
+            if error and error.get("type") == "OutOfMemoryError":
+                gpu.release_cached_memory()
             self.reply({"event": "cell_done", "index": index, "error": error,
                         "seconds": time.perf_counter() - started})
         self.reply({"event": "cells_finished"})
@@ -93,14 +95,18 @@ class StudentRuntime:
         seed = header.get("seed")
         if isinstance(seed, int):
             seed_everything(seed)
+        out_of_memory = False
         try:
             result = self.dispatch(op, header, payload)
         except BaseException as error:  # the student's code may raise anything, SystemExit included
             _flush_output()
             self.reply_error(error)
-            return
-        _flush_output()
-        self.reply({"ok": True}, result)
+            out_of_memory = gpu.is_out_of_memory(error)
+        else:
+            _flush_output()
+            self.reply({"ok": True}, result)
+        if out_of_memory:  # the failed call's tensors are gone with its frames: free their blocks
+            gpu.release_cached_memory()
 
     def dispatch(self, op: str, header: dict, payload: Any) -> Any:
         if op == "call":
@@ -175,6 +181,8 @@ def describe_exception(error: BaseException) -> dict:
 
 def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
+    if torch.cuda.is_initialized():  # a GPU child; a CPU child never starts CUDA here
+        torch.cuda.manual_seed_all(seed)
     random.seed(seed)
     try:
         import numpy

@@ -14,8 +14,10 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from grader.devices import is_cuda
 from grader.sandbox import cgroups
-from grader.sandbox.layers import SandboxLayers, detect_layers
+from grader.sandbox.gpu import GpuMounts, host_mounts
+from grader.sandbox.layers import SandboxLayers, detect_layers, python_paths, system_paths
 
 if TYPE_CHECKING:
     from grader.sandbox.channel import Child
@@ -30,6 +32,8 @@ SEND_TIMEOUT_SECONDS = 30
 FINISH_TIMEOUT_SECONDS = 10
 CGROUP_WORKER_TASKS = 4  # bubblewrap (two processes) and the warm worker, plus one to spare
 CGROUP_WORKER_BYTES = 512 << 20
+# A CUDA child's host memory beyond the student's: the driver's and the CUDA libraries' own.
+CGROUP_CUDA_EXTRA_BYTES = 3072 << 20
 
 
 class SandboxError(Exception):
@@ -48,10 +52,12 @@ class ForkServer:
     """A warm process with torch imported that forks one confined child per submission."""
 
     def __init__(self, layers: SandboxLayers | None = None, max_processes: int = 64,
-                 memory_bytes: int = 2048 << 20):
+                 memory_bytes: int = 2048 << 20, gpu: GpuMounts | None = None):
+        """``gpu``: the device nodes and driver files to show the children (CUDA runs); None on CPU."""
         self.layers = layers or detect_layers()
         self.max_processes = max_processes
         self.memory_bytes = memory_bytes
+        self.gpu = gpu
         self.process: subprocess.Popen | None = None
         self.control: socket.socket | None = None
         self.cgroup: cgroups.SandboxCgroup | None = None
@@ -72,11 +78,15 @@ class ForkServer:
             "layers": {"bubblewrap": self.layers.bwrap, "network_namespace": self.layers.bwrap,
                        "filesystem_isolation": self.layers.bwrap, "scrubbed_environment": True},
         }
+        if self.gpu is not None:
+            options["gpu"] = {"devices": self.gpu.devices, "read_only": self.gpu.read_only,
+                              "environment": self.gpu.environment}
         if cgroups.available():
             # Room for the warm worker itself (its threads count as tasks). Files in the
             # in-memory /tmp are charged to the submission that wrote them.
+            extra = CGROUP_CUDA_EXTRA_BYTES if self.gpu is not None else 0
             self.cgroup = cgroups.SandboxCgroup(max_tasks=self.max_processes + CGROUP_WORKER_TASKS,
-                                                memory_bytes=self.memory_bytes + CGROUP_WORKER_BYTES)
+                                                memory_bytes=self.memory_bytes + CGROUP_WORKER_BYTES + extra)
         options["layers"]["cgroup_limits"] = self.cgroup is not None
         command = self._command(options)
         self.process = subprocess.Popen(
@@ -106,7 +116,8 @@ class ForkServer:
         python = [sys.executable, "-s", "-P", "-m", "grader.sandbox.forkserver"]
         if not self.layers.bwrap:
             return python + [json.dumps(options)]
-        return self.layers.bwrap_command(GRADER_PACKAGE_DIR, SANDBOX_PACKAGE_ROOT, self._environment()) + python + [json.dumps(options)]
+        return self.layers.bwrap_command(GRADER_PACKAGE_DIR, SANDBOX_PACKAGE_ROOT, self._environment(),
+                                         gpu=self.gpu) + python + [json.dumps(options)]
 
     def _environment(self) -> dict[str, str]:
         root = SANDBOX_PACKAGE_ROOT if self.layers.bwrap else str(GRADER_PACKAGE_DIR.parent)
@@ -127,9 +138,10 @@ class ForkServer:
         return self.process is not None and self.process.poll() is None
 
     @classmethod
-    def for_limits(cls, limits) -> "ForkServer":
-        """A fork server sized for an assignment's limits (``grader.spec.Limits``)."""
-        return cls(max_processes=limits.processes, memory_bytes=limits.memory_mb << 20)
+    def for_limits(cls, limits, device: str = "cpu") -> "ForkServer":
+        """A fork server sized for an assignment's limits (``grader.spec.Limits``), on ``device``."""
+        gpu = host_mounts(python_paths() + system_paths()) if is_cuda(device) else None
+        return cls(max_processes=limits.processes, memory_bytes=limits.memory_mb << 20, gpu=gpu)
 
     def spawn(self, limits: dict) -> Child:
         if not self.alive():

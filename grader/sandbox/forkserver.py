@@ -3,13 +3,16 @@
 Started by the trusted side (under bubblewrap when the machine has it) with one end of
 a SOCK_SEQPACKET control socket as fd 3. Requests and replies are small JSON packets:
 
-    {"op": "spawn", "limits": {...}}  -> {"pid": N} plus three fds (rpc socket, stdout, stderr)
+    {"op": "spawn", "limits": {...}}  -> {"pid": N} plus three fds (rpc socket, stdout, stderr);
+                                         limits["device"] says cpu, or which GPU and how
     {"op": "finish", "pid": N}        -> {"pid": N, "exit": "..."}  (the whole tree is killed)
     {"op": "ping"}                    -> {"layers": {...}}
 
-It never runs student code itself and never touches CUDA, so every child starts from
-the same clean state. It is a child subreaper: whatever a submission double-forks or
-daemonises is re-parented here and killed when that submission finishes.
+It never runs student code itself and never touches CUDA (``main`` refuses to serve if
+anything it imported did), so every child starts from the same clean state; a child
+that grades on the GPU makes its own CUDA context after the fork (``gpu.prepare_child``).
+It is a child subreaper: whatever a submission double-forks or daemonises is
+re-parented here and killed when that submission finishes.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import socket
 import sys
 import tempfile
 
-from grader.sandbox import landlock
+from grader.sandbox import gpu, landlock
 from grader.sandbox.layers import python_paths, system_paths
 
 CONTROL_FD = 3
@@ -92,6 +95,10 @@ class ForkServer:
         self.layers["filesystem_isolation"] = bool(self.layers.get("filesystem_isolation")) or self.layers["landlock"]
         self.readable = python_paths() + system_paths() + ["/etc", "/proc", "/sys", os.path.dirname(
             os.path.dirname(os.path.abspath(landlock.__file__)))]
+        gpu_mounts = options.get("gpu") or {}
+        self.gpu_devices: list[str] = list(gpu_mounts.get("devices", []))
+        self.gpu_environment: dict[str, str] = dict(gpu_mounts.get("environment", {}))
+        self.readable += list(gpu_mounts.get("read_only", []))
         self.layers["subreaper"] = _prctl(PR_SET_CHILD_SUBREAPER, 1)
         self.layers["rlimits"] = True
         _prctl(PR_SET_DUMPABLE, 0)  # a submission running as our uid cannot ptrace us
@@ -169,15 +176,23 @@ class ForkServer:
         os.environ.clear()
         os.environ.update({"HOME": workdir, "TMPDIR": workdir, "PATH": "/usr/bin:/bin",
                            "LANG": "C.UTF-8", "OMP_NUM_THREADS": "1"})
-        apply_rlimits(limits)
+        device = limits.get("device") or {"type": "cpu"}
+        on_gpu = device.get("type") == "cuda"
+        # CUDA maps far more address space than it uses: RLIMIT_AS would stop it starting, so a
+        # GPU child's host memory is bounded by the cgroup, and its GPU memory by its cap.
+        apply_rlimits(limits, address_space=not on_gpu)
         _prctl(PR_SET_NO_NEW_PRIVS, 1)
-        landlock.restrict(self.readable, [workdir] + DEVICE_FILES, self.landlock_abi)
+        landlock.restrict(self.readable, writable_paths(workdir, self.gpu_devices if on_gpu else []),
+                          self.landlock_abi)
         if self.drop_uid:
             os.setgroups([])
             os.setresgid(uid, uid, uid)
             os.setresuid(uid, uid, uid)
         sys.stdout = os.fdopen(1, "w", buffering=1, closefd=False)
         sys.stderr = os.fdopen(2, "w", buffering=1, closefd=False)
+        # After the confinement (Landlock binds the calling thread and those it starts later,
+        # and CUDA starts threads), before the student's first cell.
+        gpu.prepare_child_or_exit(dict(device, environment=self.gpu_environment))
         from grader.sandbox import child
 
         child.serve(sock, int(limits.get("max_transfer_bytes", 256 << 20)))
@@ -255,6 +270,12 @@ class ForkServer:
         shutil.rmtree(self.workroot, ignore_errors=True)
 
 
+def writable_paths(workdir: str, gpu_devices: list[str]) -> list[str]:
+    """What a child may write under Landlock: its working directory, the harmless /dev files, and
+    the NVIDIA device nodes when it grades on the GPU (CUDA opens them read-write)."""
+    return [workdir] + DEVICE_FILES + list(gpu_devices)
+
+
 def remove_tree(path: str) -> None:
     """Remove a file or folder a submission wrote, whatever permissions it gave them."""
     if os.path.islink(path) or not os.path.isdir(path):
@@ -280,7 +301,7 @@ def remove_tree(path: str) -> None:
     shutil.rmtree(path, onerror=allow_and_retry)
 
 
-def apply_rlimits(limits: dict) -> None:
+def apply_rlimits(limits: dict, address_space: bool = True) -> None:
     def cap(which: int, value) -> None:
         if value is None:
             return
@@ -296,7 +317,7 @@ def apply_rlimits(limits: dict) -> None:
     cap(resource.RLIMIT_NPROC, limits.get("processes"))
     cap(resource.RLIMIT_CORE, 0)
     memory = limits.get("memory_bytes")
-    if memory:
+    if memory and address_space:
         cap(resource.RLIMIT_AS, current_address_space() + int(memory))
 
 
@@ -329,6 +350,12 @@ def descendants_of(root: int) -> list[int]:
     return found
 
 
+def cuda_initialized() -> bool:
+    """Whether this process has a CUDA context (through torch); a fork would leave its children without one."""
+    torch = sys.modules.get("torch")
+    return torch is not None and bool(torch.cuda.is_initialized())
+
+
 def describe_exit(raw: int) -> str:
     if os.WIFSIGNALED(raw):
         number = os.WTERMSIG(raw)
@@ -343,6 +370,10 @@ def main() -> None:
     options = json.loads(sys.argv[1]) if len(sys.argv) > 1 else {}
     control = socket.socket(fileno=int(options.get("control_fd", CONTROL_FD)))
     preload()
+    if cuda_initialized():
+        print("grader: the warm worker initialised CUDA before forking; its children could not use the GPU",
+              file=sys.stderr, flush=True)
+        os._exit(1)
     server = ForkServer(control, options)
     control.send(json.dumps({"ready": True, "layers": server.layers}).encode())
     server.serve()

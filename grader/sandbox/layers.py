@@ -10,7 +10,10 @@ import sys
 import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+if TYPE_CHECKING:
+    from grader.sandbox.gpu import GpuMounts
 
 TMP_BYTES = 512 << 20  # the sandbox's /tmp lives in memory: cap it
 
@@ -22,11 +25,14 @@ class SandboxLayers:
     is_root: bool
     landlock_allowed: bool = True
 
-    def bwrap_command(self, grader_package: Path, package_root: str, environment: dict[str, str]) -> list[str]:
+    def bwrap_command(self, grader_package: Path, package_root: str, environment: dict[str, str],
+                      gpu: GpuMounts | None = None) -> list[str]:
         """bubblewrap with fresh namespaces and read-only views of only what Python needs.
 
         Nothing of the repository is visible but the grader package itself (no checks, no
         reference solutions, no database); the working directory is a private tmpfs.
+        ``gpu`` (CUDA runs only) adds the NVIDIA device nodes and the driver's files; a CPU
+        run's command has neither.
         """
         assert self.bwrap_path
         command = [
@@ -42,6 +48,11 @@ class SandboxLayers:
                 command += ["--ro-bind", path, path]
         for path in python_paths():
             command += ["--ro-bind", path, path]
+        if gpu is not None:
+            for path in gpu.read_only:
+                command += ["--ro-bind", path, path]
+            for path in gpu.devices:
+                command += ["--dev-bind", path, path]
         # The root the binds hang on is read-only too: nothing outside /tmp is writable, so a
         # submission cannot plant modules next to the grader package for later ones.
         command += ["--ro-bind", str(grader_package), f"{package_root}/grader", "--remount-ro", "/",

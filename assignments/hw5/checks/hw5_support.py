@@ -82,9 +82,16 @@ def initial_state(layers: list, seed: int) -> dict[str, torch.Tensor]:
         return {name: value.clone() for name, value in factories.sequential(layers).state_dict().items()}
 
 
-def trusted_epoch(loop, layers, state, X, y, batch_size, optimizer, options, seed, start_in_eval=False):
-    """Run ``loop`` (the reference's train_epoch or a known mistake) on fresh trusted objects."""
+def trusted_epoch(loop, layers, state, X, y, batch_size, optimizer, options, seed, start_in_eval=False,
+                  device=None):
+    """Run ``loop`` (the reference's train_epoch or a known mistake) on fresh trusted objects.
+
+    ``device`` (a GPU run): the model and the data live there, as in ``student_epoch``.
+    """
     model = factories.sequential(layers, state_dict=state)
+    if device is not None and device.type != "cpu":
+        model.to(device)
+        X, y = X.to(device), y.to(device)
     if start_in_eval:
         model.eval()
     loader = factories.loader(X, y, batch_size)
@@ -108,9 +115,13 @@ def reference_accuracy(reference, layers, state, X, y, batch_size, seed):
         return reference.evaluate(trusted, factories.loader(X, y, batch_size))
 
 
-def student_epoch(student, layers, state, X, y, batch_size, optimizer, options, seed, start_in_eval=False):
-    """The same objects built in the sandbox; the student's train_epoch runs on them."""
+def student_epoch(student, layers, state, X, y, batch_size, optimizer, options, seed, start_in_eval=False,
+                  device=None):
+    """The same objects built in the sandbox; the student's train_epoch runs on them (on ``device``)."""
     model = student.build("sequential", layers, state_dict=state)
+    if device is not None and device.type != "cpu":
+        model.call("to", str(device))
+        X, y = X.to(device), y.to(device)
     if start_in_eval:
         model.call("eval")
     loader = student.build("loader", X, y, batch_size)

@@ -3,7 +3,10 @@
 import pytest
 import torch
 
-from grader.assertions import expect_close, expect_tensor, expect_type, fail
+from grader.assertions import expect_close, expect_on_device, expect_tensor, expect_type, fail
+
+DEVICE_HINT = ("keep the result on the input's device: no .cpu() or .numpy(), and make new tensors with "
+               "device=x.device")
 
 
 @pytest.mark.points(0.5)
@@ -29,6 +32,7 @@ def test_first_column_last_row_edge_shapes(student, reference, device):
     }
     for name, a in cases.items():
         got = student.first_column_last_row(a)
+        expect_on_device(got, device, what=f"first_column_last_row on {name}", hint=DEVICE_HINT)
         if not isinstance(got, (tuple, list)) or len(got) != 2:
             fail(f"first_column_last_row on {name} should return a tuple of two tensors "
                  f"(first column, last row), but returned {type(got).__name__}"
@@ -51,6 +55,7 @@ def test_flatten_batch_other_dtypes_and_shapes(student, reference, device):
     }
     for name, images in cases.items():
         got = student.flatten_batch(images)
+        expect_on_device(got, device, what=f"flatten_batch on {name}", hint=DEVICE_HINT)
         expect_close(got, reference.flatten_batch(images), what=f"flatten_batch on {name}",
                      hint="keep the batch dimension and everything else: reshape(B, -1) keeps dtype and "
                           "device; do not call .float() and do not hard-code C, H or W.")
@@ -66,6 +71,7 @@ def test_standardize_columns_float64_offsets(student, reference, device):
     }
     for name, x in cases.items():
         got = student.standardize_columns(x)
+        expect_on_device(got, device, what=f"standardize_columns on {name}", hint=DEVICE_HINT)
         expect_close(got, reference.standardize_columns(x), what=f"standardize_columns on {name}",
                      rtol=1e-7, atol=1e-9,
                      hint="per column: (x - x.mean(dim=0)) / x.std(dim=0) with torch's default (unbiased) std; "
@@ -78,6 +84,7 @@ def test_stack_channels_non_square_int(student, reference, device):
     torch.manual_seed(13)
     r, g, b = (torch.randint(-50, 50, (2, 5), device=device) for _ in range(3))
     got = student.stack_channels(r, g, b)
+    expect_on_device(got, device, what="stack_channels on (2, 5) int64 channels", hint=DEVICE_HINT)
     expect_close(got, reference.stack_channels(r, g, b), what="stack_channels on (2, 5) int64 channels",
                  hint="the result is (3, H, W) in the order r, g, b, with the channels' dtype: "
                       "torch.stack((r, g, b), dim=0).")

@@ -3,7 +3,10 @@
 import pytest
 import torch
 
-from grader.assertions import expect_close, expect_finite, expect_rows_sum_to_one, expect_tensor
+from grader.assertions import expect_close, expect_finite, expect_on_device, expect_rows_sum_to_one, expect_tensor
+
+DEVICE_HINT = ("keep the result on the input's device: no .cpu() or .numpy(), and make new tensors with "
+               "device=x.device")
 
 
 def make_network(device, dtype=torch.float32, output_scale=0.3):
@@ -47,6 +50,7 @@ def test_softmax_large_logits(student, reference, device):
             "x - x.max(dim=1, keepdim=True).values; the result does not change mathematically.")
     for name, logits in cases.items():
         got = student.softmax(logits)
+        expect_on_device(got, device, what=f"softmax on {name}", hint=DEVICE_HINT)
         expect_finite(got, what=f"softmax on {name}", hint=hint)
         expect_rows_sum_to_one(got, what=f"softmax on {name}", hint=hint)
         # float32 carries about 1e-4 absolute precision at magnitude 1000; equally stable forms
@@ -65,6 +69,7 @@ def test_softmax_odd_shapes_float64(student, reference, device):
     }
     for name, logits in cases.items():
         got = student.softmax(logits)
+        expect_on_device(got, device, what=f"softmax on {name}", hint=DEVICE_HINT)
         expect_close(got, reference.softmax(logits), what=f"softmax on {name}",
                      rtol=1e-5, atol=1e-6 if logits.dtype == torch.float32 else 1e-12,
                      hint="normalise each row (dim=1, keepdim=True) for any batch size and number of classes, "
@@ -78,6 +83,7 @@ def test_forward_by_hand_flat_inputs(student, reference, device):
     images = torch.rand(5, 784, device=device)
     W1, b1, W2, b2 = make_network(device)
     got = student.forward_by_hand(images, W1, b1, W2, b2)
+    expect_on_device(got, device, what="forward_by_hand on (5, 784) images", hint=DEVICE_HINT)
     expect_close(got, reference.forward_by_hand(images, W1, b1, W2, b2),
                  what="forward_by_hand on (5, 784) images", rtol=1e-4, atol=1e-4,
                  hint="accept both (B, 1, 28, 28) and (B, 784): images.reshape(images.shape[0], -1) works for "
@@ -106,6 +112,7 @@ def test_predict_proba_flat_float64(student, reference, device):
     images = torch.rand(7, 784, dtype=torch.float64, device=device)
     W1, b1, W2, b2 = make_network(device, dtype=torch.float64)
     got = student.predict_proba(images, W1, b1, W2, b2)
+    expect_on_device(got, device, what="predict_proba on (7, 784) float64 images", hint=DEVICE_HINT)
     expect_rows_sum_to_one(got, what="predict_proba on (7, 784) float64 images",
                            hint="predict_proba is softmax over each row of forward_by_hand's logits.")
     expect_close(got, reference.predict_proba(images, W1, b1, W2, b2),

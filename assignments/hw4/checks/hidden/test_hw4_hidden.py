@@ -9,8 +9,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from grader.assertions import (expect_close, expect_equal, expect_rows_sum_to_one, expect_tensor, expect_type, fail,
-                               is_remote)
+from grader.assertions import (expect_close, expect_equal, expect_on_device, expect_rows_sum_to_one, expect_tensor,
+                               expect_type, fail, is_remote)
 from hw4_support import FLATTEN_HINT, FORWARD_HINT, SIZES_HINT, STD_HINT, describe_module, plain_state, short_description
 
 
@@ -98,6 +98,9 @@ def test_network_other_batches(student, reference, device):
             got = net(x.to(device))
         except AssertionError as error:
             fail(f"{what}: {error}", FLATTEN_HINT if images else FORWARD_HINT)
+        expect_on_device(got, device, what=what,
+                         hint="forward must keep its output on the input's device: no .cpu() inside forward, "
+                              "and no tensors made without device=x.device")
         _check_output(got, model, linears, x, what, device)
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from grader.assertions import fail
+from grader.assertions import expect_on_device, fail
 from hw5_support import (
     FIT_BAR,
     MLP_DROPOUT,
@@ -47,17 +47,20 @@ def _loop_recording_losses(model, loader, loss_fn, optimizer):
 
 
 @pytest.mark.points(1)
-def test_train_epoch_with_adam_on_other_batches(student, reference):
-    """train_epoch with Adam, another network and batch size: weights and mean loss match the reference"""
+def test_train_epoch_with_adam_on_other_batches(student, reference, device):
+    """train_epoch with Adam, another network and batch size, on the grading device: weights and mean loss match"""
     X, y = sample(120, seed=601)
     state = initial_state(MLP_SIGMOID, seed=602)
     args = (MLP_SIGMOID, state, X, y, 24, "adam", {"lr": 0.01}, 603)
-    model, got = student_epoch(student, *args)
-    expected, _ = trusted_epoch(reference.train_epoch, *args)
+    model, got = student_epoch(student, *args, device=device)
+    expect_on_device(student.describe(model)["state_dict"], device,
+                     what="train_epoch on a model and data on the GPU: the model's weights",
+                     hint="train where the model and the data are: no model.cpu() or .to('cpu') in the loop")
+    expected, _ = trusted_epoch(reference.train_epoch, *args, device=device)
     expect_weights(student, model, expected, start=state,
-                   run_mistake=lambda loop: trusted_epoch(loop, *args)[0],
+                   run_mistake=lambda loop: trusted_epoch(loop, *args, device=device)[0],
                    what="train_epoch(model, loader, loss_fn, optimizer)")
-    _, losses = trusted_epoch(_loop_recording_losses, *args)
+    _, losses = trusted_epoch(_loop_recording_losses, *args, device=device)
     expect_mean_loss(got, losses, samples=len(y), what="train_epoch")
 
 
