@@ -11,8 +11,12 @@ so another transport (a cluster) can carry it unchanged.
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
+import socket
+import subprocess
+import sys
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Callable, Iterator
@@ -60,6 +64,59 @@ def worker_main(connection: Connection, assignment: str, assignments_dir: str | 
     finally:
         judge.close()
     os._exit(0)  # everything is sent and closed; skip tearing torch down (about a second)
+
+
+class JudgeProcess:
+    """One worker_main in a plain subprocess, talking over a socket pair.
+
+    For hosts that may not start multiprocessing children (a Dask worker is a daemonic process).
+    ``judge`` hands it one unit and returns ("verdict", JSON), ("failed", message) or
+    ("crashed", message); after a crash the next call starts a fresh process.
+    """
+
+    def __init__(self, args: tuple):
+        self.args = args
+        self.process: subprocess.Popen | None = None
+        self.connection: Connection | None = None
+
+    def start(self) -> None:
+        ours, theirs = socket.socketpair()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "grader.batch", str(theirs.fileno()), json.dumps(list(self.args))],
+            pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL)
+        theirs.close()
+        self.connection = Connection(ours.detach())
+
+    def judge(self, unit_json: str) -> tuple[str, str]:
+        if self.process is None or self.process.poll() is not None:
+            self.stop()
+            self.start()
+        try:
+            kind, data = self.connection.recv()
+            if kind == "ready":
+                self.connection.send(unit_json)
+                kind, data = self.connection.recv()
+            return kind, data
+        except (EOFError, OSError):
+            exitcode = self.process.wait()
+            self.stop()
+            return "crashed", str(exitcode)
+
+    def stop(self) -> None:
+        if self.connection is not None:
+            try:
+                self.connection.send(None)
+            except (BrokenPipeError, OSError):
+                pass
+        if self.process is not None:
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self.connection is not None:
+            self.connection.close()
+        self.process = self.connection = None
 
 
 class _Worker:
@@ -149,3 +206,7 @@ def worker_crash_verdict(assignment: str, path: str, exitcode: int | None, inclu
                    message=f"the grading worker died twice while judging this submission (exit {exitcode}); "
                            "grade it alone to see why",
                    include_hidden=include_hidden, device=device, grader_version=__version__)
+
+
+if __name__ == "__main__":  # a JudgeProcess: python -m grader.batch FD ARGS_JSON
+    worker_main(Connection(int(sys.argv[1])), *json.loads(sys.argv[2]))

@@ -22,6 +22,9 @@ console = Console(highlight=False)
 DEVICE = click.option("--device", default="auto", show_default=True,
                       help="auto, cpu, cuda or cuda:N (auto: cuda when this machine has one)")
 DB = click.option("--db", "db_url", default=DEFAULT_DB_URL, show_default=True, help="SQLAlchemy URL of the gradebook")
+CLUSTER = click.option("--cluster", default=None, metavar="ADDRESS",
+                        help="grade on a Dask cluster: a scheduler address (tcp://host:8786) or local:N "
+                             "(N worker processes here); needs pip install 'grader[cluster]'")
 ASSIGNMENTS = click.option("--assignments", "assignments_dir", type=click.Path(file_okay=False), default=None,
                            help="folder holding the assignments (default: ./assignments, then the bundled ones)")
 
@@ -80,9 +83,10 @@ def check(assignment: str, notebook: str | None, device: str, assignments_dir: s
 @click.option("--regrade", is_flag=True, help="grade again even what is unchanged since its last stored run")
 @click.option("--allow-unisolated", is_flag=True,
               help="grade even where the sandbox lacks network or filesystem isolation (recorded with every run)")
+@CLUSTER
 @ASSIGNMENTS
 def grade(assignment: str, paths: tuple[str, ...], db_url: str, device: str, json_path: str | None,
-          public_only: bool, workers: int | None, regrade: bool, allow_unisolated: bool,
+          public_only: bool, workers: int | None, regrade: bool, allow_unisolated: bool, cluster: str | None,
           assignments_dir: str | None) -> None:
     """Grade notebooks (files or folders of them) with every check, and store the results.
 
@@ -95,7 +99,7 @@ def grade(assignment: str, paths: tuple[str, ...], db_url: str, device: str, jso
         verdicts = grading.grade_submissions(
             assignment, paths, db_url=db_url, device=device, include_hidden=not public_only,
             assignments_dir=assignments_dir, workers=workers or default_workers(), regrade=regrade,
-            allow_unisolated=allow_unisolated,
+            allow_unisolated=allow_unisolated, cluster=cluster,
             on_start=progress.start, on_verdict=progress.advance)
     if json_path:
         report.write_json(verdicts, json_path)
@@ -244,13 +248,30 @@ def ci(assignment: str, notebook: str | None, checks_dir: str | None, device: st
 
 
 @main.command()
-def doctor() -> None:
+@CLUSTER
+def doctor(cluster: str | None) -> None:
     """Start a real sandbox and show which isolation layers this machine gives.
 
-    Exit 1 when grading would need --allow-unisolated.
+    With --cluster, on every worker of that Dask cluster. Exit 1 when grading would need
+    --allow-unisolated (anywhere).
     """
     from grader.sandbox.layers import LAYER_NAMES, missing_isolation
 
+    if cluster:
+        from grader.cluster import sandbox_reports
+
+        lacking = 0
+        for worker, layers in sorted(sandbox_reports(cluster).items()):
+            missing = missing_isolation(layers)
+            lacking += bool(missing)
+            mark = ("✗ ", "red") if missing else ("✓ ", "green")
+            console.print(Text.assemble(mark, f"{worker}: ", f"lacks {' and '.join(missing)}: install bubblewrap "
+                                        "there" if missing else "every layer grading needs"))
+        if lacking:
+            console.print(f"{lacking} worker(s) lack isolation; `grader grade --cluster` refuses to grade on "
+                          "them unless --allow-unisolated")
+            sys.exit(1)
+        return
     layers = grading.sandbox_report()
     for key, description in LAYER_NAMES.items():
         held = layers.get(key, False)

@@ -94,17 +94,19 @@ def check_notebook(assignment: str, notebook: str | Path | None = None, device: 
 def grade_submissions(assignment: str, paths: Iterable[str | Path], db_url: str = DEFAULT_DB_URL,
                       device: str = "cpu", include_hidden: bool = True,
                       assignments_dir: str | Path | None = None, workers: int = 1, regrade: bool = False,
-                      allow_unisolated: bool = False,
+                      allow_unisolated: bool = False, cluster: str | None = None,
                       on_start: Callable[[int, int], None] | None = None,
                       on_verdict: Callable[[Verdict], None] | None = None) -> list[Verdict]:
     """What `grader grade` does: every check, every verdict stored as soon as it is made.
 
     A submission whose code, checks and grader version are unchanged since its last stored
     run is not graded again (its stored verdict is returned) unless ``regrade``.
-    ``on_start(to_grade, skipped)`` is called once before grading starts.
+    ``on_start(to_grade, skipped)`` is called once before grading starts. With ``cluster`` (a Dask
+    scheduler address or ``local:N``) the submissions are judged on that cluster's workers.
     """
     spec = load_assignment(assignment, assignments_dir)
-    device = resolve_device(device)
+    # A cluster's workers may have the GPU this coordinator lacks: an explicit cuda is theirs to check.
+    device = device if cluster and device.startswith("cuda") else resolve_device(device)
     files = collect_submissions(paths)
     gradebook = Gradebook(db_url)
     fingerprint = spec.checks_fingerprint(include_hidden)
@@ -142,7 +144,13 @@ def grade_submissions(assignment: str, paths: Iterable[str | Path], db_url: str 
         # One warm worker per device slot: on GPUs, one running child per GPU unless the assignment allows more.
         devices = plan_worker_devices(device, workers, visible_gpu_count() if is_cuda(device) else 0,
                                       spec.device.children_per_gpu)
-        if units and (len(devices) <= 1 or len(units) == 1):
+        if units and cluster:
+            from grader.cluster import run_cluster  # imports dask: only here
+
+            run_cluster(spec.id, {path: unit.model_dump_json() for path, unit in units.items()}, address=cluster,
+                        include_hidden=include_hidden, device=device, assignments_dir=str(spec.root.parent),
+                        on_verdict=keep, allow_unisolated=allow_unisolated)
+        elif units and (len(devices) <= 1 or len(units) == 1):
             judge = start_judge(spec, include_hidden=include_hidden, device=devices[0], device_label=device,
                                 allow_unisolated=allow_unisolated)
             try:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import (JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint,
                         create_engine, event, func, select)
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
 from grader.errors import GraderError
@@ -95,26 +95,38 @@ class Gradebook:
     def __init__(self, url: str = DEFAULT_DB_URL):
         self.url = url
         try:
-            self.engine = create_engine(url)
-        except (ArgumentError, ImportError, ValueError) as error:
+            self.engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
+        except ImportError as error:
+            raise GraderError(f"cannot open the gradebook {url!r}: {error}; for PostgreSQL install the driver: "
+                              "pip install 'psycopg[binary]'") from None
+        except (ArgumentError, ValueError) as error:
             raise GraderError(f"cannot open the gradebook {url!r}: {error}; pass --db sqlite:///grades.db "
                               "or another SQLAlchemy URL") from None
+        shown = self.engine.url.render_as_string(hide_password=True)
         if self.engine.dialect.name == "sqlite":
             database = self.engine.url.database
             if database and database != ":memory:" and not Path(database).parent.exists():
                 raise GraderError(f"cannot open the gradebook {url}: folder {Path(database).parent} does not "
                                   "exist; create it or choose another --db")
             event.listen(self.engine, "connect", _sqlite_pragmas)
+        from grader.migrations import upgrade_gradebook
+
         try:
-            Base.metadata.create_all(self.engine)
+            upgrade_gradebook(self.engine, shown)
         except OperationalError as error:
-            raise GraderError(f"cannot open the gradebook {url}: {str(error.orig).splitlines()[0]}") from None
+            raise GraderError(f"cannot open the gradebook {shown}: {str(error.orig).strip().splitlines()[0]}") from None
 
     def close(self) -> None:
         self.engine.dispose()
 
     def record(self, verdict: Verdict) -> int:
         """Store one verdict as a new run; returns the run's id."""
+        try:
+            return self._record(verdict)
+        except IntegrityError:  # another grader created the same assignment or submission row just now
+            return self._record(verdict)
+
+    def _record(self, verdict: Verdict) -> int:
         with Session(self.engine) as session, session.begin():
             assignment = session.scalar(select(AssignmentRow).where(AssignmentRow.name == verdict.assignment))
             if assignment is None:

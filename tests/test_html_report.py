@@ -11,7 +11,7 @@ import pytest
 from conftest import TEST_ASSIGNMENTS, run_grader, write_notebook
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-if CHROMIUM is None and not os.environ.get("GRADER_REQUIRE_CHROMIUM"):
+if CHROMIUM is None and not os.environ.get("GRADER_TESTS_REQUIRE_ALL"):
     pytest.skip("no chromium here (apt-get install -y chromium); CI installs it", allow_module_level=True)
 
 CORRECT = "def double(x):\n    return x + x\n\ndef answer():\n    return 42\n"
@@ -19,7 +19,7 @@ HOSTILE_NAME = "<img src=x onerror=alert(1)>"
 
 
 def chromium(*args: str) -> subprocess.CompletedProcess:
-    assert CHROMIUM, "chromium is required here (GRADER_REQUIRE_CHROMIUM is set)"
+    assert CHROMIUM, "chromium is required here (GRADER_TESTS_REQUIRE_ALL is set)"
     return subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", *args],
                           capture_output=True, text=True, timeout=120)
 

@@ -1,0 +1,11 @@
+"""Alembic's environment for the gradebook: always run from grader.migrations on a live connection."""
+
+from alembic import context
+
+from grader.store import Base
+
+connection = context.config.attributes["connection"]
+context.configure(connection=connection, target_metadata=Base.metadata,
+                  render_as_batch=connection.dialect.name == "sqlite")
+with context.begin_transaction():
+    context.run_migrations()
