@@ -173,6 +173,23 @@ def failure_message(item: pytest.Item, visibility: str) -> str:
               error=str(error)[:300])
 
 
+def forget_check_modules(assignment_root: Path) -> None:
+    """Drop imported check and support modules, so the next run in this process imports its own.
+
+    pytest's importlib mode names a check module by its path under the root (``checks.public.
+    test_hw2_public``) and reuses a module of that name already in ``sys.modules``: without
+    this, checking against a released bundle after the course's own tree (or one assignment
+    tree after another) would run the first tree's checks.
+    """
+    root = str(assignment_root.resolve())
+    installed = (sys.prefix, sys.base_prefix)
+    for name, module in list(sys.modules.items()):
+        origin = getattr(module, "__file__", None) or ""
+        in_checks = "/checks/" in origin and not origin.startswith(installed)  # any assignment's checks folder
+        if name == "checks" or name.startswith("checks.") or origin.startswith(root + "/") or in_checks:
+            del sys.modules[name]
+
+
 class Judge:
     """Judges submissions of one assignment with a warm sandbox worker."""
 
@@ -244,10 +261,12 @@ class Judge:
         ]
         support = str(self.spec.checks_root)
         sys.path.insert(0, support)  # the trusted side only: checks share helpers; the sandbox never sees them
+        forget_check_modules(self.spec.root)
         try:
             code = pytest.main(args, plugins=[plugin])
         finally:
             sys.path.remove(support)
+            forget_check_modules(self.spec.root)
         if plugin.fatal is not None:
             raise plugin.fatal
         if plugin.collection_errors:
