@@ -15,7 +15,7 @@ from grader.errors import GraderError
 from grader.i18n import LANGUAGES, tr
 from grader.report import BatchProgress
 from grader.spec import load_assignment
-from grader.store import DEFAULT_DB_URL
+from grader.models import DEFAULT_DB_URL
 
 console = Console(highlight=False)
 

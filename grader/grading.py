@@ -6,7 +6,7 @@ import difflib
 import glob
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from pydantic import BaseModel
 
@@ -17,9 +17,11 @@ from grader.errors import GraderError
 from grader.extract import ExtractionError, extract_submission, student_name
 from grader.i18n import set_language
 from grader.judge import start_judge
-from grader.models import ExtractedSubmission, Verdict
+from grader.models import DEFAULT_DB_URL, ExtractedSubmission, Verdict
 from grader.spec import AssignmentSpec, load_assignment
-from grader.store import DEFAULT_DB_URL, Gradebook
+
+if TYPE_CHECKING:
+    from grader.store import Gradebook
 
 SUBMISSION_SUFFIXES = (".ipynb", ".py")
 IGNORED_NAMES = {"expected.json", "README.md"}
@@ -108,6 +110,8 @@ def grade_submissions(assignment: str, paths: Iterable[str | Path], db_url: str 
     # A cluster's workers may have the GPU this coordinator lacks: an explicit cuda is theirs to check.
     device = device if cluster and device.startswith("cuda") else resolve_device(device)
     files = collect_submissions(paths)
+    from grader.store import Gradebook  # sqlalchemy and alembic: not for `grader check`
+
     gradebook = Gradebook(db_url)
     fingerprint = spec.checks_fingerprint(include_hidden)
     verdicts: list[Verdict] = []
@@ -187,6 +191,8 @@ def apply_late_policy(verdict: Verdict, spec: AssignmentSpec, submitted_at: date
 
 def latest_results(assignment: str, db_url: str = DEFAULT_DB_URL) -> list[Verdict]:
     """The newest verdict of every student; raises when the gradebook has none for the assignment."""
+    from grader.store import Gradebook  # sqlalchemy and alembic: not for `grader check`
+
     gradebook = Gradebook(db_url)
     try:
         verdicts = gradebook.latest(assignment)
@@ -197,7 +203,7 @@ def latest_results(assignment: str, db_url: str = DEFAULT_DB_URL) -> list[Verdic
     return verdicts
 
 
-def _one_student(gradebook: Gradebook, assignment: str, student: str, db_url: str) -> None:
+def _one_student(gradebook: "Gradebook", assignment: str, student: str, db_url: str) -> None:
     if student not in gradebook.students(assignment):
         known = gradebook.students(assignment)
         if not known:
@@ -210,6 +216,8 @@ def _one_student(gradebook: Gradebook, assignment: str, student: str, db_url: st
 
 def student_result(assignment: str, student: str, db_url: str = DEFAULT_DB_URL) -> Verdict:
     """What `grader show` prints: the newest verdict of one student, in full."""
+    from grader.store import Gradebook  # sqlalchemy and alembic: not for `grader check`
+
     gradebook = Gradebook(db_url)
     try:
         _one_student(gradebook, assignment, student, db_url)
@@ -220,6 +228,8 @@ def student_result(assignment: str, student: str, db_url: str = DEFAULT_DB_URL) 
 
 def student_history(assignment: str, student: str, db_url: str = DEFAULT_DB_URL) -> list[Verdict]:
     """What `grader history` prints: every stored run of one student, oldest first."""
+    from grader.store import Gradebook  # sqlalchemy and alembic: not for `grader check`
+
     gradebook = Gradebook(db_url)
     try:
         _one_student(gradebook, assignment, student, db_url)

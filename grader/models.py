@@ -8,6 +8,9 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 
+DEFAULT_DB_URL = "sqlite:///grades.db"
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 

@@ -15,9 +15,8 @@ from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
 from grader.errors import GraderError
-from grader.models import CellResult, CheckResult, Verdict, utcnow
+from grader.models import DEFAULT_DB_URL, CellResult, CheckResult, Verdict, utcnow
 
-DEFAULT_DB_URL = "sqlite:///grades.db"
 MAX_STORED_OUTPUT = 64 * 1024
 
 
