@@ -185,4 +185,4 @@ def recorded(reference: Any, compute: Callable[..., Any], *args: Any, **kwargs: 
 
 
 def write_answers(recording: RecordingReference, path: Path) -> None:
-    path.write_text(json.dumps({"format": FORMAT, "answers": recording.answers}, sort_keys=True) + "\n")
+    path.write_text(json.dumps({"format": FORMAT, "answers": recording.answers}) + "\n")  # keeps dict order

@@ -133,52 +133,28 @@ def student_epoch(student, layers, state, X, y, batch_size, optimizer, options, 
 
 # Known mistakes, run on the trusted side only to say which one a wrong result looks like.
 
-def _loop_without_zero_grad(model, loader, loss_fn, optimizer):
-    model.train()
-    for inputs, targets in loader:
-        loss = loss_fn(model(inputs), targets)
-        loss.backward()
-        optimizer.step()
-
-
-def _loop_step_before_backward(model, loader, loss_fn, optimizer):
-    model.train()
-    for inputs, targets in loader:
-        optimizer.zero_grad()
-        loss = loss_fn(model(inputs), targets)
-        optimizer.step()
-        loss.backward()
-
-
-def _loop_zero_grad_after_backward(model, loader, loss_fn, optimizer):
-    model.train()
-    for inputs, targets in loader:
-        loss = loss_fn(model(inputs), targets)
-        loss.backward()
-        optimizer.zero_grad()
-        optimizer.step()
-
-
-def _loop_without_train_mode(model, loader, loss_fn, optimizer):
-    for inputs, targets in loader:
-        optimizer.zero_grad()
-        loss = loss_fn(model(inputs), targets)
-        loss.backward()
-        optimizer.step()
-
-
-# Each message is a template: {zero_grad} and {loop} stand for HINT_ZERO_GRAD and HINT_LOOP.
+# What each wrong loop of hw5_mistakes.LOOPS (same order) tells the student. Each message is a
+# template: {zero_grad} and {loop} stand for HINT_ZERO_GRAD and HINT_LOOP.
 KNOWN_LOOP_MISTAKES = [
-    (_loop_without_zero_grad, "your weights match a loop that never calls optimizer.zero_grad(), so the "
-                              "gradients of all earlier batches pile up: {zero_grad}"),
-    (_loop_step_before_backward, "your weights match a loop that calls optimizer.step() before "
-                                 "loss.backward(): {loop}"),
-    (_loop_zero_grad_after_backward, "your weights match a loop that calls optimizer.zero_grad() between "
-                                     "loss.backward() and optimizer.step(), which throws the gradients "
-                                     "away: {loop}"),
-    (_loop_without_train_mode, "your weights match a loop that leaves the model in eval mode: call "
-                               "model.train() at the start of train_epoch"),
+    "your weights match a loop that never calls optimizer.zero_grad(), so the gradients of all earlier "
+    "batches pile up: {zero_grad}",
+    "your weights match a loop that calls optimizer.step() before loss.backward(): {loop}",
+    "your weights match a loop that calls optimizer.zero_grad() between loss.backward() and optimizer.step(), "
+    "which throws the gradients away: {loop}",
+    "your weights match a loop that leaves the model in eval mode: call model.train() at the start of "
+    "train_epoch",
 ]
+
+
+def weights_after_known_mistakes(reference, *args, **kwargs):
+    """The weights each known wrong loop leaves; recorded at release, so the loops stay home.
+
+    The loops live in hw5_mistakes.py, which a released bundle does not carry: they are
+    one line away from the solution.
+    """
+    from hw5_mistakes import LOOPS
+
+    return [trusted_epoch(loop, *args, **kwargs)[0] for loop in LOOPS]
 
 
 def same_weights(a: dict, b: dict, rtol: float = 1e-4, atol: float = 1e-5) -> bool:
@@ -188,7 +164,7 @@ def same_weights(a: dict, b: dict, rtol: float = 1e-4, atol: float = 1e-5) -> bo
         for name in a)
 
 
-def expect_weights(student, model, expected, *, start, run_mistake, what: str) -> None:
+def expect_weights(student, model, expected, *, start, mistakes, what: str) -> None:
     """The weights the student's loop left in ``model`` against the reference loop's."""
     got = student.describe(model)["state_dict"]
     if same_weights(got, expected):
@@ -199,8 +175,8 @@ def expect_weights(student, model, expected, *, start, run_mistake, what: str) -
              "given; optimizer.zero_grad() belongs at the start of the batch (zero_grad between backward and "
              "step, or step before backward, leaves step no gradient to use)")
     hint = tr("{loop}; {zero_grad}", loop=tr(HINT_LOOP), zero_grad=tr(HINT_ZERO_GRAD))
-    for loop, message in KNOWN_LOOP_MISTAKES:
-        if same_weights(got, run_mistake(loop)):
+    for weights, message in zip(mistakes, KNOWN_LOOP_MISTAKES):
+        if same_weights(got, weights):
             hint = tr(message, loop=tr(HINT_LOOP), zero_grad=tr(HINT_ZERO_GRAD))
             break
     for name, want in expected.items():

@@ -22,6 +22,7 @@ from hw5_support import (
     student_epoch,
     trained_state,
     trusted_epoch,
+    weights_after_known_mistakes,
 )
 
 
@@ -58,7 +59,7 @@ def test_train_epoch_with_adam_on_other_batches(student, reference, device):
                      hint="train where the model and the data are: no model.cpu() or .to('cpu') in the loop")
     expected, _ = trusted_epoch(reference.train_epoch, *args, device=device)
     expect_weights(student, model, expected, start=state,
-                   run_mistake=lambda loop: trusted_epoch(loop, *args, device=device)[0],
+                   mistakes=weights_after_known_mistakes(reference, *args, device=device),
                    what="train_epoch(model, loader, loss_fn, optimizer)")
     _, losses = trusted_epoch(_loop_recording_losses, *args, device=device)
     expect_mean_loss(got, losses, samples=len(y), what="train_epoch")
@@ -73,7 +74,7 @@ def test_train_epoch_trains_in_train_mode(student, reference):
     model, _ = student_epoch(student, *args, start_in_eval=True)
     expected, _ = trusted_epoch(reference.train_epoch, *args, start_in_eval=True)
     expect_weights(student, model, expected, start=state,
-                   run_mistake=lambda loop: trusted_epoch(loop, *args, start_in_eval=True)[0],
+                   mistakes=weights_after_known_mistakes(reference, *args, start_in_eval=True),
                    what="train_epoch on a model in eval mode")
 
 
