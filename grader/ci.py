@@ -86,7 +86,8 @@ def grade_checkout(spec: AssignmentSpec, notebook: Path | None, include_hidden: 
                        status="error", message=missing_message, max_score=spec.declared_points(include_hidden),
                        device=device, include_hidden=include_hidden, grader_version=__version__,
                        checks_fingerprint=spec.checks_fingerprint(include_hidden))
-    judge = start_judge(spec, include_hidden=include_hidden, device=device, allow_unisolated=allow_unisolated)
+    judge = start_judge(spec, single_submission=True, include_hidden=include_hidden, device=device,
+                        allow_unisolated=allow_unisolated)
     try:
         return judge.grade([notebook])[0]
     finally:

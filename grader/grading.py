@@ -86,7 +86,7 @@ def check_notebook(assignment: str, notebook: str | Path | None = None, device: 
     path = Path(notebook) if notebook else find_student_notebook(spec)
     if not path.exists():
         raise GraderError(f"{path}: no such file; name your notebook: grader check {spec.id} path/to/{spec.notebook}")
-    judge = start_judge(spec, include_hidden=False, device=resolve_device(device), lang=lang)
+    judge = start_judge(spec, single_submission=True, include_hidden=False, device=resolve_device(device), lang=lang)
     try:
         return judge.grade([path])[0]
     finally:
@@ -155,7 +155,8 @@ def grade_submissions(assignment: str, paths: Iterable[str | Path], db_url: str 
                         include_hidden=include_hidden, device=device, assignments_dir=str(spec.root.parent),
                         on_verdict=keep, allow_unisolated=allow_unisolated)
         elif units and (len(devices) <= 1 or len(units) == 1):
-            judge = start_judge(spec, include_hidden=include_hidden, device=devices[0], device_label=device,
+            judge = start_judge(spec, single_submission=len(units) == 1, include_hidden=include_hidden,
+                                device=devices[0], device_label=device,
                                 allow_unisolated=allow_unisolated)
             try:
                 judge.run(list(units.values()), keep)

@@ -42,3 +42,15 @@ def test_examples_score_what_their_readme_says_and_reference_notebook_full_marks
         if "score" in want:
             assert got["score"] == pytest.approx(want["score"]), (name, got["checks"])
     assert set(verdicts) == set(expected) | {"reference.ipynb"}
+
+
+def test_check_trains_in_the_sandbox_without_the_batch_warm_up(tmp_path):
+    """`grader check` skips the warm worker's first optimizer step (torch._dynamo, ~1.7 s): the
+    child takes it itself, under every sandbox layer, when the student's code trains."""
+    from grader.grading import check_notebook
+
+    notebook = tmp_path / "hw5.ipynb"
+    notebook.write_bytes((REPO / "submissions" / "hw5" / "correct.ipynb").read_bytes())
+    verdict = check_notebook("hw5", notebook)
+    assert verdict.status == "graded" and verdict.score == verdict.max_score == 6, [
+        (check.name, check.message) for check in verdict.checks if not check.passed]

@@ -9,11 +9,14 @@ if TYPE_CHECKING:
     from grader.spec import AssignmentSpec
 
 
-def start_judge(spec: AssignmentSpec, **options: Any) -> Judge:
-    """A Judge whose sandbox is launched first, so both processes import torch at the same time."""
+def start_judge(spec: AssignmentSpec, single_submission: bool = False, **options: Any) -> Judge:
+    """A Judge whose sandbox is launched first, so both processes import torch at the same time.
+
+    ``single_submission`` (`grader check`): the sandbox skips warm-ups that only pay off over a batch.
+    """
     from grader.sandbox.client import ForkServer  # does not import torch
 
-    server = ForkServer.for_limits(spec.limits, options.get("device", "cpu"))
+    server = ForkServer.for_limits(spec.limits, options.get("device", "cpu"), warm_optimizer=not single_submission)
     server.launch()
     from grader.judge.runner import Judge  # imports torch and pytest
 

@@ -52,8 +52,13 @@ class ForkServer:
     """A warm process with torch imported that forks one confined child per submission."""
 
     def __init__(self, layers: SandboxLayers | None = None, max_processes: int = 64,
-                 memory_bytes: int = 2048 << 20, gpu: GpuMounts | None = None):
-        """``gpu``: the device nodes and driver files to show the children (CUDA runs); None on CPU."""
+                 memory_bytes: int = 2048 << 20, gpu: GpuMounts | None = None, warm_optimizer: bool = True):
+        """``gpu``: the device nodes and driver files to show the children (CUDA runs); None on CPU.
+
+        ``warm_optimizer``: take torch's first optimizer step (1.7 s: it imports torch._dynamo)
+        before forking, so no child pays it; a single check leaves it to the child that needs it.
+        """
+        self.warm_optimizer = warm_optimizer
         self.layers = layers or detect_layers()
         self.max_processes = max_processes
         self.memory_bytes = memory_bytes
@@ -75,6 +80,7 @@ class ForkServer:
             "control_fd": child_end.fileno(),
             "unshare_network": not self.layers.bwrap,
             "landlock": self.layers.landlock_allowed,
+            "warm_optimizer": self.warm_optimizer,
             "layers": {"bubblewrap": self.layers.bwrap, "network_namespace": self.layers.bwrap,
                        "filesystem_isolation": self.layers.bwrap, "scrubbed_environment": True},
         }
@@ -138,10 +144,11 @@ class ForkServer:
         return self.process is not None and self.process.poll() is None
 
     @classmethod
-    def for_limits(cls, limits, device: str = "cpu") -> "ForkServer":
+    def for_limits(cls, limits, device: str = "cpu", warm_optimizer: bool = True) -> "ForkServer":
         """A fork server sized for an assignment's limits (``grader.spec.Limits``), on ``device``."""
         gpu = host_mounts(python_paths() + system_paths()) if is_cuda(device) else None
-        return cls(max_processes=limits.processes, memory_bytes=limits.memory_mb << 20, gpu=gpu)
+        return cls(max_processes=limits.processes, memory_bytes=limits.memory_mb << 20, gpu=gpu,
+                   warm_optimizer=warm_optimizer)
 
     def spawn(self, limits: dict) -> Child:
         if not self.alive():

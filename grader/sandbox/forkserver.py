@@ -55,7 +55,7 @@ def unshare_network() -> bool:
     return _libc.unshare(CLONE_NEWNET) == 0
 
 
-def preload() -> None:
+def preload(warm_optimizer: bool = True) -> None:
     import importlib
     import warnings
 
@@ -71,10 +71,11 @@ def preload() -> None:
             pass
     # The first optimizer step imports more of torch lazily (and may touch a cache folder);
     # do it here, once, so children need not read or write outside their sandbox for it.
-    parameter = torch.zeros(1, requires_grad=True)
-    optimizer = torch.optim.SGD([parameter], lr=0.1)
-    parameter.sum().backward()
-    optimizer.step()
+    if warm_optimizer:
+        parameter = torch.zeros(1, requires_grad=True)
+        optimizer = torch.optim.SGD([parameter], lr=0.1)
+        parameter.sum().backward()
+        optimizer.step()
     import grader.sandbox.child  # noqa: F401  (imported before any fork, like torch)
 
 
@@ -369,7 +370,7 @@ def describe_exit(raw: int) -> str:
 def main() -> None:
     options = json.loads(sys.argv[1]) if len(sys.argv) > 1 else {}
     control = socket.socket(fileno=int(options.get("control_fd", CONTROL_FD)))
-    preload()
+    preload(options.get("warm_optimizer", True))
     if cuda_initialized():
         print("grader: the warm worker initialised CUDA before forking; its children could not use the GPU",
               file=sys.stderr, flush=True)
