@@ -257,6 +257,12 @@ class Judge:
         args = [str(path) for path in files] + [
             "-c", str(PYTEST_INI), "--rootdir", str(self.spec.root), "-p", "no:cacheprovider",
             "-p", "no:terminal", "-p", "no:stepwise", "--assert=plain", "--import-mode=importlib",
+            # Plugins that wrap every check and that judging does not use (checks are plain functions
+            # with the grader's fixtures; output goes to the sandbox's pipes, not pytest's).
+            *[arg for plugin in ("logging", "warnings", "unraisableexception", "threadexception", "faulthandler",
+                                 "junitxml", "doctest", "pastebin", "setuponly", "setupplan", "unittest",
+                                 "subtests", "debugging")
+              for arg in ("-p", f"no:{plugin}")],
             "-s", "-W", "ignore::pytest.PytestAssertRewriteWarning",
         ]
         support = str(self.spec.checks_root)
