@@ -281,26 +281,24 @@ def process_tree(root: int) -> list[int]:
     return found
 
 
-def pss_kb(pid: int) -> int | None:
+def _proc_field(pid: int, file: str, key: str) -> int | None:
+    """The first number of the ``key:`` line of /proc/PID/FILE, or None when it cannot be read."""
     try:
-        with open(f"/proc/{pid}/smaps_rollup") as rollup:
-            for line in rollup:
-                if line.startswith("Pss:"):
+        with open(f"/proc/{pid}/{file}") as proc:
+            for line in proc:
+                if line.startswith(key):
                     return int(line.split()[1])
     except (OSError, ValueError):
         return None
     return None
 
 
+def pss_kb(pid: int) -> int | None:
+    return _proc_field(pid, "smaps_rollup", "Pss:")
+
+
 def thread_count(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/status") as status:
-            for line in status:
-                if line.startswith("Threads:"):
-                    return int(line.split()[1])
-    except (OSError, ValueError):
-        pass
-    return 0
+    return _proc_field(pid, "status", "Threads:") or 0
 
 
 def machine_busy_seconds() -> float:

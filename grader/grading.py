@@ -205,8 +205,8 @@ def latest_results(assignment: str, db_url: str = DEFAULT_DB_URL) -> list[Verdic
 
 
 def _one_student(gradebook: "Gradebook", assignment: str, student: str, db_url: str) -> None:
-    if student not in gradebook.students(assignment):
-        known = gradebook.students(assignment)
+    known = gradebook.students(assignment)
+    if student not in known:
         if not known:
             raise GraderError(f"no results for {assignment} in {db_url}; grade first: grader grade {assignment} DIR")
         close = difflib.get_close_matches(student, known, n=1)
@@ -243,9 +243,6 @@ def export_results(assignment: str, csv_path: str | Path, db_url: str = DEFAULT_
     """What `grader export --csv` writes: one row per student, a column per check and the total."""
     from grader.report import write_csv
 
-    from grader.report import writable
-
-    writable(csv_path)
     verdicts = latest_results(assignment, db_url)
     write_csv(verdicts, csv_path)
     return verdicts

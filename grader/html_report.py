@@ -13,7 +13,7 @@ from collections import Counter
 from datetime import datetime, timezone
 
 from grader.models import Verdict
-from grader.report import check_names
+from grader.report import check_names, check_pass_rates
 
 BAR_COLOR = "#3b6fb6"
 FAIL_COLOR = "#c0392b"
@@ -62,22 +62,13 @@ def score_histogram(verdicts: list[Verdict], max_score: float, width: int = 640,
     return "".join(parts)
 
 
-def check_pass_rates(verdicts: list[Verdict]) -> list[tuple[str, int, int]]:
-    graded = [verdict for verdict in verdicts if verdict.status == "graded"]
-    rates = []
-    for name in check_names(verdicts):
-        results = [check for verdict in graded for check in verdict.checks if check.name == name]
-        rates.append((name, sum(check.passed for check in results), len(results)))
-    return rates
-
-
-def pass_rate_bars(rates: list[tuple[str, int, int]], width: int = 640) -> str:
+def pass_rate_bars(rates: list[tuple[str, float, int, int]], width: int = 640) -> str:
     row, label_width = 22, 300
     height = row * len(rates) + 10
     parts = [f'<svg class="pass-rates" role="img" aria-label="pass rate of each check" width="{width}" '
              f'height="{height}" viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">']
     span = width - label_width - 60
-    for index, (name, passed, total) in enumerate(rates):
+    for index, (name, _points, passed, total) in enumerate(rates):
         rate = passed / total if total else 0.0
         y = 5 + index * row
         parts.append(f'<text x="{label_width - 6}" y="{y + 15}" font-size="12" text-anchor="end">{_e(name)}</text>')

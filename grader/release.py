@@ -20,7 +20,7 @@ from pydantic import BaseModel
 from grader.errors import GraderError
 from grader.judge import start_judge
 from grader.replay import ANSWERS_FILE, write_answers
-from grader.spec import AssignmentSpec, load_assignment
+from grader.spec import AssignmentSpec, check_functions, load_assignment
 
 MIN_LEAK_LINE = 25  # shorter source lines (``return x``, ``import torch``) are common to any code
 
@@ -151,9 +151,7 @@ def _secret_lines(spec: AssignmentSpec) -> tuple[dict[str, str], dict[str, list[
     bodies: dict[str, list[str]] = {}
     for path in [path for path in spec.check_files(include_hidden=True) if spec.hidden_checks in path.parents]:
         text = path.read_text()
-        for node in _functions(path):
-            if not node.name.startswith("test_"):
-                continue
+        for node in check_functions(path):
             if node.name not in public_names:
                 hidden[node.name] = f"the hidden check {node.name}"
             for line in _significant_lines(text, node, public):

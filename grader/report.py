@@ -65,6 +65,17 @@ def check_names(verdicts: list[Verdict]) -> list[str]:
     return list(names)
 
 
+def check_pass_rates(verdicts: list[Verdict]) -> list[tuple[str, float, int, int]]:
+    """(check, points, passed, graded) for every check, counted over the graded verdicts."""
+    graded = [verdict for verdict in verdicts if verdict.status == "graded"]
+    rates = []
+    for name in check_names(verdicts):
+        results = [check for verdict in graded for check in verdict.checks if check.name == name]
+        points = results[0].max_score if results else 0.0
+        rates.append((name, points, sum(check.passed for check in results), len(results)))
+    return rates
+
+
 def _score_cell(verdict: Verdict) -> str:
     text = f"{_score(verdict.score)}/{_score(verdict.max_score)}"
     if verdict.penalty:
@@ -111,12 +122,9 @@ def print_grade_summary(verdicts: list[Verdict], console: Console, title: str = 
         rates.add_column("check")
         rates.add_column("points", justify="right")
         rates.add_column("passed", justify="right")
-        for number, name in enumerate(names, 1):
-            results = [check for verdict in graded for check in verdict.checks if check.name == name]
-            passed = sum(check.passed for check in results)
-            points = results[0].max_score if results else 0
+        for number, (name, points, passed, total) in enumerate(check_pass_rates(verdicts), 1):
             rates.add_row(str(number), name, _score(points),
-                          f"{passed}/{len(results)} ({passed / len(results):.0%})" if results else "-")
+                          f"{passed}/{total} ({passed / total:.0%})" if total else "-")
         console.print(rates)
     errors = len(verdicts) - len(graded)
     if graded:

@@ -145,7 +145,7 @@ class AssignmentSpec(BaseModel):
         """The points the check files declare (``@pytest.mark.points(N)``), read without importing them."""
         total = 0.0
         for path in self.check_files(include_hidden):
-            for check in _check_functions(path):
+            for check in check_functions(path):
                 for decorator in check.decorator_list:
                     if (isinstance(decorator, ast.Call) and isinstance(decorator.func, ast.Attribute)
                             and decorator.func.attr == "points" and decorator.args
@@ -157,7 +157,7 @@ class AssignmentSpec(BaseModel):
         """How many hidden checks will also count, read without importing (or showing) them."""
         if self.released_hidden_checks is not None and not self.hidden_checks.is_dir():
             return self.released_hidden_checks
-        return sum(len(_check_functions(path)) for path in self.check_files(include_hidden=True)
+        return sum(len(check_functions(path)) for path in self.check_files(include_hidden=True)
                    if self.hidden_checks in path.parents)
 
     @property
@@ -179,7 +179,8 @@ class AssignmentSpec(BaseModel):
         return digest.hexdigest()[:16]
 
 
-def _check_functions(path: Path) -> list[ast.FunctionDef]:
+def check_functions(path: Path) -> list[ast.FunctionDef]:
+    """The checks (``test_*`` functions) defined in a check file, read without importing it."""
     return [node for node in ast.walk(ast.parse(path.read_text()))
             if isinstance(node, ast.FunctionDef) and node.name.startswith("test_")]
 

@@ -174,7 +174,7 @@ def failure_message(item: pytest.Item, visibility: str) -> str:
 
 
 def forget_check_modules(assignment_root: Path) -> None:
-    """Drop imported check and support modules, so the next run in this process imports its own.
+    """Drop check and support modules imported earlier in this process, so this run imports its own.
 
     pytest's importlib mode names a check module by its path under the root (``checks.public.
     test_hw2_public``) and reuses a module of that name already in ``sys.modules``: without
@@ -272,7 +272,6 @@ class Judge:
             code = pytest.main(args, plugins=[plugin])
         finally:
             sys.path.remove(support)
-            forget_check_modules(self.spec.root)
         if plugin.fatal is not None:
             raise plugin.fatal
         if plugin.collection_errors:
