@@ -55,6 +55,17 @@ class DevicePolicy(BaseModel):
     children_per_gpu: int = Field(1, gt=0, description="submissions graded at once on one GPU in a batch")
 
 
+class SandboxPolicy(BaseModel):
+    """``[sandbox]`` in assignment.toml: what the warm worker prepares before it forks submissions."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    warm_optimizer: bool | None = Field(
+        None, description="take torch's first optimizer step in the warm worker (about 1 s of its start: it "
+                          "imports torch._dynamo) so that no submission pays it; unset: when the reference "
+                          "solution (or, without one, the template notebook) uses torch.optim")
+
+
 class Extraction(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -98,6 +109,7 @@ class AssignmentSpec(BaseModel):
     limits: Limits = Limits()
     extraction: Extraction = Extraction()
     device: DevicePolicy = DevicePolicy()
+    sandbox: SandboxPolicy = SandboxPolicy()
     student_pattern: str | None = Field(None, description="regex on the file name; group 'student' names the student")
     late: LatePolicy | None = None
     released_hidden_checks: int | None = Field(
@@ -136,6 +148,15 @@ class AssignmentSpec(BaseModel):
 
     def reference_solution(self) -> Path:
         return self.root.parent.parent / "reference_solutions" / f"{self.id}.py"
+
+    def warms_optimizer(self) -> bool:
+        """Whether submissions are expected to step a torch optimizer (``[sandbox] warm_optimizer``)."""
+        if self.sandbox.warm_optimizer is not None:
+            return self.sandbox.warm_optimizer
+        for source in (self.reference_solution(), self.template):
+            if source.is_file():
+                return re.search(r"\boptim\b", source.read_text(errors="replace")) is not None
+        return True  # nothing to tell from: prepare for it
 
     def check_files(self, include_hidden: bool) -> list[Path]:
         folders = [self.public_checks] + ([self.hidden_checks] if include_hidden else [])

@@ -55,6 +55,21 @@ class Handle:
     type_name: str
 
 
+@dataclass(frozen=True)
+class _Blob:
+    """A tensor's bytes, sent straight from its memory (no copy before the socket's own)."""
+
+    tensor: torch.Tensor
+    size: int
+
+    def view(self) -> memoryview:
+        if self.size == 0:
+            return memoryview(b"")
+        memory = (ctypes.c_char * self.size).from_address(self.tensor.data_ptr())
+        memory.owner = self.tensor  # the view keeps the array, the array the tensor: no dangling memory
+        return memoryview(memory).cast("B")
+
+
 @dataclass
 class Encoder:
     """Turns a value into JSON-able data plus blobs.
@@ -64,7 +79,7 @@ class Encoder:
 
     to_handle: Any = None
     max_blob_bytes: int = DEFAULT_MAX_BLOB_BYTES
-    blobs: list[bytes] = field(default_factory=list)
+    blobs: list[_Blob] = field(default_factory=list)
     _blob_bytes: int = 0
     _items: int = 0
 
@@ -104,14 +119,14 @@ class Encoder:
             raise WireError(f"cannot send a tensor of dtype {plain.dtype}")
         if plain.layout != torch.strided:
             plain = plain.to_dense()
-        data = plain.detach().to("cpu").contiguous().clone()
+        data = plain.detach().to("cpu").contiguous()
         if data.is_conj():
             data = data.resolve_conj()
         size = data.numel() * data.element_size()
         self._blob_bytes += size
         if self._blob_bytes > self.max_blob_bytes:
             raise WireError(f"tensors larger than {self.max_blob_bytes} bytes in total cannot be sent")
-        self.blobs.append(ctypes.string_at(data.data_ptr(), size) if size else b"")
+        self.blobs.append(_Blob(data, size))
         encoded = {
             "$tensor": len(self.blobs) - 1,
             "dtype": dtype_name,
@@ -135,10 +150,11 @@ class Decoder:
     tensor to its recorded device.
     """
 
-    blobs: list[bytes]
+    blobs: list[bytearray]
     from_handle: Any = None
     place_tensor: Any = None
     _items: int = 0
+    _used: set[int] = field(default_factory=set)
 
     def decode(self, data: Any, depth: int = 0) -> Any:
         self._items += 1
@@ -191,7 +207,11 @@ class Decoder:
         if numel == 0:
             tensor = torch.empty(shape, dtype=dtype)
         else:
-            tensor = torch.frombuffer(bytearray(blob), dtype=torch.uint8).view(dtype).reshape(shape)
+            # The frame's own buffer becomes the tensor's memory; a blob named twice is copied, so
+            # no two tensors share memory however the header is written.
+            buffer = blob if index not in self._used else bytearray(blob)
+            self._used.add(index)
+            tensor = torch.frombuffer(buffer, dtype=torch.uint8).view(dtype).reshape(shape)
         device = str(data.get("device", "cpu"))
         if self.place_tensor is not None:
             tensor = self.place_tensor(tensor, device)
@@ -215,43 +235,50 @@ def _as_list(value: Any) -> list:
 
 
 def encode_message(header: dict, payload: Any = None, to_handle=None,
-                   max_blob_bytes: int = DEFAULT_MAX_BLOB_BYTES) -> bytes:
-    """Frame a message: ``header`` is plain JSON, ``payload`` any value the encoder takes."""
+                   max_blob_bytes: int = DEFAULT_MAX_BLOB_BYTES) -> list[bytes | memoryview]:
+    """Frame a message: ``header`` is plain JSON, ``payload`` any value the encoder takes.
+
+    Returns the frame's parts, to be sent in order: the framing and JSON, then each tensor's
+    bytes as a view of its memory (valid while the parts are alive).
+    """
     encoder = Encoder(to_handle=to_handle, max_blob_bytes=max_blob_bytes)
     body = dict(header)
     body["payload"] = encoder.encode(payload)
     encoded = json.dumps(body, allow_nan=False).encode()
     if len(encoded) > MAX_HEADER_BYTES:
         raise WireError("message header too large")
-    parts = [_PREFIX.pack(len(encoded), len(encoder.blobs))]
-    parts.extend(_BLOB_LEN.pack(len(blob)) for blob in encoder.blobs)
-    parts.append(encoded)
-    parts.extend(encoder.blobs)
-    return b"".join(parts)
+    framing = [_PREFIX.pack(len(encoded), len(encoder.blobs))]
+    framing.extend(_BLOB_LEN.pack(blob.size) for blob in encoder.blobs)
+    framing.append(encoded)
+    return [b"".join(framing)] + [blob.view() for blob in encoder.blobs if blob.size]
 
 
 def send_message(sock: socket.socket, header: dict, payload: Any = None, to_handle=None,
                  max_blob_bytes: int = DEFAULT_MAX_BLOB_BYTES) -> None:
-    sock.sendall(encode_message(header, payload, to_handle=to_handle, max_blob_bytes=max_blob_bytes))
+    for part in encode_message(header, payload, to_handle=to_handle, max_blob_bytes=max_blob_bytes):
+        sock.sendall(part)
 
 
-def _read_exact(sock: socket.socket, size: int, deadline: float | None = None) -> bytes:
-    chunks = bytearray()
-    while len(chunks) < size:
+def _read_exact(sock: socket.socket, size: int, deadline: float | None = None) -> bytearray:
+    """Exactly ``size`` bytes, read straight into one buffer."""
+    buffer = bytearray(size)
+    view = memoryview(buffer)
+    received = 0
+    while received < size:
         if deadline is not None:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise socket.timeout("frame not complete by its deadline")
             sock.settimeout(remaining)
-        chunk = sock.recv(min(size - len(chunks), 1 << 20))
-        if not chunk:
+        count = sock.recv_into(view[received:], size - received)
+        if not count:
             raise ConnectionClosed("connection closed")
-        chunks += chunk
-    return bytes(chunks)
+        received += count
+    return buffer
 
 
 def receive_message(sock: socket.socket, max_blob_bytes: int = DEFAULT_MAX_BLOB_BYTES,
-                    deadline: float | None = None) -> tuple[dict, list[bytes]]:
+                    deadline: float | None = None) -> tuple[dict, list[bytearray]]:
     """Read one frame: its JSON body (payload still encoded) and its blobs, sizes checked first.
 
     With ``deadline`` (time.monotonic), the whole frame must arrive by then, however it is

@@ -1,5 +1,6 @@
 import math
 import socket
+import threading
 
 import pytest
 import torch
@@ -57,6 +58,29 @@ def test_tensor_subclass_arrives_as_a_plain_tensor():
     back = roundtrip(liar)
     assert type(back) is torch.Tensor
     assert not torch.equal(back, torch.zeros(3))
+
+
+def test_a_tensor_larger_than_the_socket_buffer_crosses_whole():
+    tensor = torch.randn(784, 1024, dtype=torch.float64)  # 6.4 MB, many socket buffers
+    left, right = socket.socketpair()
+    with left, right:
+        sender = threading.Thread(target=wire.send_message, args=(left, {"op": "x"}, [tensor, tensor[:3]]))
+        sender.start()
+        header, blobs = wire.receive_message(right)
+        sender.join()
+    back = wire.Decoder(blobs).decode(header["payload"])
+    assert torch.equal(back[0], tensor) and torch.equal(back[1], tensor[:3])
+
+
+def test_a_blob_named_twice_gives_two_tensors_that_share_no_memory():
+    left, right = socket.socketpair()
+    with left, right:
+        wire.send_message(left, {"op": "x"}, torch.zeros(4))
+        header, blobs = wire.receive_message(right)
+    payload = header["payload"]
+    first, second = wire.Decoder(blobs).decode([payload, payload])
+    first += 1
+    assert torch.equal(second, torch.zeros(4)) and torch.equal(first, torch.ones(4))
 
 
 def test_objects_that_are_not_data_become_handles_or_errors():

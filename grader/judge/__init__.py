@@ -16,7 +16,9 @@ def start_judge(spec: AssignmentSpec, single_submission: bool = False, **options
     """
     from grader.sandbox.client import ForkServer  # does not import torch
 
-    server = ForkServer.for_limits(spec.limits, options.get("device", "cpu"), warm_optimizer=not single_submission)
+    server = ForkServer.for_limits(spec.limits, options.get("device", "cpu"),
+                                   warm_optimizer=spec.warms_optimizer() and not single_submission,
+                                   huge_pages=not single_submission)
     server.launch()
     from grader.judge.runner import Judge  # imports torch and pytest
 

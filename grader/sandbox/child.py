@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import builtins
 import linecache
-import random
 import socket
 import sys
 import time
@@ -21,6 +20,7 @@ from typing import Any
 import torch
 
 from grader import wire
+from grader.seeding import seed_everything
 from grader.sandbox import describe, factories, gpu
 
 CELL_FILENAME = "<cell {index}>"
@@ -177,18 +177,6 @@ def describe_exception(error: BaseException) -> dict:
         "where": where,
         "traceback": "".join(lines)[-MAX_MESSAGE_CHARS:],
     }
-
-
-def seed_everything(seed: int) -> None:
-    torch.manual_seed(seed)
-    if torch.cuda.is_initialized():  # a GPU child; a CPU child never starts CUDA here
-        torch.cuda.manual_seed_all(seed)
-    random.seed(seed)
-    try:
-        import numpy
-        numpy.random.seed(seed % (2**32))
-    except ImportError:
-        pass
 
 
 def _safe_str(error: BaseException) -> str:

@@ -11,12 +11,12 @@ from __future__ import annotations
 import csv
 import functools
 import gzip
-import random
 from pathlib import Path
 
 import torch
 
 from grader.assertions import describe_value, expect_close, expect_tensor, expect_type, fail, is_remote
+from grader.seeding import manual_seed, seed_everything
 from grader.i18n import tr
 from grader.replay import recorded
 from grader.sandbox import factories
@@ -67,18 +67,12 @@ def sample(count: int, seed: int, scaled: bool = True) -> tuple[torch.Tensor, to
 
 def seed_all(seed: int) -> None:
     """What ``student.seeded(seed)`` does in the sandbox, on the trusted side."""
-    torch.manual_seed(seed)
-    random.seed(seed)
-    try:
-        import numpy
-        numpy.random.seed(seed % (2**32))
-    except ImportError:
-        pass
+    seed_everything(seed)
 
 
 def initial_state(layers: list, seed: int) -> dict[str, torch.Tensor]:
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+        manual_seed(seed)
         return {name: value.clone() for name, value in factories.sequential(layers).state_dict().items()}
 
 
@@ -224,7 +218,7 @@ def _trained_state(key) -> dict[str, torch.Tensor]:
     layers, sample_count, sample_seed, seed, steps = key
     X, y = sample(sample_count, sample_seed)
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+        manual_seed(seed)
         model = factories.sequential([list(row) for row in layers])
         optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
         model.train()

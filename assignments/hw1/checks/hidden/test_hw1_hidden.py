@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from grader.assertions import expect_close, expect_on_device, expect_tensor, expect_type, fail
+from grader.seeding import manual_seed
 
 DEVICE_HINT = ("keep the result on the input's device: no .cpu() or .numpy(), and make new tensors with "
                "device=x.device")
@@ -24,7 +25,7 @@ def test_arange_matrix_other_shapes(student, reference):
 @pytest.mark.points(0.5)
 def test_first_column_last_row_edge_shapes(student, reference, device):
     """first_column_last_row on a non-square tensor with negatives, one row, and one column"""
-    torch.manual_seed(10)
+    manual_seed(10)
     cases = {
         "a (4, 6) tensor": torch.randn(4, 6, device=device) * 5,
         "a (1, 5) tensor (one row)": torch.randn(1, 5, device=device),
@@ -48,7 +49,7 @@ def test_first_column_last_row_edge_shapes(student, reference, device):
 @pytest.mark.points(0.5)
 def test_flatten_batch_other_dtypes_and_shapes(student, reference, device):
     """flatten_batch on an odd (3, 3, 5, 7) float64 batch and a (1, 1, 28, 28) uint8 image"""
-    torch.manual_seed(11)
+    manual_seed(11)
     cases = {
         "a (3, 3, 5, 7) float64 batch": torch.randn(3, 3, 5, 7, dtype=torch.float64, device=device),
         "a (1, 1, 28, 28) uint8 batch": torch.randint(0, 256, (1, 1, 28, 28), dtype=torch.uint8, device=device),
@@ -64,7 +65,7 @@ def test_flatten_batch_other_dtypes_and_shapes(student, reference, device):
 @pytest.mark.points(0.5)
 def test_standardize_columns_float64_offsets(student, reference, device):
     """standardize_columns on float64 (7, 2) and (6, 1) inputs with negative values and large offsets"""
-    torch.manual_seed(12)
+    manual_seed(12)
     cases = {
         "a (7, 2) float64 tensor": torch.randn(7, 2, dtype=torch.float64, device=device) * 10 - 500,
         "a (6, 1) float64 tensor (one column)": torch.randn(6, 1, dtype=torch.float64, device=device) + 1000,
@@ -81,7 +82,7 @@ def test_standardize_columns_float64_offsets(student, reference, device):
 @pytest.mark.points(0.5)
 def test_stack_channels_non_square_int(student, reference, device):
     """stack_channels on non-square (2, 5) int64 channels"""
-    torch.manual_seed(13)
+    manual_seed(13)
     r, g, b = (torch.randint(-50, 50, (2, 5), device=device) for _ in range(3))
     got = student.stack_channels(r, g, b)
     expect_on_device(got, device, what="stack_channels on (2, 5) int64 channels", hint=DEVICE_HINT)
@@ -93,7 +94,7 @@ def test_stack_channels_non_square_int(student, reference, device):
 @pytest.mark.points(1)
 def test_count_greater_ties_and_types(student, reference, device):
     """count_greater: strictly greater (values equal to the threshold do not count), a Python int every time"""
-    torch.manual_seed(14)
+    manual_seed(14)
     cases = [
         ("a (2, 3) int64 tensor with values equal to the threshold",
          torch.tensor([[1, 2, 3], [3, 3, 4]], device=device), 3),
@@ -113,7 +114,7 @@ def test_count_greater_ties_and_types(student, reference, device):
 @pytest.mark.points(0.5)
 def test_to_device_cpu_keeps_dtype(student, reference, device):
     """to_device(x, "cpu") keeps int64 and float64 tensors' dtype and values"""
-    torch.manual_seed(15)
+    manual_seed(15)
     tensors = {
         "an int64 tensor": torch.randint(-1000, 1000, (3, 5), device=device),
         "a float64 tensor": torch.randn(2, 3, 4, dtype=torch.float64, device=device),

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from grader.assertions import expect_close, expect_type
+from grader.seeding import manual_seed
 
 
 @pytest.mark.points(1)
@@ -28,7 +29,7 @@ def test_first_column_last_row_3x3(student, reference, device):
 @pytest.mark.points(1)
 def test_flatten_batch_2x1x4x4(student, reference, device):
     """flatten_batch: a (2, 1, 4, 4) batch becomes (2, 16)"""
-    torch.manual_seed(0)
+    manual_seed(0)
     images = torch.rand(2, 1, 4, 4, device=device)
     got = student.flatten_batch(images)
     expect_close(got, reference.flatten_batch(images), what="flatten_batch(images)", show_expected=True,
@@ -39,7 +40,7 @@ def test_flatten_batch_2x1x4x4(student, reference, device):
 @pytest.mark.points(1)
 def test_standardize_columns_5x3(student, reference, device):
     """standardize_columns on a (5, 3) float tensor"""
-    torch.manual_seed(1)
+    manual_seed(1)
     x = torch.randn(5, 3, device=device) * 3 + 2
     got = student.standardize_columns(x)
     expect_close(got, reference.standardize_columns(x), what="standardize_columns(x)", atol=1e-5, rtol=1e-4,
@@ -51,7 +52,7 @@ def test_standardize_columns_5x3(student, reference, device):
 @pytest.mark.points(0.5)
 def test_stack_channels_4x4(student, reference, device):
     """stack_channels: three (4, 4) channels become one (3, 4, 4) tensor"""
-    torch.manual_seed(2)
+    manual_seed(2)
     r, g, b = (torch.rand(4, 4, device=device) for _ in range(3))
     got = student.stack_channels(r, g, b)
     expect_close(got, reference.stack_channels(r, g, b), what="stack_channels(r, g, b)", show_expected=True,
@@ -62,7 +63,7 @@ def test_stack_channels_4x4(student, reference, device):
 @pytest.mark.points(1)
 def test_count_greater_randn(student, reference, device):
     """count_greater on 20 random numbers, value 0.5: a Python int"""
-    torch.manual_seed(3)
+    manual_seed(3)
     t = torch.randn(20, device=device)
     got = student.count_greater(t, 0.5)
     expect_type(got, int, what="count_greater(t, 0.5)",
@@ -74,7 +75,7 @@ def test_count_greater_randn(student, reference, device):
 @pytest.mark.points(0.5)
 def test_to_device_float32(student, reference, device):
     """to_device: a float32 (3, 4) tensor moved to the grading device"""
-    torch.manual_seed(4)
+    manual_seed(4)
     x = torch.randn(3, 4)
     target = str(device)
     got = student.to_device(x, target)

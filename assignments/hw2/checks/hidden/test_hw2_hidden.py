@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from grader.assertions import expect_close, expect_finite, expect_on_device, expect_rows_sum_to_one, expect_tensor
+from grader.seeding import manual_seed
 
 DEVICE_HINT = ("keep the result on the input's device: no .cpu() or .numpy(), and make new tensors with "
                "device=x.device")
@@ -20,7 +21,7 @@ def make_network(device, dtype=torch.float32, output_scale=0.3):
 @pytest.mark.points(1)
 def test_sigmoid_large_magnitudes(student, reference, device):
     """sigmoid stays finite and correct for inputs of magnitude up to 1000, in float32 and float64"""
-    torch.manual_seed(20)
+    manual_seed(20)
     cases = {
         "a float32 vector with values from -1000 to 1000":
             torch.tensor([-1000.0, -500.0, -100.0, -20.0, 0.0, 20.0, 100.0, 500.0, 1000.0], device=device),
@@ -39,7 +40,7 @@ def test_sigmoid_large_magnitudes(student, reference, device):
 @pytest.mark.points(0.5)
 def test_softmax_large_logits(student, reference, device):
     """softmax is numerically stable: finite, rows sum to 1, for logits of magnitude 1000"""
-    torch.manual_seed(21)
+    manual_seed(21)
     cases = {
         "logits of magnitude 1000":
             torch.tensor([[1000.0, 999.0, 0.0], [-1000.0, -999.0, -1000.0], [1000.0, 1000.0, 1000.0]],
@@ -61,7 +62,7 @@ def test_softmax_large_logits(student, reference, device):
 @pytest.mark.points(0.5)
 def test_softmax_odd_shapes_float64(student, reference, device):
     """softmax on one row, a (7, 3) float64 batch, and a (2, 2) batch"""
-    torch.manual_seed(22)
+    manual_seed(22)
     cases = {
         "a single row of 5 logits, shape (1, 5)": torch.randn(1, 5, device=device),
         "a (7, 3) float64 batch": torch.randn(7, 3, dtype=torch.float64, device=device) * 4,
@@ -79,7 +80,7 @@ def test_softmax_odd_shapes_float64(student, reference, device):
 @pytest.mark.points(0.5)
 def test_forward_by_hand_flat_inputs(student, reference, device):
     """forward_by_hand accepts already-flat (B, 784) images, with an odd batch size"""
-    torch.manual_seed(23)
+    manual_seed(23)
     images = torch.rand(5, 784, device=device)
     W1, b1, W2, b2 = make_network(device)
     got = student.forward_by_hand(images, W1, b1, W2, b2)
@@ -94,7 +95,7 @@ def test_forward_by_hand_flat_inputs(student, reference, device):
 @pytest.mark.points(0.5)
 def test_forward_by_hand_float64_single_image(student, reference, device):
     """forward_by_hand in float64: a (3, 1, 28, 28) batch and a batch of one image"""
-    torch.manual_seed(24)
+    manual_seed(24)
     W1, b1, W2, b2 = make_network(device, dtype=torch.float64)
     for batch in (3, 1):
         images = torch.rand(batch, 1, 28, 28, dtype=torch.float64, device=device)
@@ -108,7 +109,7 @@ def test_forward_by_hand_float64_single_image(student, reference, device):
 @pytest.mark.points(0.5)
 def test_predict_proba_flat_float64(student, reference, device):
     """predict_proba on (7, 784) float64 images: rows of probabilities"""
-    torch.manual_seed(25)
+    manual_seed(25)
     images = torch.rand(7, 784, dtype=torch.float64, device=device)
     W1, b1, W2, b2 = make_network(device, dtype=torch.float64)
     got = student.predict_proba(images, W1, b1, W2, b2)
@@ -123,7 +124,7 @@ def test_predict_proba_flat_float64(student, reference, device):
 @pytest.mark.points(0.5)
 def test_predict_proba_large_logits(student, reference, device):
     """predict_proba stays finite when the network's logits are in the hundreds"""
-    torch.manual_seed(26)
+    manual_seed(26)
     images = torch.rand(6, 1, 28, 28, device=device)
     W1, b1, W2, b2 = make_network(device, output_scale=60.0)
     got = student.predict_proba(images, W1, b1, W2, b2)
