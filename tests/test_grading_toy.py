@@ -100,3 +100,21 @@ def test_hidden_failure_messages_do_not_reveal_expected_values(tmp_path):
     assert "42" not in messages["test_answer"] and "41" in messages["test_answer"]
     assert "largest difference" in messages["test_double_float64"]
     assert "expected" not in messages["test_double_float64"].split("largest")[1]
+
+
+def test_each_phase_of_a_check_decides_its_verdict(tmp_path):
+    """A check fails in setup, call or teardown, skips, or passes; only a clean pass scores."""
+    first = write_notebook(tmp_path / "first.ipynb", "def square(x):\n    return x * x")
+    second = write_notebook(tmp_path / "second.ipynb", "def square(x):\n    return x ** 2")
+    verdicts = grade_submissions("phases", [str(first), str(second)], db_url=f"sqlite:///{tmp_path / 'g.db'}",
+                                 assignments_dir=TEST_ASSIGNMENTS)
+    for verdict in verdicts:
+        checks = {check.name: check for check in verdict.checks}
+        assert [name for name, check in checks.items() if check.passed] == ["test_passes"]
+        assert verdict.score == 1 and verdict.max_score == 5
+        assert checks["test_setup_fails"].message == \
+            "the check could not use your result: RuntimeError: the input could not be made"
+        assert checks["test_skips"].message == "skipped"
+        assert checks["test_teardown_fails"].message == \
+            "the check could not use your result: RuntimeError: cleaning up failed"
+        assert "square(2)" in checks["test_fails"].message
