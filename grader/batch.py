@@ -1,7 +1,8 @@
 """Batches: a pool of warm judge workers on this machine, one writer.
 
-Each worker is a fresh process (spawned, never forked from the coordinator) that
-loads the assignment's checks once and owns one sandbox fork server. The coordinator
+Each worker is a process forked from a fresh template that has imported torch and pytest
+(multiprocessing's fork server; never forked from the coordinator), and that loads the
+assignment's checks once and owns one sandbox fork server. The coordinator
 hands out one submission path at a time to whichever worker asks, receives verdicts as
 JSON, and is the only one to write the gradebook. A worker that dies costs only the
 submission it held: that submission is retried once on a fresh worker, then stored as
@@ -32,9 +33,38 @@ def default_workers() -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
 
 
+# What every worker imports, loaded once by multiprocessing's fork server (a process started
+# fresh, never forked from the coordinator) and shared by the workers forked from it: torch
+# and pytest are imported once for the pool instead of once per worker, and a worker that
+# dies is replaced in milliseconds.
+WORKER_PRELOAD = ["grader.batch", "grader.judge.runner"]
+
+
+def worker_context() -> multiprocessing.context.BaseContext:
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(WORKER_PRELOAD)
+    return context
+
+
+def prepare_workers() -> None:
+    """Start the workers' fork server now, so its imports overlap with the coordinator's own work."""
+    worker_context()
+    from multiprocessing import forkserver
+
+    forkserver.ensure_running()
+
+
 def worker_main(connection: Connection, assignment: str, assignments_dir: str | None, include_hidden: bool,
-                device: str, allow_unisolated: bool, device_label: str | None = None) -> None:
-    """The body of one worker process: judge whatever paths the coordinator sends, on ``device``."""
+                device: str, allow_unisolated: bool, device_label: str | None = None,
+                environment: dict[str, str] | None = None) -> None:
+    """The body of one worker process: judge whatever paths the coordinator sends, on ``device``.
+
+    ``environment``: the coordinator's, as it is now; a worker forked from the pool's template
+    would otherwise see the template's, from when it started.
+    """
+    if environment is not None:
+        os.environ.clear()
+        os.environ.update(environment)
     from grader.judge import start_judge
     from grader.spec import load_assignment
 
@@ -145,10 +175,10 @@ def run_pool(assignment: str, units: dict[str, str], *, workers: int, include_hi
     ``devices`` (see ``grader.devices.plan_worker_devices``) gives each worker its device, and
     their number; verdicts record ``device``. A worker that dies is replaced on its device.
     """
-    context = multiprocessing.get_context("spawn")
+    context = worker_context()
     devices = devices or [device] * workers
     job = dict(assignment=assignment, assignments_dir=assignments_dir, include_hidden=include_hidden,
-               allow_unisolated=allow_unisolated, device_label=device)
+               allow_unisolated=allow_unisolated, device_label=device, environment=dict(os.environ))
     pending = list(reversed(units))
     attempts: dict[str, int] = {}
     remaining = len(units)

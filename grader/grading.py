@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Callable, Iterable
 from pydantic import BaseModel
 
 from grader import __version__
-from grader.batch import run_pool
+from grader.batch import prepare_workers, run_pool
 from grader.devices import is_cuda, plan_worker_devices, visible_gpu_count
 from grader.errors import GraderError
 from grader.extract import ExtractionError, extract_submission, student_name
@@ -110,6 +110,8 @@ def grade_submissions(assignment: str, paths: Iterable[str | Path], db_url: str 
     # A cluster's workers may have the GPU this coordinator lacks: an explicit cuda is theirs to check.
     device = device if cluster and device.startswith("cuda") else resolve_device(device)
     files = collect_submissions(paths)
+    if workers > 1 and len(files) > 1 and not cluster:
+        prepare_workers()  # the workers' imports run while the gradebook opens and notebooks are read
     from grader.store import Gradebook  # sqlalchemy and alembic: not for `grader check`
 
     gradebook = Gradebook(db_url)

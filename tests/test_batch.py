@@ -75,6 +75,25 @@ def test_killed_workers_cost_nothing_their_submissions_are_retried(tmp_path):
     assert all(v.status == "graded" and v.score == 4 for v in verdicts)
 
 
+def test_workers_forked_from_the_pool_template_see_the_environment_of_each_run(tmp_path, monkeypatch):
+    spec = load_assignment("toy", TEST_ASSIGNMENTS)
+    units = {}
+    for index in range(2):
+        extracted = extract_submission(write_notebook(tmp_path / f"s{index}.ipynb", CORRECT), spec)
+        units[extracted.path] = extracted.model_dump_json()
+
+    def layers_of_a_run() -> set[bool]:
+        verdicts = []
+        run_pool("toy", units, workers=2, include_hidden=True, device="cpu", assignments_dir=str(TEST_ASSIGNMENTS),
+                 on_verdict=verdicts.append, allow_unisolated=True)
+        assert [v.score for v in verdicts] == [4, 4]
+        return {v.layers["bubblewrap"] for v in verdicts}
+
+    assert layers_of_a_run() == {True}  # the template starts here, with bubblewrap allowed
+    monkeypatch.setenv("GRADER_NO_BWRAP", "1")
+    assert layers_of_a_run() == {False}
+
+
 def test_cli_grade_json_results_and_exit_codes(tmp_path):
     folder = tmp_path / "subs"
     folder.mkdir()
