@@ -19,7 +19,9 @@ What one run does
    (b) the same with `--workers 1`;
    (c) the naive floor: one fresh `python -c "import torch"` process per submission,
        run min(N, 20) times one after another and scaled per submission;
-   and prints the ratios (c)/(a) and (b)/(a).
+   and prints the ratios (c)/(a) and (b)/(a). CPU per submission counts the whole process
+   tree of (a) and (b), sandboxes included, through a cpuacct cgroup where one can be made
+   (root, cgroup v1); elsewhere through getrusage, which misses what runs inside bubblewrap.
 3. Estimates the per-submission overhead beyond the student's own compute: a separate
    fresh Python process (the benchmark itself never imports torch, so it shares no pages
    with the grader) runs every hw2 check function in-process with the reference solution
@@ -309,12 +311,61 @@ def machine_busy_seconds() -> float:
     return busy / os.sysconf("SC_CLK_TCK")
 
 
+class TreeCpu:
+    """The CPU time of a whole process tree, sandboxes included, from a cgroup v1 ``cpuacct`` group.
+
+    getrusage misses the processes inside bubblewrap (its pid 1 reaps them and their time never
+    reaches us), a third of the grader's CPU. A cgroup counts every process started in it. Where
+    no ``cpuacct`` hierarchy is writable (not root, cgroup v2 only), ``available`` is False and the
+    benchmark falls back to getrusage.
+    """
+
+    ROOT = Path("/sys/fs/cgroup/cpuacct")
+
+    def __init__(self) -> None:
+        self.path: Path | None = None
+        if os.geteuid() == 0 and (self.ROOT / "cpuacct.usage").is_file():
+            path = self.ROOT / f"grader-bench-{os.getpid()}-{time.monotonic_ns()}"
+            try:
+                path.mkdir()
+                self.path = path
+            except OSError:
+                self.path = None
+
+    @property
+    def available(self) -> bool:
+        return self.path is not None
+
+    def enter(self) -> None:
+        """Run in the child before exec (``preexec_fn``)."""
+        if self.path is not None:
+            (self.path / "cgroup.procs").write_text("0")
+
+    def seconds(self) -> float:
+        assert self.path is not None
+        return int((self.path / "cpuacct.usage").read_text()) / 1e9
+
+    def remove(self) -> None:
+        if self.path is not None:
+            try:
+                self.path.rmdir()
+            except OSError:
+                pass  # a process still in it: the kernel keeps it until that one ends
+
+
 class CpuAccount:
-    """Busy CPU seconds on the machine during a block, split into ours (children + self) and others'."""
+    """Busy CPU seconds on the machine during a block, split into ours (the measured tree + self) and others'.
+
+    With ``tree`` (a ``TreeCpu`` the measured command runs in) the tree's time is exact; without
+    it, getrusage of the waited-for children, which misses the sandboxes' time.
+    """
+
+    def __init__(self, tree: TreeCpu | None = None):
+        self.tree = tree if tree is not None and tree.available else None
 
     def __enter__(self) -> "CpuAccount":
         self.machine = machine_busy_seconds()
-        self.children = _rusage_seconds(resource.RUSAGE_CHILDREN)
+        self.children = self.tree.seconds() if self.tree else _rusage_seconds(resource.RUSAGE_CHILDREN)
         self.me = _rusage_seconds(resource.RUSAGE_SELF)
         self.wall = time.perf_counter()
         self.load = os.getloadavg()[0]
@@ -323,13 +374,15 @@ class CpuAccount:
     def __exit__(self, *exc) -> None:
         self.wall = time.perf_counter() - self.wall
         self.machine = machine_busy_seconds() - self.machine
-        self.children = _rusage_seconds(resource.RUSAGE_CHILDREN) - self.children
+        ended = self.tree.seconds() if self.tree else _rusage_seconds(resource.RUSAGE_CHILDREN)
+        self.children = ended - self.children
         self.me = _rusage_seconds(resource.RUSAGE_SELF) - self.me
 
     def as_dict(self) -> dict:
         cores = len(os.sched_getaffinity(0))
         foreign = max(0.0, self.machine - self.children - self.me)
         return {"measured_cpu_s": round(self.children, 2), "benchmark_cpu_s": round(self.me, 2),
+                "accounting": "cgroup" if self.tree else "getrusage",
                 "other_processes_cpu_s": round(foreign, 2),
                 "other_processes_share": round(foreign / (cores * self.wall), 3) if self.wall else 0.0,
                 "load_average_at_start": round(self.load, 2)}
@@ -516,10 +569,12 @@ def run_grader(folder: Path, workdir: Path, label: str, workers: int | None, tim
     if workers is not None:
         command += ["--workers", str(workers)]
     log_out, log_err = workdir / f"{label}.stdout", workdir / f"{label}.stderr"
-    with open(log_out, "wb") as stdout, open(log_err, "wb") as stderr, CpuAccount() as cpu:
+    tree = TreeCpu()
+    with open(log_out, "wb") as stdout, open(log_err, "wb") as stderr, CpuAccount(tree) as cpu:
         started, started_epoch = time.perf_counter(), time.time()
         process = subprocess.Popen(command, cwd=REPO, stdout=stdout, stderr=stderr, stdin=subprocess.DEVNULL,
-                                   start_new_session=True, env={**os.environ, **(extra_env or {})})
+                                   start_new_session=True, env={**os.environ, **(extra_env or {})},
+                                   preexec_fn=tree.enter if tree.available else None)
         sampler = PssSampler(process.pid, interval) if interval else None
         if sampler:
             sampler.start()
@@ -541,6 +596,7 @@ def run_grader(folder: Path, workdir: Path, label: str, workers: int | None, tim
                 gpu_sampler.stop()
         wall = time.perf_counter() - started
         ended_epoch = time.time()
+    tree.remove()
     if code != 0:
         lines = log_err.read_text(errors="replace").strip().splitlines()
         raise BenchError(f"grader run {label!r} exited {code}: {lines[-1] if lines else 'no message'} "
@@ -759,6 +815,9 @@ def fmt(value: float | None, unit: str = "s") -> str:
 def print_report(results: dict) -> None:
     n, a, b, c = results["n"], results["a_default_workers"], results.get("b_one_worker"), results["c_naive_floor"]
     ip = results["in_process"]
+    accounting = ("a cpuacct cgroup around the command, which counts every process, the sandboxes' too"
+                  if a["cpu"].get("accounting") == "cgroup" else
+                  "getrusage of waited-for children, which misses the processes inside bubblewrap")
     print()
     print(f"## grader batch benchmark: {n} hw2 submissions "
           f"({results['mix']['correct']} correct, {results['mix']['wrong']} wrong, {results['mix']['crash']} crashing), "
@@ -832,7 +891,7 @@ def print_report(results: dict) -> None:
           "'In-worker verdict duration' is the judge's own timer per submission (fork, cells, checks, teardown; "
           "no start-up, no queueing); 'of which checks' sums the gradebook's per-check seconds (student calls "
           "through the sandbox, reference calls and comparisons on the trusted side). CPU per submission is the "
-          "CPU time of the whole grader process tree (getrusage of waited-for children) / N; other processes' CPU "
+          f"CPU time of the whole grader process tree / N ({accounting}); other processes' CPU "
           "is the machine's busy time (/proc/stat) minus ours during the run.")
     print()
     print("### peak memory (sum of PSS over the grader process tree, sampled every "
