@@ -318,7 +318,7 @@ def sandbox_report() -> dict[str, bool]:
     """What `grader doctor` shows: start a real sandbox and read back the layers that held."""
     from grader.sandbox.client import ForkServer
 
-    server = ForkServer(warm_optimizer=False, huge_pages=False)  # no batch follows: skip its warm-ups
+    server = ForkServer(warm_optimizer=False, batch_warmups=False)  # no batch follows: skip its warm-ups
     server.start()
     try:
         return dict(server.reported_layers)

@@ -17,7 +17,7 @@ from grader.spec import load_assignment
 REPO_ASSIGNMENTS = Path(__file__).resolve().parent.parent / "assignments"
 
 
-def test_only_whole_huge_pages_of_private_writable_memory_are_collapsed():
+def test_only_whole_batch_warmups_of_private_writable_memory_are_collapsed():
     maps = textwrap.dedent("""\
         00400000-00600000 r-xp 00000000 08:01 1 /usr/bin/python3
         01000000-01a00000 rw-p 00000000 00:00 0 [heap]
@@ -54,16 +54,16 @@ def _anon_huge_kb(pid: int) -> int:
     return 0
 
 
-def test_a_warm_worker_for_a_batch_holds_its_memory_in_huge_pages_and_one_for_a_check_does_not():
+def test_a_warm_worker_for_a_batch_holds_its_memory_in_batch_warmups_and_one_for_a_check_does_not():
     thp = Path("/sys/kernel/mm/transparent_hugepage/enabled")
     if not thp.is_file() or "[never]" in thp.read_text() or tuple(map(int, os.uname().release.split(".")[:2])) < (6, 1):
         pytest.skip("this kernel cannot collapse memory into huge pages (needs Linux 6.1 and THP not 'never')")
     sizes = {}
-    for huge_pages in (True, False):
-        server = ForkServer(warm_optimizer=False, huge_pages=huge_pages)
+    for batch_warmups in (True, False):
+        server = ForkServer(warm_optimizer=False, batch_warmups=batch_warmups)
         server.start()
         try:
-            sizes[huge_pages] = _anon_huge_kb(_forkserver_pid(server))
+            sizes[batch_warmups] = _anon_huge_kb(_forkserver_pid(server))
             child = server.spawn({})  # forking it still works
             child.finish()
             assert child.exit_status == "killed by SIGKILL"
@@ -96,3 +96,26 @@ def test_the_optimizer_warm_up_follows_the_reference_solution_unless_the_spec_sa
     assert load_assignment("trains", tmp_path / "assignments").warms_optimizer() is True
     spec_file.write_text(spec_file.read_text() + "[sandbox]\nwarm_optimizer = false\n")
     assert load_assignment("trains", tmp_path / "assignments").warms_optimizer() is False
+
+
+def test_a_child_of_a_warmed_worker_draws_from_the_start_of_its_seed_s_stream(tmp_path):
+    """The warm-ups draw random numbers before forking; a child's generator must not have moved."""
+    from conftest import write_notebook
+    from grader.extract import extract_submission
+    from grader.judge import start_judge
+    from grader.judge.proxy import StudentProxy, StudentSession
+
+    spec = load_assignment("toy", TEST_ASSIGNMENTS)
+    notebook = write_notebook(tmp_path / "draws.ipynb", "import torch\nSEED = torch.initial_seed()\n"
+                              "DRAWN = torch.rand(4).tolist()\n\ndef drawn():\n    return SEED, DRAWN")
+    judge = start_judge(spec)  # a batch's worker: every warm-up on
+    try:
+        session = StudentSession(judge.ensure_server(), extract_submission(notebook, spec), spec.limits, "cpu")
+        try:
+            session.start()
+            seed, drawn = StudentProxy(session).drawn()
+        finally:
+            session.close()
+    finally:
+        judge.close()
+    assert drawn == torch.rand(4, generator=torch.Generator().manual_seed(seed)).tolist()

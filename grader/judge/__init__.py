@@ -18,7 +18,7 @@ def start_judge(spec: AssignmentSpec, single_submission: bool = False, **options
 
     server = ForkServer.for_limits(spec.limits, options.get("device", "cpu"),
                                    warm_optimizer=spec.warms_optimizer() and not single_submission,
-                                   huge_pages=not single_submission)
+                                   batch_warmups=not single_submission)
     server.launch()
     from grader.judge.runner import Judge  # imports torch and pytest
 

@@ -53,16 +53,17 @@ class ForkServer:
 
     def __init__(self, layers: SandboxLayers | None = None, max_processes: int = 64,
                  memory_bytes: int = 2048 << 20, gpu: GpuMounts | None = None, warm_optimizer: bool = True,
-                 huge_pages: bool = True):
+                 batch_warmups: bool = True):
         """``gpu``: the device nodes and driver files to show the children (CUDA runs); None on CPU.
 
         Warm-ups that pay off over a batch, not for one submission: ``warm_optimizer`` takes
         torch's first optimizer step before forking (about 1 s: it imports torch._dynamo), so no
-        child pays it; ``huge_pages`` backs the worker's memory with huge pages (0.5 s), which
-        makes each fork and exit some 20 ms cheaper (``grader.sandbox.hugepages``).
+        child pays it; ``batch_warmups`` runs common torch paths once (``forkserver.warm_common_paths``)
+        and backs the worker's memory with huge pages (0.5 s), which makes each fork and exit some
+        20 ms cheaper (``grader.sandbox.hugepages``).
         """
         self.warm_optimizer = warm_optimizer
-        self.huge_pages = huge_pages
+        self.batch_warmups = batch_warmups
         self.layers = layers or detect_layers()
         self.max_processes = max_processes
         self.memory_bytes = memory_bytes
@@ -85,7 +86,7 @@ class ForkServer:
             "unshare_network": not self.layers.bwrap,
             "landlock": self.layers.landlock_allowed,
             "warm_optimizer": self.warm_optimizer,
-            "huge_pages": self.huge_pages,
+            "batch_warmups": self.batch_warmups,
             "layers": {"bubblewrap": self.layers.bwrap, "network_namespace": self.layers.bwrap,
                        "filesystem_isolation": self.layers.bwrap, "scrubbed_environment": True},
         }
@@ -150,11 +151,11 @@ class ForkServer:
 
     @classmethod
     def for_limits(cls, limits, device: str = "cpu", warm_optimizer: bool = True,
-                   huge_pages: bool = True) -> "ForkServer":
+                   batch_warmups: bool = True) -> "ForkServer":
         """A fork server sized for an assignment's limits (``grader.spec.Limits``), on ``device``."""
         gpu = host_mounts(python_paths() + system_paths()) if is_cuda(device) else None
         return cls(max_processes=limits.processes, memory_bytes=limits.memory_mb << 20, gpu=gpu,
-                   warm_optimizer=warm_optimizer, huge_pages=huge_pages)
+                   warm_optimizer=warm_optimizer, batch_warmups=batch_warmups)
 
     def spawn(self, limits: dict) -> Child:
         if not self.alive():
