@@ -2,6 +2,7 @@
 
 import os
 import random
+import signal
 import textwrap
 from pathlib import Path
 
@@ -119,3 +120,26 @@ def test_a_child_of_a_warmed_worker_draws_from_the_start_of_its_seed_s_stream(tm
     finally:
         judge.close()
     assert drawn == torch.rand(4, generator=torch.Generator().manual_seed(seed)).tolist()
+
+
+def test_descendants_are_found_through_children_links_and_through_a_full_proc_scan(monkeypatch):
+    import subprocess
+    import time
+
+    from grader.sandbox import forkserver
+
+    # a shell whose child starts a grandchild: sh -> sh -> sleep
+    shell = subprocess.Popen(["sh", "-c", "sh -c 'sleep 30' & wait"], start_new_session=True)
+    try:
+        for _ in range(200):
+            found = forkserver.descendants_of(shell.pid)
+            if len(found) == 2:
+                break
+            time.sleep(0.02)
+        assert len(found) == 2 and forkserver.children_of(shell.pid) == [found[0]]
+        # the same tree from every /proc/PID/stat, as on a kernel without children links
+        monkeypatch.setattr(forkserver, "children_of", lambda pid: None)
+        assert sorted(forkserver.descendants_of(shell.pid)) == sorted(found)
+    finally:
+        os.killpg(shell.pid, signal.SIGKILL)
+        shell.wait()

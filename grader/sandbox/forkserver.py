@@ -237,12 +237,12 @@ class ForkServer:
             os.killpg(pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
-        self.kill_descendants()
-        try:
+        try:  # blocks until the submission's process is gone, instead of polling for it
             _, raw = os.waitpid(pid, 0)
             status = describe_exit(raw)
         except ChildProcessError:
             status = self.exits.pop(pid, status)
+        self.kill_descendants()
         self.reap()
         self.exits.clear()
         workdir = self.children.pop(pid, None)
@@ -280,6 +280,13 @@ class ForkServer:
                     os.kill(victim, signal.SIGKILL)
                 except (ProcessLookupError, PermissionError):
                     pass
+            for victim in children_of(me) or []:  # wait for our own to die rather than scan again at once
+                try:
+                    _, raw = os.waitpid(victim, 0)
+                except ChildProcessError:
+                    continue
+                if victim in self.children:
+                    self.exits[victim] = describe_exit(raw)
             self.reap()
 
     def reap(self) -> None:
@@ -362,7 +369,34 @@ def current_address_space() -> int:
     return 0
 
 
+def children_of(pid: int) -> list[int] | None:
+    """The direct children of ``pid`` from /proc/PID/task/*/children; None where the kernel lacks it."""
+    found: list[int] = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return None
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/children") as children:
+                found.extend(int(child) for child in children.read().split())
+        except FileNotFoundError:
+            return None  # no CONFIG_PROC_CHILDREN
+        except (OSError, ValueError):
+            continue  # the task ended meanwhile
+    return found
+
+
 def descendants_of(root: int) -> list[int]:
+    """Every process below ``root``: by following children links, else by reading every /proc/PID/stat."""
+    direct = children_of(root)
+    if direct is not None:
+        found, frontier = [], list(direct)
+        while frontier:
+            pid = frontier.pop()
+            found.append(pid)
+            frontier.extend(children_of(pid) or [])
+        return found
     parents: dict[int, int] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
