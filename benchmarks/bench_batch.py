@@ -28,8 +28,10 @@ What one run does
    standing in for the student (no sandbox, no pytest, no IPC, one torch thread like the
    sandbox), and also executes the code cells of one generated notebook. Overhead is the
    grader's per-submission time minus that in-process cost; see the printed "method".
-4. Samples, every --interval seconds during (a), the sum of PSS (`Pss:` of
-   /proc/PID/smaps_rollup) over the grader process and all its descendants and reports
+4. Runs (a) once more, untimed, sampling every --interval seconds the sum of PSS (`Pss:` of
+   /proc/PID/smaps_rollup) over the grader process and all its descendants (reading
+   smaps_rollup walks a process's page tables under its memory lock, so the timed runs
+   are never sampled), and reports
    the peak in MB, with a breakdown by role at the peak and the peak in each quarter of
    the run. With --flatness it also runs (a) on the first --flatness-n (default 50)
    notebooks and compares the two peaks.
@@ -997,8 +999,8 @@ def main(argv: list[str] | None = None) -> int:
         step("warming the page cache (one untimed `import torch`)")
         naive_floor(1)
 
-        step(f"(a) grader grade --device {args.device}, default workers ({workers}), with PSS sampling")
-        run_a = run_grader(workdir / "submissions", workdir, "a", args.workers, args.timeout, args.interval,
+        step(f"(a) grader grade --device {args.device}, default workers ({workers})")
+        run_a = run_grader(workdir / "submissions", workdir, "a", args.workers, args.timeout, None,
                            grader_env, device=args.device)
         run_b = None
         if not args.skip_serial:
@@ -1009,12 +1011,17 @@ def main(argv: list[str] | None = None) -> int:
         if args.device != "cpu" and not args.skip_cpu_comparison:
             step("(d) the same batch on --device cpu, default workers, for the comparison")
             run_d = run_grader(workdir / "submissions", workdir, "d", None, args.timeout, None, grader_env)
+        # Reading smaps_rollup walks a process's page tables under its memory lock: sampling slows
+        # what it samples, so memory comes from a run of its own, not from the timed ones.
+        step(f"memory: (a) again, with PSS sampling every {args.interval:g} s")
+        run_memory = run_grader(workdir / "submissions", workdir, "a_memory", args.workers, args.timeout,
+                                args.interval, grader_env, device=args.device)
         naive_n = args.naive_n or min(args.n, 20)
         step(f"(c) naive floor: {naive_n} fresh `python -c 'import torch'`")
         floor = naive_floor(naive_n)
         step(f"in-process cost of the checks ({args.repeats} rounds)")
         in_process = in_process_cost(args.repeats)
-        memory = {f"N={args.n}": run_a["memory"]}
+        memory = {f"N={args.n}": run_memory["memory"]}
         if args.flatness and args.flatness_n < args.n:
             step(f"flatness: grader grade on the first {args.flatness_n} submissions, with PSS sampling")
             small = workdir / "small"
@@ -1042,6 +1049,7 @@ def main(argv: list[str] | None = None) -> int:
             ratios["b_over_a"] = b["per_submission_s"] / a["per_submission_s"]
         problems = check_verdicts(run_a, plan) + ([f"(b) {line}" for line in check_verdicts(run_b, plan)]
                                                   if run_b else [])
+        problems += [f"(memory run) {line}" for line in check_verdicts(run_memory, plan)]
         if run_d:
             problems += [f"(d) {line}" for line in check_verdicts(run_d, plan)]
             cpu_scores = {item["submission"]: item["score"] for item in run_d["verdicts"]}
