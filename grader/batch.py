@@ -158,7 +158,12 @@ class _Worker:
                                        daemon=True)
         self.process.start()
         child_end.close()
-        self.current: str | None = None
+        self.current: str | None = None  # the unit it is judging
+        self.queued: list[str] = []  # sent ahead, waiting in its pipe
+
+    def send(self, path: str, unit_json: str) -> None:
+        self.connection.send(unit_json)
+        self.queued.append(path)
 
     def stop(self) -> None:
         try:
@@ -174,6 +179,8 @@ def run_pool(assignment: str, units: dict[str, str], *, workers: int, include_hi
 
     ``devices`` (see ``grader.devices.plan_worker_devices``) gives each worker its device, and
     their number; verdicts record ``device``. A worker that dies is replaced on its device.
+    Each worker has its next unit waiting in its pipe while it judges one, so it never waits
+    for this process to store a verdict before it starts the next submission.
     """
     context = worker_context()
     devices = devices or [device] * workers
@@ -182,7 +189,15 @@ def run_pool(assignment: str, units: dict[str, str], *, workers: int, include_hi
     pending = list(reversed(units))
     attempts: dict[str, int] = {}
     remaining = len(units)
-    pool = [_Worker(context, job, worker_device) for worker_device in devices[:len(units)]]
+
+    def start_worker(worker_device: str) -> _Worker:
+        worker = _Worker(context, job, worker_device)
+        if pending:
+            path = pending.pop()
+            worker.send(path, units[path])
+        return worker
+
+    pool = [start_worker(worker_device) for worker_device in devices[:len(units)]]
     try:
         while remaining > 0:
             if not pool:
@@ -194,13 +209,18 @@ def run_pool(assignment: str, units: dict[str, str], *, workers: int, include_hi
                         kind, data = worker.connection.recv()
                     except (EOFError, OSError):
                         break
-                    if kind == "ready":
-                        worker.current = pending.pop() if pending else None
+                    if kind == "ready":  # it takes the unit waiting in its pipe, or the one sent now
+                        if not worker.queued and pending:
+                            path = pending.pop()
+                            worker.send(path, units[path])
+                        worker.current = worker.queued.pop(0) if worker.queued else None
                         if worker.current is None:
                             worker.stop()
-                        else:
-                            attempts[worker.current] = attempts.get(worker.current, 0) + 1
-                            worker.connection.send(units[worker.current])
+                            continue
+                        attempts[worker.current] = attempts.get(worker.current, 0) + 1
+                        if pending:
+                            path = pending.pop()
+                            worker.send(path, units[path])
                     elif kind == "verdict":
                         worker.current = None
                         remaining -= 1
@@ -211,7 +231,8 @@ def run_pool(assignment: str, units: dict[str, str], *, workers: int, include_hi
                     continue
                 worker.process.join()
                 pool.remove(worker)
-                lost, worker.current = worker.current, None
+                pending.extend(reversed(worker.queued))  # never started: no attempt is charged
+                lost, worker.current, worker.queued = worker.current, None, []
                 if lost is not None and attempts[lost] < MAX_ATTEMPTS:
                     pending.append(lost)
                 elif lost is not None:
@@ -219,7 +240,7 @@ def run_pool(assignment: str, units: dict[str, str], *, workers: int, include_hi
                     on_verdict(worker_crash_verdict(assignment, lost, worker.process.exitcode, include_hidden,
                                                     device))
                 if pending and len(pool) < len(devices):
-                    pool.append(_Worker(context, job, worker.device))
+                    pool.append(start_worker(worker.device))
     finally:
         for worker in pool:
             worker.stop()
