@@ -143,3 +143,19 @@ def test_descendants_are_found_through_children_links_and_through_a_full_proc_sc
     finally:
         os.killpg(shell.pid, signal.SIGKILL)
         shell.wait()
+
+
+def test_a_child_finished_at_once_after_its_spawn_is_killed_and_the_warm_worker_goes_on():
+    # The child may not have made its own process group yet; it must still be killed, not waited for.
+    server = ForkServer(warm_optimizer=False, batch_warmups=False)
+    server.start()
+    try:
+        statuses = []
+        for _ in range(30):
+            child = server.spawn({})
+            child.finish()
+            statuses.append(child.exit_status)
+        assert statuses == ["killed by SIGKILL"] * 30
+        assert server.alive()
+    finally:
+        server.close()

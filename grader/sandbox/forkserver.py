@@ -233,10 +233,13 @@ class ForkServer:
 
     def finish(self, pid: int) -> None:
         status = "unknown"
-        try:
-            os.killpg(pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+        # The process itself too: a child finished right after its spawn may not have called
+        # setsid yet, so its group does not exist and waitpid below would wait for it forever.
+        for kill in (os.killpg, os.kill):
+            try:
+                kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
         try:  # blocks until the submission's process is gone, instead of polling for it
             _, raw = os.waitpid(pid, 0)
             status = describe_exit(raw)
