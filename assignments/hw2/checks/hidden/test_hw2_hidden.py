@@ -11,10 +11,12 @@ DEVICE_HINT = ("keep the result on the input's device: no .cpu() or .numpy(), an
 
 
 def make_network(device, dtype=torch.float32, output_scale=0.3):
-    W1 = torch.randn(784, 256, dtype=dtype, device=device) * 0.05
-    b1 = torch.randn(256, dtype=dtype, device=device) * 0.1
-    W2 = torch.randn(256, 10, dtype=dtype, device=device) * output_scale
-    b2 = torch.randn(10, dtype=dtype, device=device) * 0.5
+    # Drawn in float32, then cast: torch's CPU randn is 5x slower in float64 (2.8 ms for W1, the
+    # largest cost of a whole hw2 verdict), and the checks need float64 weights, not float64 draws.
+    W1 = torch.randn(784, 256, device=device).to(dtype) * 0.05
+    b1 = torch.randn(256, device=device).to(dtype) * 0.1
+    W2 = torch.randn(256, 10, device=device).to(dtype) * output_scale
+    b2 = torch.randn(10, device=device).to(dtype) * 0.5
     return W1, b1, W2, b2
 
 
