@@ -13,16 +13,17 @@ from typing import Mapping
 
 from pydantic import BaseModel
 
-from grader import __version__
 from grader.ci_comment import GITHUB_TOKEN_VARIABLES, GITLAB_TOKEN_VARIABLES, CommentError, CommentResult, \
     PullRequest, publish_comment, pull_request_from_environment
 from grader.ci_report import annotations, comment_body, comment_marker, junit_xml, render_markdown
 from grader.errors import GraderError
-from grader.grading import resolve_device
-from grader.judge import start_judge
+from grader.devices import resolve_device
+from grader.executors import InProcessExecutor, JudgeJob
+from grader.intake import read_submission, submission_file
 from grader.models import Verdict
 from grader.spec import AssignmentSpec, load_assignment
 from grader.store import Gradebook
+from grader.verdicts import Grading
 
 SKIPPED_FOLDERS = {"node_modules", "__pycache__", "site-packages"}
 
@@ -81,17 +82,17 @@ def annotations_wanted(environ: Mapping[str, str]) -> bool:
 
 def grade_checkout(spec: AssignmentSpec, notebook: Path | None, include_hidden: bool, device: str,
                    allow_unisolated: bool, missing_message: str) -> Verdict:
+    grading = Grading.of(spec, include_hidden, device)
     if notebook is None:
-        return Verdict(assignment=spec.id, submission=spec.notebook, student=Path(spec.notebook).stem,
-                       status="error", message=missing_message, max_score=spec.declared_points(include_hidden),
-                       device=device, include_hidden=include_hidden, grader_version=__version__,
-                       checks_fingerprint=spec.checks_fingerprint(include_hidden))
-    judge = start_judge(spec, single_submission=True, include_hidden=include_hidden, device=device,
-                        allow_unisolated=allow_unisolated)
-    try:
-        return judge.grade([notebook])[0]
-    finally:
-        judge.close()
+        return grading.error(spec.notebook, Path(spec.notebook).stem, missing_message)
+    unit = read_submission(submission_file(notebook, spec), spec, grading)
+    if isinstance(unit, Verdict):
+        return unit
+    verdicts: list[Verdict] = []
+    job = JudgeJob(assignment=spec.id, assignments_dir=str(spec.root.parent), include_hidden=include_hidden,
+                   device=device, allow_unisolated=allow_unisolated, single_submission=True)
+    InProcessExecutor(job, spec).judge([unit], verdicts.append)
+    return verdicts[0]
 
 
 def run_ci(assignment: str, notebook: str | Path | None = None, *, checks_dir: str | Path | None = None,
@@ -192,8 +193,5 @@ def store(verdict: Verdict, shown: str, pull_request: PullRequest | None, studen
     """Like `grader grade`: one run in the gradebook, named by the pull request so students do not collide."""
     submission = f"{pull_request.label}:{shown}" if pull_request else shown
     stored = verdict.model_copy(update={"submission": submission, "student": student or verdict.student})
-    gradebook = Gradebook(db_url)
-    try:
+    with Gradebook(db_url) as gradebook:
         gradebook.record(stored)
-    finally:
-        gradebook.close()

@@ -10,8 +10,8 @@ import click
 from rich.console import Console
 from rich.text import Text
 
-from grader import __version__, grading, report
-from grader.batch import default_workers
+from grader import __version__, api, report
+from grader.executors import default_workers
 from grader.errors import GraderError
 from grader.i18n import LANGUAGES, tr
 from grader.report import BatchProgress
@@ -62,7 +62,7 @@ def check(assignment: str, notebook: str | None, device: str, assignments_dir: s
 
     Exit 0 when every public check passes, 1 otherwise.
     """
-    verdict = grading.check_notebook(assignment, notebook, device=device, assignments_dir=assignments_dir,
+    verdict = api.check_notebook(assignment, notebook, device=device, assignments_dir=assignments_dir,
                                      lang=lang)
     console.print(Text.assemble((assignment, "bold"), ": ", verdict.submission, " ", tr("(public checks)")), soft_wrap=True)
     report.print_check_feedback(verdict, console)
@@ -97,7 +97,7 @@ def grade(assignment: str, paths: tuple[str, ...], db_url: str, device: str, jso
     if json_path:
         report.writable(json_path)  # before grading, not after
     with BatchProgress(console) as progress:
-        verdicts = grading.grade_submissions(
+        verdicts = api.grade_submissions(
             assignment, paths, db_url=db_url, device=device, include_hidden=not public_only,
             assignments_dir=assignments_dir, workers=workers or default_workers(), regrade=regrade,
             allow_unisolated=allow_unisolated, cluster=cluster,
@@ -113,7 +113,7 @@ def grade(assignment: str, paths: tuple[str, ...], db_url: str, device: str, jso
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), help="also write them to this JSON file")
 def results(assignment: str, db_url: str, json_path: str | None) -> None:
     """The latest stored score of every student, a column per check, and each check's pass rate."""
-    verdicts = grading.latest_results(assignment, db_url)
+    verdicts = api.latest_results(assignment, db_url)
     if json_path:
         report.write_json(verdicts, json_path)
     report.print_grade_summary(verdicts, console, title=f"{assignment}: latest results")
@@ -125,7 +125,7 @@ def results(assignment: str, db_url: str, json_path: str | None) -> None:
 @DB
 def show(assignment: str, student: str, db_url: str) -> None:
     """One student's latest run in full: every check, cell errors, output, sandbox layers, timings."""
-    report.print_submission_detail(grading.student_result(assignment, student, db_url), console)
+    report.print_submission_detail(api.student_result(assignment, student, db_url), console)
 
 
 @main.command()
@@ -134,7 +134,7 @@ def show(assignment: str, student: str, db_url: str) -> None:
 @DB
 def history(assignment: str, student: str, db_url: str) -> None:
     """Every stored run of one student, oldest first."""
-    report.print_history(grading.student_history(assignment, student, db_url), console)
+    report.print_history(api.student_history(assignment, student, db_url), console)
 
 
 @main.command()
@@ -144,7 +144,7 @@ def history(assignment: str, student: str, db_url: str) -> None:
 @DB
 def export(assignment: str, csv_path: str, db_url: str) -> None:
     """Write the latest result of every student to a CSV file (for a spreadsheet or an LMS)."""
-    verdicts = grading.export_results(assignment, csv_path, db_url)
+    verdicts = api.export_results(assignment, csv_path, db_url)
     console.print(f"{len(verdicts)} students written to {csv_path}")
 
 
@@ -155,7 +155,7 @@ def export(assignment: str, csv_path: str, db_url: str) -> None:
 @DB
 def report_command(assignment: str, html_path: str, db_url: str) -> None:
     """Write one self-contained HTML page (no network) about the latest results."""
-    verdicts = grading.write_html_report(assignment, html_path, db_url)
+    verdicts = api.write_html_report(assignment, html_path, db_url)
     console.print(f"report on {len(verdicts)} students written to {html_path}")
 
 
@@ -168,7 +168,7 @@ def validate(assignment: str, device: str, assignments_dir: str | None) -> None:
 
     Exit 1 when the reference loses a point or a mutant loses none.
     """
-    validation = grading.validate_assignment(assignment, device=device, assignments_dir=assignments_dir)
+    validation = api.validate_assignment(assignment, device=device, assignments_dir=assignments_dir)
     report.print_validation(validation, console)
     sys.exit(0 if validation.ok else 1)
 
@@ -256,30 +256,26 @@ def doctor(cluster: str | None) -> None:
     With --cluster, on every worker of that Dask cluster. Exit 1 when grading would need
     --allow-unisolated (anywhere).
     """
-    from grader.sandbox.layers import LAYER_NAMES, missing_isolation
+    from grader.sandbox.layers import LAYER_NAMES
 
+    result = api.doctor(cluster)
     if cluster:
-        from grader.cluster import sandbox_reports
-
-        lacking = 0
-        for worker, layers in sorted(sandbox_reports(cluster).items()):
-            missing = missing_isolation(layers)
-            lacking += bool(missing)
-            mark = ("✗ ", "red") if missing else ("✓ ", "green")
-            console.print(Text.assemble(mark, f"{worker}: ", f"lacks {' and '.join(missing)}: install bubblewrap "
-                                        "there" if missing else "every layer grading needs"))
+        for machine in result.machines:
+            mark = ("✗ ", "red") if machine.missing else ("✓ ", "green")
+            console.print(Text.assemble(mark, f"{machine.where}: ", f"lacks {' and '.join(machine.missing)}: install "
+                                        "bubblewrap there" if machine.missing else "every layer grading needs"))
+        lacking = sum(not machine.ok for machine in result.machines)
         if lacking:
             console.print(f"{lacking} worker(s) lack isolation; `grader grade --cluster` refuses to grade on "
                           "them unless --allow-unisolated")
             sys.exit(1)
         return
-    layers = grading.sandbox_report()
+    machine = result.machines[0]
     for key, description in LAYER_NAMES.items():
-        held = layers.get(key, False)
+        held = machine.layers.get(key, False)
         console.print(Text.assemble(("✓ " if held else "✗ ", "green" if held else "red"), f"{key}: {description}"))
-    missing = missing_isolation(layers)
-    if missing:
-        console.print(f"missing {' and '.join(missing)}: install bubblewrap (apt-get install -y bubblewrap); "
+    if machine.missing:
+        console.print(f"missing {' and '.join(machine.missing)}: install bubblewrap (apt-get install -y bubblewrap); "
                       "until then `grader grade` needs --allow-unisolated")
         sys.exit(1)
     console.print("this machine gives every layer grading needs")

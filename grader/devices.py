@@ -69,3 +69,21 @@ def visible_gpu_count() -> int:
     import torch
 
     return torch.cuda.device_count() if torch.cuda.is_available() else 0
+
+
+def resolve_device(device: str) -> str:
+    """``auto`` becomes cuda or cpu; an explicit device is checked against this machine's GPUs."""
+    if device == "auto":
+        import glob
+
+        if not glob.glob("/dev/nvidia[0-9]*"):
+            return "cpu"  # decided without importing torch: the coordinator of a batch never needs it
+        import torch
+
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if is_cuda(device):
+        # plan_worker_devices says what is wrong: no GPU, or no GPU of that number
+        plan_worker_devices(device, 1, visible_gpu_count())
+    elif device != "cpu":
+        raise GraderError(f"--device {device}: expected auto, cpu, cuda or cuda:N")
+    return device

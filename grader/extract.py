@@ -28,11 +28,9 @@ _PY_CELL_MARKER = re.compile(r"^#\s*(%%|In\s*\[.*\]\s*:)")
 
 
 def student_name(path: Path, spec: AssignmentSpec) -> str:
-    if spec.student_pattern:
-        match = re.search(spec.student_pattern, path.name)
-        if match and match.groupdict().get("student"):
-            return match.group("student")
-    return path.stem
+    from grader.intake.identity import identify, shown_name  # the one place that decides a student
+
+    return identify(shown_name(path.name), spec).student
 
 
 def neutralise(source: str) -> tuple[str, list[str]]:

@@ -18,7 +18,9 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from grader.errors import GraderError
+from grader.intake import read_submission, submission_file
 from grader.judge import start_judge
+from grader.models import Verdict
 from grader.replay import ANSWERS_FILE, write_answers
 from grader.spec import AssignmentSpec, check_functions, load_assignment
 
@@ -75,12 +77,14 @@ def release_assignment(assignment: str, out: str | Path, assignments_dir: str | 
 
 
 def _record_public_answers(spec: AssignmentSpec, device: str):
-    judge = start_judge(spec, include_hidden=False, device=device, record_reference=True)
-    try:
-        verdict = judge.grade([spec.reference_solution()])[0]
-    finally:
-        judge.close()
+    with start_judge(spec, include_hidden=False, device=device, record_reference=True) as judge:
+        verdict = _grade_reference(judge, spec)
     return judge.reference, verdict
+
+
+def _grade_reference(judge, spec: AssignmentSpec):
+    unit = read_submission(submission_file(spec.reference_solution(), spec), spec, judge.grading)
+    return unit if isinstance(unit, Verdict) else judge.grade([unit])[0]
 
 
 def _imported_support(spec: AssignmentSpec) -> list[Path]:
@@ -204,11 +208,8 @@ def _audit(spec: AssignmentSpec, bundle: Path) -> None:
 def _prove(spec: AssignmentSpec, bundle: Path, device: str) -> float:
     """Check the reference solution against the bundle, as a student's `grader check` would."""
     released = load_assignment(spec.id, bundle / "assignments")
-    judge = start_judge(released, include_hidden=False, device=device)
-    try:
-        verdict = judge.grade([spec.reference_solution()])[0]
-    finally:
-        judge.close()
+    with start_judge(released, include_hidden=False, device=device) as judge:
+        verdict = _grade_reference(judge, spec)
     if verdict.status != "graded" or verdict.score != verdict.max_score:
         failed = [f"{check.name}: {check.message}" for check in verdict.checks if not check.passed]
         raise GraderError(f"the released public checks give the reference solution {verdict.score:g}/"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import (JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint,
                         create_engine, event, func, insert, select)
-from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
 from grader.errors import GraderError
@@ -118,12 +118,36 @@ class Gradebook:
     def close(self) -> None:
         self.engine.dispose()
 
+    def __enter__(self) -> "Gradebook":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
     def record(self, verdict: Verdict) -> int:
         """Store one verdict as a new run; returns the run's id."""
+        verdict = storable(verdict)
         try:
             return self._record(verdict)
         except IntegrityError:  # another grader created the same assignment or submission row just now
             return self._record(verdict)
+
+    def record_or_error(self, verdict: Verdict) -> Verdict:
+        """Store the verdict; one the database refuses is stored as an ``error`` row saying so, and returned.
+
+        A batch goes on either way, and a resume does not stop on the same submission again.
+        """
+        try:
+            self.record(verdict)
+            return verdict
+        except (DBAPIError, ValueError) as error:
+            reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0][:200]
+            failed = verdict.model_copy(update=dict(
+                status="error", checks=[], cells=[], stdout="", stderr="", score=0.0, raw_score=0.0,
+                message=f"the verdict ({verdict.score:g}/{verdict.max_score:g}) could not be stored ({reason}); "
+                        "grade it again with --regrade once the gradebook is fixed"))
+            self.record(failed)
+            return failed
 
     def _record(self, verdict: Verdict) -> int:
         with Session(self.engine) as session, session.begin():
@@ -217,6 +241,26 @@ class Gradebook:
     def count_runs(self) -> int:
         with Session(self.engine) as session:
             return session.scalar(select(func.count(RunRow.id))) or 0
+
+
+def _storable_text(value):
+    """Text every backend stores: PostgreSQL refuses NUL characters, and no backend wants lone surrogates."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            value = value.replace("\x00", "\\x00")
+        if any("\ud800" <= ch <= "\udfff" for ch in value):
+            value = value.encode("utf-8", "backslashreplace").decode("utf-8")
+        return value
+    if isinstance(value, list):
+        return [_storable_text(item) for item in value]
+    if isinstance(value, dict):
+        return {_storable_text(key): _storable_text(item) for key, item in value.items()}
+    return value
+
+
+def storable(verdict: Verdict) -> Verdict:
+    """The verdict with every string (student's output, messages, names, cells' errors) storable as it is shown."""
+    return Verdict.model_validate(_storable_text(verdict.model_dump()))
 
 
 def _utc(moment: datetime | None) -> datetime | None:

@@ -47,7 +47,7 @@ def test_examples_score_what_their_readme_says_and_reference_notebook_full_marks
 def test_check_trains_in_the_sandbox_without_the_batch_warm_up(tmp_path):
     """`grader check` skips the warm worker's first optimizer step (torch._dynamo, ~1.7 s): the
     child takes it itself, under every sandbox layer, when the student's code trains."""
-    from grader.grading import check_notebook
+    from grader.api import check_notebook
 
     notebook = tmp_path / "hw5.ipynb"
     notebook.write_bytes((REPO / "submissions" / "hw5" / "correct.ipynb").read_bytes())

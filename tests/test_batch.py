@@ -6,10 +6,11 @@ import signal
 import sqlite3
 
 from conftest import TEST_ASSIGNMENTS, read_json, run_grader, write_notebook
-from grader.batch import run_pool
+from grader.executors import JudgeJob, PoolExecutor
 from grader.extract import extract_submission
-from grader.grading import grade_submissions
+from grader.api import grade_submissions
 from grader.spec import load_assignment
+from grader.verdicts import Grading
 
 CORRECT = "def double(x):\n    return x * 2\n\ndef answer():\n    return 42\n"
 HALF = "def double(x):\n    return x * 2.0\n\ndef answer():\n    return 41\n"
@@ -52,13 +53,17 @@ def test_two_workers_grade_like_one_and_resume_without_regrading(tmp_path):
     assert len(regraded) == 7 and runs_in(db) == 8 + 2 + 7
 
 
+def pool_of_two(device: str, allow_unisolated: bool = False) -> PoolExecutor:
+    spec = load_assignment("toy", TEST_ASSIGNMENTS)
+    job = JudgeJob(assignment="toy", assignments_dir=str(TEST_ASSIGNMENTS), include_hidden=True, device=device,
+                   allow_unisolated=allow_unisolated)
+    return PoolExecutor(job, Grading.of(spec, True, device), [device, device])
+
+
 def test_killed_workers_cost_nothing_their_submissions_are_retried(tmp_path):
     spec = load_assignment("toy", TEST_ASSIGNMENTS)
     slow = "import time\ntime.sleep(1)\n" + CORRECT  # keeps the workers busy while we kill them
-    units = {}
-    for index in range(5):
-        extracted = extract_submission(write_notebook(tmp_path / f"s{index}.ipynb", slow), spec)
-        units[extracted.path] = extracted.model_dump_json()
+    units = [extract_submission(write_notebook(tmp_path / f"s{index}.ipynb", slow), spec) for index in range(5)]
     verdicts, killed = [], []
 
     def kill_workers_once(verdict):
@@ -68,24 +73,19 @@ def test_killed_workers_cost_nothing_their_submissions_are_retried(tmp_path):
                 os.kill(process.pid, signal.SIGKILL)
                 killed.append(process.pid)
 
-    run_pool("toy", units, workers=2, include_hidden=True, device="cpu", assignments_dir=str(TEST_ASSIGNMENTS),
-             on_verdict=kill_workers_once)
+    pool_of_two("cpu").judge(units, kill_workers_once)
     assert len(killed) == 2
-    assert sorted(v.submission for v in verdicts) == sorted(units)
+    assert sorted(v.submission for v in verdicts) == sorted(unit.path for unit in units)
     assert all(v.status == "graded" and v.score == 4 for v in verdicts)
 
 
 def test_workers_forked_from_the_pool_template_see_the_environment_of_each_run(tmp_path, monkeypatch):
     spec = load_assignment("toy", TEST_ASSIGNMENTS)
-    units = {}
-    for index in range(2):
-        extracted = extract_submission(write_notebook(tmp_path / f"s{index}.ipynb", CORRECT), spec)
-        units[extracted.path] = extracted.model_dump_json()
+    units = [extract_submission(write_notebook(tmp_path / f"s{index}.ipynb", CORRECT), spec) for index in range(2)]
 
     def layers_of_a_run() -> set[bool]:
         verdicts = []
-        run_pool("toy", units, workers=2, include_hidden=True, device="cpu", assignments_dir=str(TEST_ASSIGNMENTS),
-                 on_verdict=verdicts.append, allow_unisolated=True)
+        pool_of_two("cpu", allow_unisolated=True).judge(units, verdicts.append)
         assert [v.score for v in verdicts] == [4, 4]
         return {v.layers["bubblewrap"] for v in verdicts}
 

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from conftest import REPO, TEST_ASSIGNMENTS, read_json, run_grader, write_notebook
-from grader.grading import grade_submissions
+from grader.api import grade_submissions
 
 if os.environ.get("GRADER_TESTS_REQUIRE_ALL") != "1":
     pytest.importorskip("distributed", reason="the cluster extra is not installed: pip install -e '.[cluster]'")
@@ -176,7 +176,7 @@ def test_bad_cluster_addresses_are_one_line_errors(tmp_path):
 
 def test_without_cluster_dask_is_never_imported(tmp_path):
     write_notebook(tmp_path / "a.ipynb", CORRECT)
-    code = ("import sys; from grader.grading import grade_submissions; "
+    code = ("import sys; from grader.api import grade_submissions; "
             f"grade_submissions('toy', [{str(tmp_path)!r}], db_url='sqlite:///{tmp_path}/g.db', "
             f"assignments_dir={str(TEST_ASSIGNMENTS)!r}); "
             "import grader.cli; print(sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')))")

@@ -19,7 +19,7 @@ from grader.assertions import CheckFailed, expect_on_device
 from grader.devices import child_device_settings, memory_fraction, plan_worker_devices
 from grader.errors import GraderError
 from grader.extract import extract_submission
-from grader.grading import grade_submissions
+from grader.api import grade_submissions
 from grader.judge.proxy import StudentCodeFailed, StudentSession, _place_tensor
 from grader.sandbox import forkserver
 from grader.sandbox.client import ForkServer

@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from conftest import REPO, TEST_ASSIGNMENTS, read_json, run_grader, write_notebook
-from grader.grading import grade_submissions
+from grader.api import grade_submissions
 
 pytestmark = [pytest.mark.cuda,
               pytest.mark.skipif(not torch.cuda.is_available(), reason="needs an NVIDIA GPU with CUDA")]

@@ -12,7 +12,7 @@ from sqlalchemy import create_engine, text
 
 from conftest import REPO, TEST_ASSIGNMENTS, run_grader, write_notebook
 from grader.errors import GraderError
-from grader.grading import grade_submissions
+from grader.api import grade_submissions
 from grader.migrations import alembic_config, head_revision
 from grader.models import CellError, CellResult, CheckResult, Verdict
 from grader.store import Base, Gradebook

@@ -5,7 +5,7 @@ import sqlite3
 import pytest
 
 from conftest import TEST_ASSIGNMENTS, write_notebook
-from grader.grading import grade_submissions
+from grader.api import grade_submissions
 from grader.store import Gradebook
 
 CORRECT = "import torch\n\ndef double(x):\n    return x + x\n\ndef answer():\n    return 42\n"

@@ -110,7 +110,7 @@ import json, os, re, sys, time, traceback
 from pathlib import Path
 
 from grader.extract import ExtractionError, extract_submission
-from grader.grading import grade_submissions
+from grader.api import grade_submissions
 from grader.spec import load_assignment
 
 config = json.loads(Path(sys.argv[1]).read_text())

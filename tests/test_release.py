@@ -8,7 +8,7 @@ import pytest
 
 from conftest import REPO, run_grader
 
-from grader.grading import check_notebook
+from grader.api import check_notebook
 from grader.spec import load_assignment
 
 HOMEWORKS = ["hw1", "hw2", "hw3", "hw4", "hw5"]

@@ -7,7 +7,7 @@ import sqlite3
 import pytest
 
 from conftest import TEST_ASSIGNMENTS, run_grader, write_notebook
-from grader.grading import grade_submissions
+from grader.api import grade_submissions
 from grader.sandbox import landlock
 
 LISTENER_PORT = 9

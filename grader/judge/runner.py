@@ -19,14 +19,14 @@ from typing import Callable, Iterable
 import pytest
 import torch
 
-from grader import __version__, notes
+from grader import notes
 from grader.devices import is_cuda
 from grader.errors import GraderError
 from grader.i18n import set_language, tr
-from grader.extract import ExtractionError, extract_submission
 from grader.judge.proxy import StudentProxy, StudentSession
 from grader.replay import ANSWERS_FILE, RecordingReference, ReplayReference
 from grader.models import CheckResult, ExtractedSubmission, Verdict, utcnow
+from grader.verdicts import Grading
 from grader.sandbox import gpu
 from grader.sandbox.client import ForkServer, SandboxError
 from grader.sandbox.layers import missing_isolation
@@ -54,7 +54,7 @@ def load_reference(spec: AssignmentSpec, include_hidden: bool = True) -> ModuleT
 class JudgePlugin:
     """Registered with pytest: provides the fixtures and drives the per-submission loop."""
 
-    def __init__(self, judge: "Judge", submissions: Iterable[str | Path | ExtractedSubmission],
+    def __init__(self, judge: "Judge", submissions: Iterable[ExtractedSubmission],
                  on_verdict: Callable[[Verdict], None]):
         self.judge = judge
         self.submissions = submissions
@@ -213,7 +213,13 @@ class Judge:
         if record_reference:
             self.reference = RecordingReference(self.reference)
         self.server = server
-        self.fingerprint = spec.checks_fingerprint(include_hidden)
+        self.grading = Grading.of(spec, include_hidden, self.device_label)
+
+    def __enter__(self) -> "Judge":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     def visibility(self, item: pytest.Item) -> str:
         if not hasattr(item, "_grader_visibility"):  # resolving paths is some 0.1 ms; a batch asks per check
@@ -251,7 +257,7 @@ class Judge:
             self.server.close()
             self.server = None
 
-    def run(self, submissions: Iterable[str | Path | ExtractedSubmission],
+    def run(self, submissions: Iterable[ExtractedSubmission],
             on_verdict: Callable[[Verdict], None]) -> None:
         files = self.spec.check_files(self.include_hidden)
         if not files:
@@ -284,53 +290,43 @@ class Judge:
         if code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR):
             raise GraderError(f"pytest could not run the checks of {self.spec.id} (exit {int(code)})")
 
-    def grade(self, submissions: Iterable[str | Path | ExtractedSubmission]) -> list[Verdict]:
+    def grade(self, submissions: Iterable[ExtractedSubmission]) -> list[Verdict]:
         verdicts: list[Verdict] = []
         self.run(submissions, verdicts.append)
         return verdicts
 
-    def judge_one(self, submission: str | Path | ExtractedSubmission, plugin: JudgePlugin) -> Verdict:
+    def judge_one(self, extracted: ExtractedSubmission, plugin: JudgePlugin) -> Verdict:
         started_at, started = utcnow(), time.perf_counter()
-        path = submission.path if isinstance(submission, ExtractedSubmission) else str(submission)
-        base = dict(assignment=self.spec.id, submission=path, student=Path(path).stem, device=self.device_label,
-                    grader_version=__version__, checks_fingerprint=self.fingerprint, started_at=started_at,
-                    include_hidden=self.include_hidden)
-        try:
-            extracted = submission if isinstance(submission, ExtractedSubmission) else \
-                extract_submission(submission, self.spec)
-        except ExtractionError as error:
-            return Verdict(status="error", message=str(error), max_score=self._max_score(plugin),
-                           duration=time.perf_counter() - started, **base)
-        base.update(student=extracted.student)
+
+        def error(message: str) -> Verdict:
+            return self.grading.error(extracted.path, extracted.student, message, sha256=extracted.sha256,
+                                      max_score=self._max_score(plugin), duration=time.perf_counter() - started,
+                                      started_at=started_at)
+
         try:
             server = self.ensure_server()
-        except SandboxError as error:
-            return Verdict(status="error", message=tr("the sandbox could not start: {error}", error=error), sha256=extracted.sha256,
-                           max_score=self._max_score(plugin), duration=time.perf_counter() - started, **base)
+        except SandboxError as failure:
+            return error(tr("the sandbox could not start: {error}", error=failure))
         session = StudentSession(server, extracted, self.spec.limits, self.device,
                                  deterministic=self.spec.device.deterministic and is_cuda(self.device))
         try:
             session.start()
             checks = plugin.run_checks(session)
-        except SandboxError as error:
+        except SandboxError as failure:
             session.close()
-            return Verdict(status="error", message=tr("the sandbox failed: {error}", error=error), sha256=extracted.sha256,
-                           max_score=self._max_score(plugin), duration=time.perf_counter() - started, **base)
+            return error(tr("the sandbox failed: {error}", error=failure))
         except GraderError:
             raise
-        except Exception as error:  # one submission, however hostile, never stops the batch
-            return Verdict(status="error", message=tr("the submission could not be judged ({type}); it sent the grader "
-                                                      "malformed data", type=type(error).__name__), sha256=extracted.sha256,
-                           max_score=self._max_score(plugin), duration=time.perf_counter() - started, **base)
+        except Exception as failure:  # one submission, however hostile, never stops the batch
+            return error(tr("the submission could not be judged ({type}); it sent the grader malformed data",
+                            type=type(failure).__name__))
         finally:
             session.close()
-        return Verdict(
-            status="graded", sha256=extracted.sha256, checks=checks,
-            score=round(sum(check.score for check in checks), 6),
-            max_score=round(sum(check.max_score for check in checks), 6),
+        return self.grading.graded(
+            extracted.path, extracted.student, sha256=extracted.sha256, checks=checks,
             cells=[session.cells[index] for index in sorted(session.cells)],
             stdout="".join(session.stdout), stderr="".join(session.stderr),
-            layers=dict(server.reported_layers), duration=time.perf_counter() - started, **base)
+            layers=dict(server.reported_layers), duration=time.perf_counter() - started, started_at=started_at)
 
     def _max_score(self, plugin: JudgePlugin) -> float:
         return float(sum(float(item.get_closest_marker("points").args[0]) for item in plugin.items))

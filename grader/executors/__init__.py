@@ -1,0 +1,31 @@
+"""Where submissions are judged: in this process, on a pool of local workers, or on a Dask cluster.
+
+``choose_executor`` is the one place that decides; every executor has the same ``judge(units,
+on_verdict)`` (``grader.executors.base.Executor``).
+"""
+
+from __future__ import annotations
+
+from grader.devices import is_cuda, plan_worker_devices, visible_gpu_count
+from grader.executors.base import MAX_ATTEMPTS, Executor, JudgeJob, OnVerdict
+from grader.executors.inprocess import InProcessExecutor
+from grader.executors.pool import PoolExecutor, default_workers, prepare_workers
+from grader.verdicts import Grading
+
+__all__ = ["MAX_ATTEMPTS", "Executor", "JudgeJob", "OnVerdict", "InProcessExecutor", "PoolExecutor",
+           "choose_executor", "default_workers", "prepare_workers"]
+
+
+def choose_executor(spec, job: JudgeJob, grading: Grading, units: int, workers: int = 1,
+                    cluster: str | None = None) -> Executor:
+    """A Dask cluster when one is named; else one warm worker per device slot (on GPUs, one running
+    child per GPU unless the assignment allows more), in this process when there is one slot or one unit."""
+    if cluster:
+        from grader.executors.cluster import DaskExecutor  # imports dask: only here
+
+        return DaskExecutor(job, grading, cluster)
+    devices = plan_worker_devices(job.device, workers, visible_gpu_count() if is_cuda(job.device) else 0,
+                                  spec.device.children_per_gpu)
+    if len(devices) <= 1 or units == 1:
+        return InProcessExecutor(job.model_copy(update={"device": devices[0], "device_label": job.label}), spec)
+    return PoolExecutor(job, grading, devices)

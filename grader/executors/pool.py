@@ -1,0 +1,157 @@
+"""The local pool: warm judge workers on this machine, one writer.
+
+Each worker is a process forked from a fresh template that has imported torch and pytest
+(multiprocessing's fork server; never forked from the coordinator), and that loads the
+assignment's checks once and owns one sandbox. The coordinator hands out one unit at a time
+to whichever worker asks, receives verdicts as JSON, and is the only one to write the
+gradebook. A worker that dies costs only the unit it held: that unit is retried once on a
+fresh worker, then stored as an error.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from multiprocessing.connection import wait
+
+from grader.errors import GraderError
+from grader.executors.base import MAX_ATTEMPTS, JudgeJob, OnVerdict
+from grader.executors.messages import Failed, Judged, Ready, decode
+from grader.models import ExtractedSubmission, Verdict
+from grader.verdicts import Grading
+
+
+def default_workers() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+
+
+# What every worker imports, loaded once by multiprocessing's fork server (a process started
+# fresh, never forked from the coordinator) and shared by the workers forked from it: torch
+# and pytest are imported once for the pool instead of once per worker, and a worker that
+# dies is replaced in milliseconds.
+WORKER_PRELOAD = ["grader.executors.worker", "grader.judge.runner"]
+
+
+def worker_context() -> multiprocessing.context.BaseContext:
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(WORKER_PRELOAD)
+    return context
+
+
+def prepare_workers() -> None:
+    """Start the workers' fork server now, so its imports overlap with the coordinator's own work."""
+    worker_context()
+    from multiprocessing import forkserver
+
+    forkserver.ensure_running()
+
+
+class _Worker:
+    def __init__(self, context, job: JudgeJob, device: str):
+        from grader.executors.worker import worker_main
+
+        self.device = device
+        self.connection, child_end = context.Pipe(duplex=True)
+        worker_job = job.model_copy(update={"device": device, "device_label": job.label})
+        self.process = context.Process(target=worker_main, args=(child_end, worker_job.model_dump_json()),
+                                       kwargs=dict(environment=dict(os.environ)), daemon=True)
+        self.process.start()
+        child_end.close()
+        self.current: str | None = None  # the unit it is judging
+        self.queued: list[str] = []  # sent ahead, waiting in its pipe
+
+    def send(self, path: str, unit_json: str) -> None:
+        self.connection.send(unit_json)
+        self.queued.append(path)
+
+    def stop(self) -> None:
+        try:
+            self.connection.send(None)
+        except (BrokenPipeError, OSError):
+            pass
+
+
+class PoolExecutor:
+    """``devices`` (see ``grader.devices.plan_worker_devices``) gives each worker its device, and their number.
+
+    Each worker has its next unit waiting in its pipe while it judges one, so it never waits
+    for this process to store a verdict before it starts the next submission.
+    """
+
+    def __init__(self, job: JudgeJob, grading: Grading, devices: list[str]):
+        self.job = job
+        self.grading = grading
+        self.devices = devices
+
+    def judge(self, units: list[ExtractedSubmission], on_verdict: OnVerdict) -> None:
+        context = worker_context()
+        by_path = {unit.path: unit for unit in units}
+        payloads = {unit.path: unit.model_dump_json() for unit in units}
+        pending = list(reversed(by_path))
+        attempts: dict[str, int] = {}
+        remaining = len(by_path)
+
+        def start_worker(worker_device: str) -> _Worker:
+            worker = _Worker(context, self.job, worker_device)
+            if pending:
+                path = pending.pop()
+                worker.send(path, payloads[path])
+            return worker
+
+        pool = [start_worker(worker_device) for worker_device in self.devices[:len(by_path)]]
+        try:
+            while remaining > 0:
+                if not pool:
+                    raise GraderError("every grading worker stopped before the batch was done")
+                wait([worker.connection for worker in pool] + [worker.process.sentinel for worker in pool])
+                for worker in list(pool):
+                    while worker.connection.poll():
+                        try:
+                            message = decode(worker.connection.recv())
+                        except (EOFError, OSError):
+                            break
+                        if isinstance(message, Ready):  # it takes the unit waiting in its pipe, or one sent now
+                            if not worker.queued and pending:
+                                path = pending.pop()
+                                worker.send(path, payloads[path])
+                            worker.current = worker.queued.pop(0) if worker.queued else None
+                            if worker.current is None:
+                                worker.stop()
+                                continue
+                            attempts[worker.current] = attempts.get(worker.current, 0) + 1
+                            if pending:
+                                path = pending.pop()
+                                worker.send(path, payloads[path])
+                        elif isinstance(message, Judged):
+                            worker.current = None
+                            remaining -= 1
+                            on_verdict(Verdict.model_validate_json(message.verdict_json))
+                        elif isinstance(message, Failed):
+                            raise GraderError(message.message)
+                    if worker.process.is_alive():
+                        continue
+                    worker.process.join()
+                    pool.remove(worker)
+                    pending.extend(reversed(worker.queued))  # never started: no attempt is charged
+                    lost, worker.current, worker.queued = worker.current, None, []
+                    if lost is not None and attempts[lost] < MAX_ATTEMPTS:
+                        pending.append(lost)
+                    elif lost is not None:
+                        remaining -= 1
+                        on_verdict(self.crash_verdict(by_path[lost], worker.process.exitcode))
+                    if pending and len(pool) < len(self.devices):
+                        pool.append(start_worker(worker.device))
+        finally:
+            for worker in pool:
+                worker.stop()
+            for worker in pool:
+                worker.process.join(timeout=10)
+                if worker.process.is_alive():
+                    worker.process.kill()
+                    worker.process.join()
+
+    def crash_verdict(self, unit: ExtractedSubmission, exitcode: int | None) -> Verdict:
+        return self.grading.error(
+            unit.path, unit.student, sha256=unit.sha256,
+            message=f"the grading worker died twice while judging this submission (exit {exitcode}); "
+                    "grade it alone to see why")

@@ -1,0 +1,66 @@
+"""Who handed a file in: the one place a submission's student is decided.
+
+Recognised without configuration (each with an example in the README):
+
+- flat: ``alice_hw2.ipynb`` (``student_pattern`` on the file name, else the stem);
+- folder per student (GitHub Classroom clones): ``hw2-alice/hw2.ipynb`` → ``alice``;
+- Moodle's download: ``Full Name_12345_assignsubmission_file_/hw2.ipynb`` → ``Full Name (12345)``;
+- Canvas's download: ``lastfirst_12345_67890_hw2.ipynb`` (``_LATE_`` and ``-1`` suffixes too)
+  → ``lastfirst (12345)``.
+
+``student_pattern`` (a regex with a group ``student``) is tried first on the file name, then
+on the path relative to the folder that was given, so it can name a folder too.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import PurePosixPath
+
+MOODLE_FOLDER = re.compile(r"^(?P<name>.+?)_(?P<id>\d+)_assignsubmission_[a-z]+_?$")
+CANVAS_FILE = re.compile(r"^(?P<name>[^_/]+?)(?:_LATE)?_(?P<id>\d+)_(?P<submission>\d+)_(?P<original>.+?)"
+                         r"(?:-(?P<attempt>\d+))?(?P<suffix>\.ipynb|\.py)$")
+
+
+def shown_name(text: str) -> str:
+    """A file name as text that can be printed and stored: bytes that are not UTF-8 as \\xNN escapes."""
+    return os.fsencode(text).decode("utf-8", "backslashreplace") if _has_surrogates(text) else text
+
+
+def _has_surrogates(text: str) -> bool:
+    return any("\udc80" <= ch <= "\udcff" for ch in text)
+
+
+class Identity:
+    """``student`` and ``layout`` of one file; ``attempt`` orders an LMS's resubmissions of one student."""
+
+    def __init__(self, student: str, layout: str, attempt: int = 0):
+        self.student, self.layout, self.attempt = student, layout, attempt
+
+
+def identify(relative: str, spec) -> Identity:
+    """``relative``: the file's path (posix, already made printable) below the folder it was found in."""
+    parts = PurePosixPath(relative).parts
+    name = parts[-1]
+    stem = name.rsplit(".", 1)[0]
+    if spec.student_pattern:
+        for text in (name, relative):
+            match = re.search(spec.student_pattern, text)
+            if match and match.groupdict().get("student"):
+                return Identity(match.group("student"), "student_pattern")
+    for folder in reversed(parts[:-1]):
+        moodle = MOODLE_FOLDER.match(folder)
+        if moodle:
+            return Identity(f"{moodle.group('name')} ({moodle.group('id')})", "moodle")
+    canvas = CANVAS_FILE.match(name)
+    if canvas:
+        return Identity(f"{canvas.group('name')} ({canvas.group('id')})", "canvas", int(canvas.group("attempt") or 0))
+    generic = {spec.id.lower(), PurePosixPath(spec.notebook).stem.lower(), "solution", "submission", "homework"}
+    if len(parts) > 1 and (stem.lower() in generic or stem.lower().startswith(tuple(generic))):
+        folder = parts[0]
+        for prefix in (f"{spec.id}-", f"{spec.id}_"):
+            if folder.lower().startswith(prefix.lower()) and len(folder) > len(prefix):
+                folder = folder[len(prefix):]
+        return Identity(folder, "folder per student")
+    return Identity(stem, "flat")

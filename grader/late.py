@@ -1,0 +1,26 @@
+"""The late policy: when a submission was handed in, and what that costs."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+from grader.models import Verdict
+
+
+def submission_time(path: Path) -> datetime | None:
+    """When a submission was handed in: its file's modification time (kept by LMS downloads and `cp -p`)."""
+    try:
+        return datetime.fromtimestamp(path.lstat().st_mtime, tz=timezone.utc)
+    except OSError:
+        return None
+
+
+def apply_late_policy(verdict: Verdict, spec, submitted_at: datetime | None) -> Verdict:
+    """The final score under the assignment's late policy (``spec``: an AssignmentSpec); the raw score is kept."""
+    raw = verdict.score_before_penalty
+    late_seconds, penalty = 0.0, 0.0
+    if spec.late is not None and submitted_at is not None:
+        late_seconds, penalty = spec.late.assess(submitted_at)
+    return verdict.model_copy(update=dict(raw_score=raw, submitted_at=submitted_at, late_seconds=late_seconds,
+                                          penalty=penalty, score=round(raw * (1 - penalty), 6)))
