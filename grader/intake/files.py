@@ -116,7 +116,7 @@ def _member_time(info: zipfile.ZipInfo) -> datetime | None:
         return None
 
 
-def _unpack_zip(archive: Path, into: Path) -> list[tuple[str, Path, datetime | None]]:
+def _unpack_zip(archive: Path, into: Path) -> list[tuple[str, Path | None, datetime | None, str]]:
     """Safely unpack the submissions in ``archive``: no absolute or ``..`` paths, no links, capped sizes."""
     shown = shown_name(str(archive))
     try:
@@ -135,30 +135,31 @@ def _unpack_zip(archive: Path, into: Path) -> list[tuple[str, Path, datetime | N
         for index, member in enumerate(members):
             name = member.filename.replace("\\", "/")
             parts = [part for part in name.split("/") if part not in ("", ".")]
+            clean = [part for part in parts if part != ".."]
             is_link = stat.S_ISLNK(member.external_attr >> 16)
-            if member.is_dir() or not parts or not _wanted(Path(*parts)):
+            if member.is_dir() or not clean or not _wanted(Path(*clean)):
                 continue
             if name.startswith("/") or ".." in parts or ":" in parts[0] or is_link \
                     or member.file_size > ZIP_MAX_MEMBER_BYTES:
-                unpacked.append((name, None, _member_time(member)))
+                unpacked.append(("/".join(clean), None, _member_time(member), name))
                 continue
             target = into / str(index) / Path(*parts).name
             target.parent.mkdir(parents=True)
             with bundle.open(member) as source, open(target, "wb") as sink:
                 shutil.copyfileobj(source, sink, 1 << 20)
-            unpacked.append(("/".join(parts), target, _member_time(member)))
+            unpacked.append(("/".join(parts), target, _member_time(member), name))
         return unpacked
 
 
 def _from_zip(archive: Path, spec, scratch: Path, files: list[SubmissionFile]) -> None:
     shown_archive = shown_name(str(archive))
-    for relative, target, when in _unpack_zip(archive, scratch / f"zip{len(files)}"):
-        shown = shown_name(relative)
-        identity = identify(shown, spec)
+    for relative, target, when, raw in _unpack_zip(archive, scratch / f"zip{len(files)}"):
+        identity = identify(shown_name(relative), spec)
+        shown = shown_name(raw)
         refused = None if target is not None else (
             f"{shown_archive}:{shown} is a link, an absolute or '..' path, or too large in the zip; "
             "it was not unpacked")
-        files.append(SubmissionFile(name=f"{shown_archive}/{shown}", source=str(target or ""),
+        files.append(SubmissionFile(name=f"{shown_archive}:{shown}", source=str(target or ""),
                                     student=identity.student, layout=identity.layout, attempt=identity.attempt,
                                     submitted_at=when, refused=refused))
 

@@ -22,6 +22,9 @@ MOODLE_FOLDER = re.compile(r"^(?P<name>.+?)_(?P<id>\d+)_assignsubmission_[a-z]+_
 CANVAS_FILE = re.compile(r"^(?P<name>[^_/]+?)(?:_LATE)?_(?P<id>\d+)_(?P<submission>\d+)_(?P<original>.+?)"
                          r"(?:-(?P<attempt>\d+))?(?P<suffix>\.ipynb|\.py)$")
 
+# What an editor or a download adds to a generic name: "hw2 (1)", "hw2-2", "hw2_final", "hw2 copy".
+_COPY_MARK = re.compile(r"(?:[\s_-]+(?:\d+|final|draft|copy|v\d+)|\s*\(\d+\))+$")
+
 
 def shown_name(text: str) -> str:
     """A file name as text that can be printed and stored: bytes that are not UTF-8 as \\xNN escapes."""
@@ -57,8 +60,9 @@ def identify(relative: str, spec) -> Identity:
     if canvas:
         return Identity(f"{canvas.group('name')} ({canvas.group('id')})", "canvas", int(canvas.group("attempt") or 0))
     generic = {spec.id.lower(), PurePosixPath(spec.notebook).stem.lower(), "solution", "submission", "homework"}
-    if len(parts) > 1 and (stem.lower() in generic or stem.lower().startswith(tuple(generic))):
-        folder = parts[0]
+    if len(parts) > 1 and _COPY_MARK.sub("", stem.lower()) in generic:
+        prefixed = [part for part in parts[:-1] if part.lower().startswith((f"{spec.id}-".lower(), f"{spec.id}_".lower()))]
+        folder = prefixed[-1] if prefixed else parts[0]
         for prefix in (f"{spec.id}-", f"{spec.id}_"):
             if folder.lower().startswith(prefix.lower()) and len(folder) > len(prefix):
                 folder = folder[len(prefix):]
