@@ -1,3 +1,12 @@
+"""Shared fixtures, and the test tiers.
+
+* ``tests/unit/`` (marker ``unit``, set here on everything collected there): pure unit tests, no
+  sandbox, no subprocess, no database server; ``python -m pytest -q tests/unit`` runs them in
+  seconds (or ``-m unit`` from anywhere).
+* ``tests/*.py``: real notebooks through the real sandbox, SQLite and PostgreSQL, the CLI.
+* ``-m slow`` (``tests/test_hostile.py``, minutes) and ``-m cuda`` (an NVIDIA GPU) are the costly tiers.
+"""
+
 from __future__ import annotations
 
 import json
@@ -12,6 +21,17 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 REPO = Path(__file__).resolve().parent.parent
 TEST_ASSIGNMENTS = Path(__file__).resolve().parent / "data" / "assignments"
+UNIT_DIR = Path(__file__).resolve().parent / "unit"
+
+
+def pytest_configure(config) -> None:
+    config.addinivalue_line("markers", "unit: a pure unit test (tests/unit/): no sandbox, no subprocess, seconds")
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    for item in items:
+        if UNIT_DIR in Path(str(item.path)).parents:
+            item.add_marker(pytest.mark.unit)
 
 
 def write_notebook(path: Path, *cells: str) -> Path:

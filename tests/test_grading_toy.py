@@ -1,11 +1,14 @@
 """Real notebooks through the real sandbox, judge and SQLite, on a tiny assignment."""
 
+import os
 import sqlite3
 
 import pytest
 
 from conftest import TEST_ASSIGNMENTS, write_notebook
 from grader.api import grade_submissions
+from grader.sandbox import cgroups, landlock
+from grader.sandbox.layers import LAYER_NAMES, detect_layers
 from grader.store import Gradebook
 
 CORRECT = "import torch\n\ndef double(x):\n    return x + x\n\ndef answer():\n    return 42\n"
@@ -89,8 +92,53 @@ def test_grading_again_adds_a_run_and_overwrites_nothing(tmp_path):
     assert [run.score for run in history] == [4, 1]
     assert [v.score for v in gradebook.latest("toy")] == [1]
     assert history[0].sha256 != history[1].sha256
-    assert history[1].layers.get("bubblewrap") in (True, False)
+    # Each stored run records the layers its sandbox had: the same machine, the same layers.
+    assert history[1].layers["bubblewrap"] is detect_layers().bwrap
+    assert history[1].layers == history[0].layers
     gradebook.close()
+
+
+# What each layer needs of this machine; a layer is asserted present wherever its precondition holds.
+BWRAP = detect_layers().bwrap
+LAYER_PRECONDITIONS = {
+    "bubblewrap": (BWRAP, "bubblewrap does not work here"),
+    "network_namespace": (BWRAP, "bubblewrap does not work here"),
+    "filesystem_isolation": (BWRAP, "bubblewrap does not work here"),
+    "unprivileged_uid": (BWRAP or os.getuid() != 0, "grading as root without bubblewrap"),
+    "subreaper": (True, ""),
+    "landlock": (landlock.abi_version() >= 1 and os.environ.get("GRADER_NO_LANDLOCK") != "1",
+                 "this kernel has no Landlock"),
+    "rlimits": (True, ""),
+    "cgroup_limits": (cgroups.available(), "no writable cgroup v1 pids and memory controllers here"),
+    "scrubbed_environment": (True, ""),
+}
+
+
+@pytest.fixture(scope="module")
+def recorded_layers(tmp_path_factory) -> dict[str, bool]:
+    folder = tmp_path_factory.mktemp("layers")
+    verdicts, _ = grade(folder, write_notebook(folder / "layers.ipynb", CORRECT))
+    assert verdicts["layers"].score == 4
+    return verdicts["layers"].layers
+
+
+def test_every_layer_is_recorded_with_every_run(recorded_layers):
+    assert set(recorded_layers) == set(LAYER_NAMES) | {"allowed_unisolated"}
+    assert set(LAYER_PRECONDITIONS) == set(LAYER_NAMES)
+
+
+@pytest.mark.parametrize("layer", sorted(LAYER_NAMES))
+def test_the_sandbox_has_each_layer_this_machine_gives(recorded_layers, layer):
+    holds, missing = LAYER_PRECONDITIONS[layer]
+    if not holds:
+        pytest.skip(missing)
+    assert recorded_layers[layer] is True
+
+
+def test_a_run_with_every_required_layer_is_not_marked_unisolated(recorded_layers):
+    if not BWRAP and not landlock.abi_version():
+        pytest.skip("neither bubblewrap nor Landlock here: grading needs --allow-unisolated")
+    assert recorded_layers["allowed_unisolated"] is False
 
 
 def test_hidden_failure_messages_do_not_reveal_expected_values(tmp_path):

@@ -8,7 +8,7 @@ nested 100 000 deep. The batch also holds three correct notebooks: one graded ri
 notebook that plants modules in the sandbox's ``/tmp`` (it imports ``matplotlib`` the way
 students do), one in the middle and one at the very end.
 
-The test is the judge of the judge. It prepares, on the host:
+These tests are the judge of the judge. The batch fixture prepares, on the host:
 
 * a copy of the toy assignment laid out like the repository (``<tmp>/repo``), whose reference
   solution and checks carry a canary token, so a leak of either shows up as text;
@@ -48,8 +48,15 @@ four batch crashes added ~15 s of restarts. The other cases, which stop at their
 included. ``BATCH_SECONDS`` = 160 s is that plus ~70% for slower or busier machines. The run is
 stopped outright after ``HARD_LIMIT_SECONDS`` (900 s).
 
+The batch runs once, in a module-scoped fixture that records everything; then one test per
+notebook (each hostile one scores 0, reports no success, leaks nothing into its verdict, stays
+within its time and output bounds; each correct one gets full marks) and one test per property of
+the whole batch (no crash, nothing in the database, listeners, canary, host files, survivors,
+process, memory and time bounds). A failure names its case; every problem is also written to
+``hostile_report.json`` in the fixture's temporary folder.
+
 Run: ``python -m pytest -q tests/test_hostile.py`` (``-s`` prints the report); it is marked
-``slow``. The notebooks were generated once by a script kept outside the repository; edit
+``slow``. ``-k correct_last`` still grades the whole batch (the cases share it). The notebooks were generated once by a script kept outside the repository; edit
 them as notebooks.
 """
 
@@ -69,11 +76,14 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parent.parent
 HOSTILE_DIR = Path(__file__).resolve().parent / "hostile"
@@ -454,13 +464,180 @@ def surviving_processes(own: set[int], seen: dict[int, tuple[str, str]], secret:
     return found
 
 
-@pytest.mark.slow
-def test_hostile_batch(tmp_path, monkeypatch):
+# --- the batch, run once for the module ------------------------------------------------------------
+
+HOSTILE_NAMES = sorted([path.stem for path in HOSTILE_DIR.glob("*.ipynb")]
+                       + ["malformed_huge_100mb", "malformed_deep_nesting"])
+
+
+@dataclass
+class HostileBatch:
+    """Everything the batch left behind, recorded by the fixture; each test judges one part of it."""
+
+    token: str
+    secret: str
+    order: list[str]
+    returncode: int | None
+    hard_killed: bool
+    runner_log: str
+    elapsed: float
+    verdicts: dict[str, dict]
+    crashes: list[dict]
+    passes: int
+    database_text: str
+    connections_during: list[str]
+    canary_atime_moved_to: float | None
+    # per moment ("right after the batch", "4 s after the batch"): what was found on the host then
+    host_changes: dict[str, list[str]] = field(default_factory=dict)
+    survivors: dict[str, list[str]] = field(default_factory=dict)
+    late_connections: dict[str, list[str]] = field(default_factory=dict)
+    ps_rows: dict[str, list[str]] = field(default_factory=dict)
+    usage: dict = field(default_factory=dict)
+    peak_sandbox_memory: int = 0
+    report_path: Path | None = None
+
+    def leaks(self) -> dict[str, str]:
+        return {"the secret environment variable": self.secret,
+                "the canary file's content": f"CANARY-FILE-{self.token}",
+                "the reference solution": f"CANARY-REFERENCE-{self.token}",
+                "the checks' source": f"CANARY-CHECKS-{self.token}"}
+
+
+def crash_text(event: dict) -> str:
+    names = [Path(p).stem for p in event["culprits"]]
+    last = event["traceback"].strip().splitlines()[-1] if event["traceback"].strip() else ""
+    cause = event.get("cause") or last
+    return (f"{', '.join(names)} crashed the whole batch while {event['phase']} (pass {event['number']}): "
+            f"{event['error']} [{cause}]")
+
+
+def crashes_caused_by(batch: HostileBatch, name: str) -> list[str]:
+    return [crash_text(event) for event in batch.crashes if name in [Path(p).stem for p in event["culprits"]]]
+
+
+def verdict_leaks(batch: HostileBatch, name: str) -> list[str]:
+    text = json.dumps(batch.verdicts.get(name, {}))
+    return [f"{name}: its verdict contains {what}" for what, needle in batch.leaks().items() if needle in text]
+
+
+def hostile_problems(batch: HostileBatch, name: str) -> list[str]:
+    """What is wrong with one hostile notebook's outcome: it must score 0 and reach nothing."""
+    problems = crashes_caused_by(batch, name)
+    verdict = batch.verdicts.get(name)
+    if verdict is None:
+        return problems + [f"{name}: no verdict"]
+    if verdict["score"] != 0:
+        passed = [check["name"] for check in verdict["checks"] if check["passed"]]
+        problems.append(f"{name} (hostile) scored {verdict['score']}/{verdict['max_score']}; passed {passed}")
+    if name in MALFORMED and verdict["status"] != "error":
+        problems.append(f"{name} (malformed) has status {verdict['status']}, expected error")
+    for what in dict.fromkeys(what for _, what in EVIDENCE.findall(verdict_text(verdict))):
+        problems.append(f"{name}: the notebook reports success: {what}")
+    if verdict["duration"] > WALL_SECONDS + VERDICT_SLACK_SECONDS:
+        problems.append(f"{name} took {verdict['duration']:.1f} s, over the {WALL_SECONDS} s wall limit "
+                        f"(+{VERDICT_SLACK_SECONDS} s slack)")
+    for stream in ("stdout", "stderr"):
+        if len(verdict[stream]) > 6 * OUTPUT_BYTES + 1024:
+            problems.append(f"{name}: {len(verdict[stream])} characters of {stream} were kept")
+    return problems + verdict_leaks(batch, name)
+
+
+def correct_problems(batch: HostileBatch, name: str) -> list[str]:
+    """A correct notebook, wherever it sits in the batch, gets full marks."""
+    problems = crashes_caused_by(batch, name)
+    verdict = batch.verdicts.get(name)
+    if verdict is None:
+        return problems + [f"{name}: no verdict"]
+    if verdict["status"] != "graded" or verdict["score"] != 4 or verdict["max_score"] != 4:
+        problems.append(f"{name} (correct) got {verdict['status']} {verdict['score']}/{verdict['max_score']}: "
+                        f"{verdict['message'][:200]} {[c['message'][:150] for c in verdict['checks']]}")
+    return problems + verdict_leaks(batch, name)
+
+
+def process_problems(batch: HostileBatch) -> list[str]:
+    problems = []
+    if batch.hard_killed:
+        problems.append(f"the batch did not finish within {HARD_LIMIT_SECONDS} s and was killed")
+    if batch.returncode != 0:
+        problems.append(f"the grading process exited with {batch.returncode}: {batch.runner_log[-2000:]}")
+    return problems
+
+
+def crash_problems(batch: HostileBatch) -> list[str]:
+    problems = [crash_text(event) for event in batch.crashes]
+    if batch.passes > 1:
+        problems.append(f"the batch needed {batch.passes} passes (each crash stopped it; the rest were graded again)")
+    return problems
+
+
+def database_problems(batch: HostileBatch) -> list[str]:
+    return [f"the database contains {what}" for what, needle in batch.leaks().items() if needle in batch.database_text]
+
+
+def listener_problems(batch: HostileBatch) -> list[str]:
+    problems = [f"the host's listeners were reached: {batch.connections_during}"] if batch.connections_during else []
+    return problems + [f"the host's listeners were reached {when}: {connections}"
+                       for when, connections in batch.late_connections.items() if connections]
+
+
+def canary_read_problems(batch: HostileBatch) -> list[str]:
+    if batch.canary_atime_moved_to is None:
+        return []
+    return [f"canary_secret.txt was read during the batch (atime moved to {time.ctime(batch.canary_atime_moved_to)})"]
+
+
+def host_file_problems(batch: HostileBatch) -> list[str]:
+    return [problem for problems in batch.host_changes.values() for problem in problems]
+
+
+def survivor_problems(batch: HostileBatch) -> list[str]:
+    return ([f"process alive {when}: {line}" for when, lines in batch.survivors.items() for line in lines]
+            + [f"ps {when}: {row}" for when, rows in batch.ps_rows.items() for row in rows])
+
+
+def process_count_problems(batch: HostileBatch) -> list[str]:
+    if batch.usage["peak_sandbox_processes"] > PROCESS_LIMIT + 3:
+        return [f"the sandbox held {batch.usage['peak_sandbox_processes']} processes at once "
+                f"(limit {PROCESS_LIMIT} + bwrap and the fork server)"]
+    return []
+
+
+def memory_problems(batch: HostileBatch) -> list[str]:
+    if batch.peak_sandbox_memory > SANDBOX_MEMORY_BOUND:
+        return [f"the sandbox used {batch.usage['peak_sandbox_memory_mib']} MiB (PSS "
+                f"{batch.usage['peak_sandbox_pss_mib']} + /tmp {batch.usage['peak_sandbox_tmpfs_mib']} at their "
+                f"peaks), over {SANDBOX_MEMORY_BOUND >> 20} MiB"]
+    return []
+
+
+def duration_problems(batch: HostileBatch) -> list[str]:
+    return [f"the batch took {batch.elapsed:.0f} s, over its {BATCH_SECONDS} s bound"] if batch.elapsed > BATCH_SECONDS \
+        else []
+
+
+BATCH_CHECKS = [process_problems, crash_problems, database_problems, listener_problems, canary_read_problems,
+                host_file_problems, survivor_problems, process_count_problems, memory_problems, duration_problems]
+
+
+def every_problem(batch: HostileBatch) -> list[str]:
+    problems = [problem for check in BATCH_CHECKS for problem in check(batch)]
+    for name in batch.order:
+        problems += correct_problems(batch, name) if name in CORRECT_NAMES else hostile_problems(batch, name)
+    return list(dict.fromkeys(problems))
+
+
+@pytest.fixture(scope="module")
+def hostile_batch(tmp_path_factory):
+    """Grades every hostile notebook with the correct ones in one batch, and records what happened."""
+    tmp_path = tmp_path_factory.mktemp("hostile")
     token = secrets.token_hex(12)
     secret = f"SECRET-{secrets.token_hex(16)}"
-    monkeypatch.setenv(SECRET_ENV, secret)
-    problems: list[str] = []
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setenv(SECRET_ENV, secret)
+        yield run_hostile_batch(tmp_path, token, secret)
 
+
+def run_hostile_batch(tmp_path: Path, token: str, secret: str) -> HostileBatch:
     repo_copy = tmp_path / "repo"
     assignments = mirror_toy(repo_copy, token)
     canary = tmp_path / "canary"
@@ -479,6 +656,7 @@ def test_hostile_batch(tmp_path, monkeypatch):
     hostile = materialize(batch, {"@@REPO@@": str(repo_copy), "@@CANARY_DIR@@": str(canary),
                                   "@@SUBMISSIONS_DIR@@": str(batch), "@@LISTEN_PORT@@": str(listener.port),
                                   "@@ABSTRACT_SOCKET@@": f"grader-hostile-{token}"})
+    assert sorted(hostile) == HOSTILE_NAMES  # the parametrisation covers every notebook of the batch
     order = batch_order(hostile)
     paths = [str(batch / f"{name}.ipynb") for name in order]
     targets = [folder / name for folder in host_target_dirs(tmp_path, repo_copy, canary, batch)
@@ -495,6 +673,7 @@ def test_hostile_batch(tmp_path, monkeypatch):
     own = {os.getpid()}
 
     sampler = TreeSampler()
+    hard_killed = False
     started = time.monotonic()
     with open(tmp_path / "runner.log", "wb") as log:
         process = subprocess.Popen([sys.executable, str(runner), str(config)], cwd=tmp_path, stdout=log,
@@ -504,93 +683,44 @@ def test_hostile_batch(tmp_path, monkeypatch):
         try:
             process.wait(timeout=HARD_LIMIT_SECONDS)
         except subprocess.TimeoutExpired:
-            problems.append(f"the batch did not finish within {HARD_LIMIT_SECONDS} s and was killed")
+            hard_killed = True
             kill_tree(process.pid)
             process.wait()
     elapsed = time.monotonic() - started
     sampler.stop()
     (batch / "malformed_huge_100mb.ipynb").unlink(missing_ok=True)  # 115 MB: not kept with pytest's last runs
-    listener_connections_now = list(listener.connections)
-    if process.returncode != 0:
-        problems.append(f"the grading process exited with {process.returncode}: "
-                        f"{(tmp_path / 'runner.log').read_text(errors='replace')[-2000:]}")
+    connections_during = list(listener.connections)
 
     # --- what the batch produced ---
     events = [json.loads(line) for line in events_path.read_text().splitlines() if line.strip()] \
         if events_path.exists() else []
-    verdicts: dict[str, dict] = {}
-    for event in events:
-        if event["kind"] == "verdict":
-            verdicts[Path(event["verdict"]["submission"]).stem] = event["verdict"]
-        elif event["kind"] == "crash":
-            names = [Path(p).stem for p in event["culprits"]]
-            last = event["traceback"].strip().splitlines()[-1] if event["traceback"].strip() else ""
-            cause = event.get("cause") or last
-            problems.append(f"{', '.join(names)} crashed the whole batch while {event['phase']} "
-                            f"(pass {event['number']}): {event['error']} [{cause}]")
-    passes = sum(1 for e in events if e["kind"] == "pass")
-    if passes > 1:
-        problems.append(f"the batch needed {passes} passes (each crash stopped it; the rest were graded again)")
-
-    for name in order:
-        verdict = verdicts.get(name)
-        if verdict is None:
-            problems.append(f"{name}: no verdict")
-            continue
-        if name in CORRECT_NAMES:
-            if verdict["status"] != "graded" or verdict["score"] != 4 or verdict["max_score"] != 4:
-                problems.append(f"{name} (correct) got {verdict['status']} {verdict['score']}/{verdict['max_score']}: "
-                                f"{verdict['message'][:200]} {[c['message'][:150] for c in verdict['checks']]}")
-            continue
-        if verdict["score"] != 0:
-            passed = [check["name"] for check in verdict["checks"] if check["passed"]]
-            problems.append(f"{name} (hostile) scored {verdict['score']}/{verdict['max_score']}; passed {passed}")
-        if name in MALFORMED and verdict["status"] != "error":
-            problems.append(f"{name} (malformed) has status {verdict['status']}, expected error")
-        for what in dict.fromkeys(what for _, what in EVIDENCE.findall(verdict_text(verdict))):
-            problems.append(f"{name}: the notebook reports success: {what}")
-        if verdict["duration"] > WALL_SECONDS + VERDICT_SLACK_SECONDS:
-            problems.append(f"{name} took {verdict['duration']:.1f} s, over the {WALL_SECONDS} s wall limit "
-                            f"(+{VERDICT_SLACK_SECONDS} s slack)")
-        for stream in ("stdout", "stderr"):
-            if len(verdict[stream]) > 6 * OUTPUT_BYTES + 1024:
-                problems.append(f"{name}: {len(verdict[stream])} characters of {stream} were kept")
-
-    # --- leaks into verdicts and the database ---
-    leaks = {"the secret environment variable": secret, "the canary file's content": f"CANARY-FILE-{token}",
-             "the reference solution": f"CANARY-REFERENCE-{token}", "the checks' source": f"CANARY-CHECKS-{token}"}
-    db_text = database_text(db_path) if db_path.exists() else ""
-    for what, needle in leaks.items():
-        for name, verdict in verdicts.items():
-            if needle in json.dumps(verdict):
-                problems.append(f"{name}: its verdict contains {what}")
-        if needle in db_text:
-            problems.append(f"the database contains {what}")
-
-    # --- the host ---
-    if listener_connections_now:
-        problems.append(f"the host's listeners were reached: {listener_connections_now}")
+    verdicts = {Path(event["verdict"]["submission"]).stem: event["verdict"]
+                for event in events if event["kind"] == "verdict"}
     atime = canary_secret.stat().st_atime
-    if atime != old:
-        problems.append(f"{canary_secret.name} was read during the batch (atime moved to {time.ctime(atime)})")
+    result = HostileBatch(
+        token=token, secret=secret, order=order, returncode=process.returncode, hard_killed=hard_killed,
+        runner_log=(tmp_path / "runner.log").read_text(errors="replace"), elapsed=elapsed, verdicts=verdicts,
+        crashes=[event for event in events if event["kind"] == "crash"],
+        passes=sum(1 for event in events if event["kind"] == "pass"),
+        database_text=database_text(db_path) if db_path.exists() else "", connections_during=connections_during,
+        canary_atime_moved_to=None if atime == old else atime)
 
+    # --- the host, right after the batch and once more when a daemon would have acted ---
     def check_host(when: str) -> None:
-        for path, was in protected.items():
-            if digest(path) != was:
-                problems.append(f"{path} was changed or removed ({when})")
+        changes = [f"{path} was changed or removed ({when})" for path, was in protected.items() if digest(path) != was]
         for path, was in targets_before.items():
-            now = digest(path)
-            if now != was:
-                problems.append(f"{path} was {'created' if was is None else 'changed'} on the host ({when})")
-        for line in surviving_processes(own, sampler.seen, secret):
-            problems.append(f"process alive {when}: {line}")
-        if listener.connections != listener_connections_now:
-            problems.append(f"the host's listeners were reached {when}: {listener.connections}")
+            if digest(path) != was:
+                changes.append(f"{path} was {'created' if was is None else 'changed'} on the host ({when})")
+        result.host_changes[when] = changes
+        result.survivors[when] = surviving_processes(own, sampler.seen, secret)
+        result.late_connections[when] = list(listener.connections) if listener.connections != connections_during \
+            else []
         listing = subprocess.run(["ps", "-eo", "pid=,stat=,args="], capture_output=True, text=True).stdout
+        result.ps_rows[when] = []
         for row in listing.splitlines():
             pid, stat, args = (row.split(None, 2) + ["", ""])[:3]
             if int(pid) not in own and not stat.startswith("Z") and any(m in args for m in PROCESS_MARKERS):
-                problems.append(f"ps {when}: {row.strip()[:200]}")
+                result.ps_rows[when].append(row.strip()[:200])
 
     check_host("right after the batch")
     time.sleep(DAEMON_WAIT_SECONDS)
@@ -600,30 +730,90 @@ def test_hostile_batch(tmp_path, monkeypatch):
         if was is None and path.is_file() and digest(path) is not None:
             path.unlink()
 
-    # --- bounds ---
-    usage = sampler.summary()
-    if usage["peak_sandbox_processes"] > PROCESS_LIMIT + 3:
-        problems.append(f"the sandbox held {usage['peak_sandbox_processes']} processes at once "
-                        f"(limit {PROCESS_LIMIT} + bwrap and the fork server)")
-    if sampler.peak_sandbox_memory > SANDBOX_MEMORY_BOUND:
-        problems.append(f"the sandbox used {usage['peak_sandbox_memory_mib']} MiB (PSS "
-                        f"{usage['peak_sandbox_pss_mib']} + /tmp {usage['peak_sandbox_tmpfs_mib']} at their peaks), "
-                        f"over {SANDBOX_MEMORY_BOUND >> 20} MiB")
-    if elapsed > BATCH_SECONDS:
-        problems.append(f"the batch took {elapsed:.0f} s, over its {BATCH_SECONDS} s bound")
-
-    report = {"elapsed_s": round(elapsed, 1), "passes": passes, "usage": usage,
+    result.usage = sampler.summary()
+    result.peak_sandbox_memory = sampler.peak_sandbox_memory
+    result.report_path = tmp_path / "hostile_report.json"
+    report = {"elapsed_s": round(elapsed, 1), "passes": result.passes, "usage": result.usage,
               "verdicts": {name: {"status": v["status"], "score": v["score"], "duration": round(v["duration"], 1),
                                   "message": v["message"][:160],
                                   "cells": [f"{c['index']}:{c['status']}" for c in v["cells"] if c["status"] != "ok"],
                                   "checks": [c["message"][:120] for c in v["checks"] if not c["passed"]][:4]}
                            for name, v in verdicts.items()},
-              "problems": problems}
-    (tmp_path / "hostile_report.json").write_text(json.dumps(report, indent=2))
-    print(f"\nhostile batch: {elapsed:.1f} s, {passes} pass(es), {len(verdicts)} verdicts; usage {usage}")
+              "problems": every_problem(result)}
+    result.report_path.write_text(json.dumps(report, indent=2))
+    print(f"\nhostile batch: {elapsed:.1f} s, {result.passes} pass(es), {len(verdicts)} verdicts; usage {result.usage}")
     for name in order:
         v = verdicts.get(name)
         print(f"  {name:28} " + (f"{v['status']:6} {v['score']:g}/{v['max_score']:g} {v['duration']:6.1f}s "
                                  f"{v['message'][:80]}" if v else "no verdict"))
-    assert not problems, f"{len(problems)} problems (report: {tmp_path / 'hostile_report.json'}):\n" + "\n".join(
-        f"- {problem}" for problem in problems)
+    return result
+
+
+def explain(problems: list[str], batch: HostileBatch) -> str:
+    return f"{len(problems)} problems (report: {batch.report_path}):\n" + "\n".join(f"- {p}" for p in problems)
+
+
+# --- one test per notebook -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+def test_hostile_notebook_scores_nothing_and_reaches_nothing(hostile_batch, name):
+    problems = hostile_problems(hostile_batch, name)
+    assert not problems, explain(problems, hostile_batch)
+
+
+@pytest.mark.parametrize("name", CORRECT_NAMES)
+def test_correct_notebook_in_the_batch_gets_full_marks(hostile_batch, name):
+    problems = correct_problems(hostile_batch, name)
+    assert not problems, explain(problems, hostile_batch)
+
+
+# --- one test per property of the whole batch ----------------------------------------------------------
+
+def test_the_grading_process_finishes_on_its_own(hostile_batch):
+    problems = process_problems(hostile_batch)
+    assert not problems, explain(problems, hostile_batch)
+
+
+def test_no_submission_crashes_the_batch(hostile_batch):
+    problems = crash_problems(hostile_batch)
+    assert not problems, explain(problems, hostile_batch)
+
+
+def test_the_database_holds_no_secret_canary_reference_or_checks(hostile_batch):
+    problems = database_problems(hostile_batch)
+    assert not problems, explain(problems, hostile_batch)
+
+
+def test_the_hosts_listeners_are_never_reached(hostile_batch):
+    problems = listener_problems(hostile_batch)
+    assert not problems, explain(problems, hostile_batch)
+
+
+def test_the_canary_file_is_never_read(hostile_batch):
+    problems = canary_read_problems(hostile_batch)
+    assert not problems, explain(problems, hostile_batch)
+
+
+def test_no_file_on_the_host_is_created_changed_or_removed(hostile_batch):
+    problems = host_file_problems(hostile_batch)
+    assert not problems, explain(problems, hostile_batch)
+
+
+def test_no_process_of_the_batch_survives_it(hostile_batch):
+    problems = survivor_problems(hostile_batch)
+    assert not problems, explain(problems, hostile_batch)
+
+
+def test_the_sandbox_stays_within_its_process_limit(hostile_batch):
+    problems = process_count_problems(hostile_batch)
+    assert not problems, explain(problems, hostile_batch)
+
+
+def test_the_sandbox_stays_within_its_memory_bound(hostile_batch):
+    problems = memory_problems(hostile_batch)
+    assert not problems, explain(problems, hostile_batch)
+
+
+def test_the_batch_finishes_within_its_time_bound(hostile_batch):
+    problems = duration_problems(hostile_batch)
+    assert not problems, explain(problems, hostile_batch)

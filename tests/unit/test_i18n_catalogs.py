@@ -30,7 +30,7 @@ import pytest
 from grader.assertions import CheckFailed
 from grader.i18n import load_catalog, set_language
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 ASSIGNMENTS = sorted(path for path in (REPO / "assignments").iterdir() if (path / "checks" / "public").is_dir())
 CYRILLIC = re.compile(r"[а-яА-ЯёЁ]")
 LETTERS = re.compile(r"[A-Za-zа-яА-ЯёЁ]")
