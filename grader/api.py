@@ -76,7 +76,7 @@ def grade_submissions(assignment: str, paths: Iterable[str | Path], db_url: str 
             on_plan(files)
         if workers > 1 and len(files) > 1 and not cluster:
             prepare_workers()  # the workers' imports run while the gradebook opens and notebooks are read
-        with _gradebook(db_url) as gradebook:
+        with _gradebook(db_url, create=True) as gradebook:
             batch = _Batch(spec, grading, gradebook, files, on_verdict)
             units = batch.read(regrade)
             if on_start is not None:
@@ -154,10 +154,10 @@ class _Batch:
             self.on_verdict(verdict)
 
 
-def _gradebook(db_url: str):
+def _gradebook(db_url: str, create: bool = False):
     from grader.store import Gradebook  # sqlalchemy and alembic: not for `grader check`
 
-    return Gradebook(db_url)
+    return Gradebook(db_url, create=create)
 
 
 def latest_results(assignment: str, db_url: str = DEFAULT_DB_URL) -> list[Verdict]:

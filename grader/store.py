@@ -91,7 +91,9 @@ def _truncate(text: str) -> str:
 
 
 class Gradebook:
-    def __init__(self, url: str = DEFAULT_DB_URL):
+    def __init__(self, url: str = DEFAULT_DB_URL, create: bool = True):
+        """``create=False`` (the commands that only read): a SQLite file that does not exist reads as empty,
+        instead of becoming a new empty gradebook left behind by a mistyped --db."""
         self.url = url
         try:
             self.engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
@@ -107,6 +109,8 @@ class Gradebook:
             if database and database != ":memory:" and not Path(database).parent.exists():
                 raise GraderError(f"cannot open the gradebook {url}: folder {Path(database).parent} does not "
                                   "exist; create it or choose another --db")
+            if database and database != ":memory:" and not create and not Path(database).exists():
+                self.engine = create_engine("sqlite://")  # reads find nothing, and no empty file is left behind
             event.listen(self.engine, "connect", _sqlite_pragmas)
         from grader.migrations import upgrade_gradebook
 
