@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from grader import __version__
 from grader.ci_comment import GITHUB_TOKEN_VARIABLES, GITLAB_TOKEN_VARIABLES, CommentError, CommentResult, \
     PullRequest, publish_comment, pull_request_from_environment
-from grader.ci_report import annotations, comment_body, comment_marker, junit_xml, render_markdown
+from grader.report import annotations, comment_body, comment_marker, junit_xml, render_markdown
 from grader.errors import GraderError
 from grader.grading import resolve_device
 from grader.judge import start_judge

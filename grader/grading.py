@@ -252,7 +252,7 @@ def export_results(assignment: str, csv_path: str | Path, db_url: str = DEFAULT_
 
 def write_html_report(assignment: str, html_path: str | Path, db_url: str = DEFAULT_DB_URL) -> list[Verdict]:
     """What `grader report --html` writes: one self-contained page about the latest results."""
-    from grader.html_report import render_html
+    from grader.report import render_html
     from grader.report import writable
 
     path = writable(html_path)

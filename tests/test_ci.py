@@ -18,7 +18,7 @@ from conftest import REPO, write_notebook
 from forge_server import Failure, FakeForge
 from grader.ci_comment import (CommentError, PullRequest, find_marked_comment, publish_comment,
                                pull_request_from_environment)
-from grader.ci_report import comment_marker
+from grader.report import comment_marker
 
 TOKEN = "ghp_s3cr3tT0kenValue_0123456789"
 MARKER = comment_marker("hw1")
