@@ -1,4 +1,7 @@
-"""`grader ci --junit`: one <testsuite> (the assignment), one <testcase> per check, points as properties."""
+"""`grader ci --junit`: one <testsuite> (the assignment), one <testcase> per check, points as properties.
+
+Student text goes through ``xml_attribute`` (one line) or ``xml_text`` (lines kept).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,7 @@ import xml.etree.ElementTree as ET
 
 from grader.models import Verdict
 from grader.report.format import score
-from grader.report.untrusted import xml_text
+from grader.report.untrusted import xml_attribute, xml_text
 
 
 def junit_xml(verdict: Verdict) -> str:
@@ -21,13 +24,13 @@ def junit_xml(verdict: Verdict) -> str:
                           timestamp=verdict.started_at.strftime("%Y-%m-%dT%H:%M:%S"))
     properties = ET.SubElement(suite, "properties")
     for name, value in (("score", score(verdict.score)), ("max_score", score(verdict.max_score)),
-                        ("submission", xml_text(verdict.submission, 500)), ("device", verdict.device),
+                        ("submission", xml_attribute(verdict.submission, 500)), ("device", verdict.device),
                         ("include_hidden", str(verdict.include_hidden).lower()),
                         ("grader_version", verdict.grader_version)):
         ET.SubElement(properties, "property", name=name, value=value)
     if verdict.status == "error":
         case = ET.SubElement(suite, "testcase", classname=verdict.assignment, name="submission", time="0")
-        error = ET.SubElement(case, "error", message=xml_text(verdict.message, 500), type="not graded")
+        error = ET.SubElement(case, "error", message=xml_attribute(verdict.message, 500), type="not graded")
         error.text = xml_text(verdict.message)
     for check in verdict.checks:
         case = ET.SubElement(suite, "testcase", classname=verdict.assignment, name=check.name,
@@ -36,9 +39,9 @@ def junit_xml(verdict: Verdict) -> str:
         ET.SubElement(case_properties, "property", name="points", value=score(check.score))
         ET.SubElement(case_properties, "property", name="max_points", value=score(check.max_score))
         ET.SubElement(case_properties, "property", name="visibility", value=check.visibility)
-        ET.SubElement(case_properties, "property", name="title", value=xml_text(check.title, 500))
+        ET.SubElement(case_properties, "property", name="title", value=xml_attribute(check.title, 500))
         if not check.passed:
-            failure = ET.SubElement(case, "failure", message=xml_text(check.message or "the check failed", 500),
+            failure = ET.SubElement(case, "failure", message=xml_attribute(check.message or "the check failed", 500),
                                     type="check failed")
             failure.text = xml_text(check.message)
     raised = [cell for cell in verdict.cells if cell.status != "ok"]

@@ -1,4 +1,10 @@
-"""What people read in a terminal: a student's feedback, the instructor's tables, the progress bar."""
+"""What people read in a terminal: a student's feedback, the instructor's tables, the progress bar.
+
+Every string from a verdict reaches the console as a ``rich.text.Text`` (never markup) of
+``terminal_line`` (a cell, a name, a message: one line) or ``terminal_block`` (a
+submission's output), so no escape sequence, carriage return or bidi override a student
+wrote acts on the instructor's terminal, and no name draws a row of its own.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +17,18 @@ from grader.i18n import tr
 from grader.models import Verdict
 from grader.report.format import duration, final_score, fraction, score
 from grader.report.stats import check_names, check_pass_rates, score_summary
+from grader.report.untrusted import terminal_block, terminal_line
+
+
+def inert(text: object, style: str = "") -> Text:
+    """Untrusted text as one inert line of a table cell or a message."""
+    return Text(terminal_line(str(text)), style=style)
 
 
 def print_check_feedback(verdict: Verdict, console: Console) -> None:
     """A student's view: every check with ✓/✗, points and what went wrong."""
     if verdict.status == "error":
-        console.print(Text(f"✗ {verdict.message}", style="red"))
+        console.print(inert(f"✗ {verdict.message}", style="red"))
         return
     table = Table(show_header=True, header_style="bold", expand=False)
     table.add_column("", width=1)
@@ -25,8 +37,8 @@ def print_check_feedback(verdict: Verdict, console: Console) -> None:
     table.add_column(tr("feedback"), overflow="fold")
     for check in verdict.checks:
         mark = Text("✓", style="green") if check.passed else Text("✗", style="red")
-        table.add_row(mark, Text(check.title or check.name), fraction(check.score, check.max_score),
-                      Text(check.message))
+        table.add_row(mark, inert(check.title or check.name), fraction(check.score, check.max_score),
+                      inert(check.message))
     console.print(table)
     print_cell_errors(verdict, console)
 
@@ -45,7 +57,7 @@ def print_cell_errors(verdict: Verdict, console: Console) -> None:
             where = cell.error.where or f"cell {cell.index}"
             first_line = cell.error.message.splitlines()[0] if cell.error.message else ""
             console.print(Text.assemble((tr("code cell {index}", index=cell.index), "yellow"),
-                                        f" ({where}): {cell.error.type}: ", first_line))
+                                        inert(f" ({where}): {cell.error.type}: {first_line}")))
 
 
 def print_grade_summary(verdicts: list[Verdict], console: Console, title: str = "") -> None:
@@ -77,8 +89,8 @@ def print_grade_summary(verdicts: list[Verdict], console: Console, title: str = 
         if not wide and names:
             cells = [Text.assemble(*cells)]
         style = "red" if verdict.status == "error" else ("green" if verdict.score == verdict.max_score else "")
-        table.add_row(Text(verdict.student), final_score(verdict), Text(verdict.status, style=style), *cells,
-                      Text(verdict.message if verdict.status == "error" else ""))
+        table.add_row(inert(verdict.student), final_score(verdict), inert(verdict.status, style=style), *cells,
+                      inert(verdict.message if verdict.status == "error" else ""))
     console.print(table)
     if names:
         rates = Table(show_header=True, header_style="bold", title="checks")
@@ -87,7 +99,7 @@ def print_grade_summary(verdicts: list[Verdict], console: Console, title: str = 
         rates.add_column("points", justify="right")
         rates.add_column("passed", justify="right")
         for number, rate in enumerate(check_pass_rates(verdicts), 1):
-            rates.add_row(str(number), rate.check, score(rate.points),
+            rates.add_row(str(number), inert(rate.check), score(rate.points),
                           f"{rate.passed}/{rate.graded} ({rate.rate:.0%})" if rate.graded else "-")
         console.print(rates)
     summary = score_summary(verdicts)
@@ -100,26 +112,26 @@ def print_grade_summary(verdicts: list[Verdict], console: Console, title: str = 
 
 def print_submission_detail(verdict: Verdict, console: Console) -> None:
     """An instructor's view of one run: every check (hidden too), cells, output, layers, timings."""
-    console.print(Text.assemble(("student ", "bold"), verdict.student, ("   file ", "bold"), verdict.submission),
-                  soft_wrap=True)
-    console.print(f"status {verdict.status}   score {final_score(verdict)}   graded "
-                  f"{verdict.started_at:%Y-%m-%d %H:%M:%S %Z} in {verdict.duration:.2f} s on {verdict.device}   "
-                  f"grader {verdict.grader_version}   code {verdict.sha256[:12]}", soft_wrap=True)
+    console.print(Text.assemble(("student ", "bold"), inert(verdict.student), ("   file ", "bold"),
+                                inert(verdict.submission)), soft_wrap=True)
+    console.print(inert(f"status {verdict.status}   score {final_score(verdict)}   graded "
+                       f"{verdict.started_at:%Y-%m-%d %H:%M:%S %Z} in {verdict.duration:.2f} s on {verdict.device}   "
+                       f"grader {verdict.grader_version}   code {verdict.sha256[:12]}"), soft_wrap=True)
     if verdict.submitted_at is not None:
         late = (f"late by {duration(verdict.late_seconds)}, penalty {verdict.penalty:.0%}"
                 if verdict.late_seconds > 0 else "on time")
-        console.print(f"submitted {verdict.submitted_at:%Y-%m-%d %H:%M:%S %Z}: {late}", soft_wrap=True)
+        console.print(inert(f"submitted {verdict.submitted_at:%Y-%m-%d %H:%M:%S %Z}: {late}"), soft_wrap=True)
     if verdict.status == "error":
-        console.print(Text(f"✗ {verdict.message}", style="red"), soft_wrap=True)
+        console.print(inert(f"✗ {verdict.message}", style="red"), soft_wrap=True)
     if verdict.checks:
         table = Table(show_header=True, header_style="bold", title="checks")
         for name, justify in (("", "left"), ("check", "left"), ("", "left"), ("points", "right"),
                               ("seconds", "right"), ("feedback", "left")):
             table.add_column(name, justify=justify, overflow="fold")
         for check in verdict.checks:
-            table.add_row(Text("✓", style="green") if check.passed else Text("✗", style="red"), check.name,
+            table.add_row(Text("✓", style="green") if check.passed else Text("✗", style="red"), inert(check.name),
                           check.visibility, fraction(check.score, check.max_score),
-                          f"{check.seconds:.3f}", Text(check.message))
+                          f"{check.seconds:.3f}", inert(check.message))
         console.print(table)
     if verdict.cells:
         cells = Table(show_header=True, header_style="bold", title="code cells")
@@ -127,7 +139,7 @@ def print_submission_detail(verdict: Verdict, console: Console) -> None:
             cells.add_column(name, overflow="fold")
         for cell in verdict.cells:
             error = f"{cell.error.type}: {cell.error.message}" if cell.error else ""
-            cells.add_row(str(cell.index), cell.status, f"{cell.seconds:.3f}", Text(error))
+            cells.add_row(str(cell.index), cell.status, f"{cell.seconds:.3f}", inert(error))
         console.print(cells)
     if verdict.layers:
         from grader.sandbox.layers import LAYER_NAMES
@@ -139,7 +151,8 @@ def print_submission_detail(verdict: Verdict, console: Console) -> None:
                       soft_wrap=True)
     for name, text in (("stdout", verdict.stdout), ("stderr", verdict.stderr)):
         if text.strip():
-            lines = text.rstrip().splitlines()
+            # Escaped before it is split: a CR or a form feed is shown, never taken for a line break.
+            lines = terminal_block(text.rstrip()).split("\n")
             shown = lines[-40:]
             console.print(Text(f"{name} ({len(lines)} lines" + (", the last 40" if len(lines) > 40 else "") + "):",
                                style="bold"))
@@ -151,8 +164,8 @@ def print_history(verdicts: list[Verdict], console: Console) -> None:
     for name in ("graded at", "file", "code", "status", "score", "device", "grader", "seconds"):
         table.add_column(name, overflow="fold")
     for verdict in verdicts:
-        table.add_row(f"{verdict.started_at:%Y-%m-%d %H:%M:%S}", Text(verdict.submission), verdict.sha256[:12],
-                      verdict.status, final_score(verdict), verdict.device, verdict.grader_version,
+        table.add_row(f"{verdict.started_at:%Y-%m-%d %H:%M:%S}", inert(verdict.submission), verdict.sha256[:12],
+                      inert(verdict.status), final_score(verdict), inert(verdict.device), inert(verdict.grader_version),
                       f"{verdict.duration:.2f}")
     console.print(table)
     console.print(f"{len(verdicts)} runs")
@@ -160,15 +173,15 @@ def print_history(verdicts: list[Verdict], console: Console) -> None:
 
 def print_validation(validation, console: Console) -> None:
     reference = validation.reference
-    mark = "[green]✓[/green]" if validation.reference_full_marks else "[red]✗[/red]"
-    console.print(f"{mark} reference solution: {fraction(reference.score, reference.max_score)}"
-                  + (f" ({reference.message})" if reference.message else ""))
+    mark = Text("✓", style="green") if validation.reference_full_marks else Text("✗", style="red")
+    console.print(Text.assemble(mark, inert(f" reference solution: {fraction(reference.score, reference.max_score)}"
+                                           + (f" ({reference.message})" if reference.message else ""))))
     for check in reference.checks:
         if not check.passed:
-            console.print(Text.assemble("    ", (check.name, "red"), f": {check.message}"))
+            console.print(Text.assemble("    ", inert(check.name, style="red"), inert(f": {check.message}")))
     for cell in reference.cells:
         if cell.status != "ok" and cell.error is not None:
-            console.print(Text(f"    cell {cell.index}: {cell.error.type}: {cell.error.message}"))
+            console.print(inert(f"    cell {cell.index}: {cell.error.type}: {cell.error.message}"))
     table = Table(show_header=True, header_style="bold", title=f"{validation.assignment}: mutants")
     table.add_column("", width=1)
     table.add_column("mutant")
@@ -176,9 +189,10 @@ def print_validation(validation, console: Console) -> None:
     table.add_column("score", justify="right")
     table.add_column("caught by", overflow="fold")
     for mutant in validation.mutants:
-        table.add_row(Text("✓", style="green") if mutant.caught else Text("✗", style="red"), Text(mutant.name),
-                      Text(mutant.description), fraction(mutant.score, mutant.max_score),
-                      ", ".join(mutant.caught_by) or Text("nothing: add a check", style="red"))
+        table.add_row(Text("✓", style="green") if mutant.caught else Text("✗", style="red"), inert(mutant.name),
+                      inert(mutant.description), fraction(mutant.score, mutant.max_score),
+                      inert(", ".join(mutant.caught_by)) if mutant.caught_by else Text("nothing: add a check",
+                                                                                       style="red"))
     console.print(table)
     caught = sum(mutant.caught for mutant in validation.mutants)
     console.print(f"{caught}/{len(validation.mutants)} mutants caught; "
