@@ -166,3 +166,112 @@ def test_workflow_commands_show_student_text_escaped():
     assert len(commands) == 2 and all("\n" not in command for command in commands)
     assert acting_characters("".join(commands), allowed="") == []
     assert commands[0].endswith(r"::expected 1, got \x1b[2J\rscore 10/10%0A| fake | row |\x00\u202ecod.exe")
+
+
+# -- numbers and shapes ----------------------------------------------------------------------------------
+
+def test_summary_mean_and_median_count_only_graded_verdicts():
+    console = terminal()
+    print_grade_summary(a_class(), console)
+    assert "4 submissions: mean 5.33, median 4, 1 error(s)" in console.file.getvalue()
+    summary = score_summary(a_class())
+    assert (summary.graded, summary.errors, round(summary.mean, 4), summary.median) == (3, 1, 5.3333, 4)
+
+
+def test_summary_without_a_graded_verdict_says_how_many_errors():
+    console = terminal()
+    print_grade_summary([error_verdict("dee", "not JSON"), error_verdict("eve", "too big")], console)
+    assert console.file.getvalue().rstrip().endswith("2 submissions, 2 error(s)")
+
+
+def test_pass_rates_count_the_graded_verdicts_that_ran_each_check():
+    verdicts = [*a_class(), verdict("fay", check("test_a", 0, 1))]  # fay's run has no test_b, test_c
+    rates = check_pass_rates(verdicts)
+    assert [(r.check, r.points, r.passed, r.graded) for r in rates] == [
+        ("test_a", 1, 3, 4), ("test_b", 3, 2, 3), ("test_c", 6, 1, 3)]
+    console = terminal()
+    print_grade_summary(verdicts, console)
+    output = console.file.getvalue()
+    assert re.search(r"│ 1 │ test_a +│ +1 │ +3/4 \(75%\) │", output)
+    assert re.search(r"│ 2 │ test_b +│ +3 │ +2/3 \(67%\) │", output)
+
+
+def test_csv_columns_are_fixed_then_one_per_check_in_order(tmp_path):
+    late = verdict("ann", check("test_a", 1, 1), check("test_b", 2, 3), submitted_at=datetime(2026, 1, 11, 1, 30,
+                   tzinfo=timezone.utc), late_seconds=5400, penalty=0.25, raw_score=3.0)
+    late = late.model_copy(update={"score": 2.25})
+    short = verdict("bo", check("test_b", 3, 3))
+    path = tmp_path / "hw1.csv"
+    write_csv([late, short], path)
+    with open(path, newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0] == ["student", "submission", "status", "submitted_at", "late_hours", "penalty", "raw_score",
+                       "test_a", "test_b", "score", "max_score", "message"]
+    assert rows[1] == ["ann", "ann.ipynb", "graded", "2026-01-11T01:30:00+00:00", "1.5", "0.25", "3", "1", "2",
+                       "2.25", "4", ""]
+    assert rows[2] == ["bo", "bo.ipynb", "graded", "", "0.0", "0.0", "3", "", "3", "3", "3", ""]
+
+
+@pytest.mark.parametrize("name", ["=HYPERLINK(\"http://e.example\")", "+1", "-1+2", "@SUM(A1)", "\tx", "\r=1"])
+def test_csv_cells_that_a_spreadsheet_would_run_are_quoted(tmp_path, name):
+    path = tmp_path / "hw1.csv"
+    write_csv([error_verdict(name, name)], path)
+    with open(path, newline="", encoding="utf-8") as handle:
+        row = next(csv.DictReader(handle))
+    for column in ("student", "submission", "message"):
+        assert row[column].startswith(("'", "\\")) and not row[column].startswith(("=", "+", "-", "@")), row
+
+
+def test_csv_leaves_ordinary_names_alone(tmp_path):
+    path = tmp_path / "hw1.csv"
+    write_csv([verdict("Zoë O'Neil", check("test_a", 1, 1))], path)
+    with open(path, newline="", encoding="utf-8") as handle:
+        assert next(csv.DictReader(handle))["student"] == "Zoë O'Neil"
+
+
+def test_json_has_the_promised_shape(tmp_path):
+    graded = verdict("ann", check("test_a", 1, 1), check("test_b", 0, 3, "shape is (2,), expected (3,)", "hidden"),
+                     cells=[CellResult(index=1, status="ok"),
+                            CellResult(index=2, status="error", error=CellError(type="NameError", message="x"))],
+                     duration=1.23456)
+    path = tmp_path / "hw1.json"
+    write_json([graded, error_verdict("dee", "not JSON")], path)
+    data = json.loads(path.read_text())
+    assert data[0] == {
+        "submission": "ann.ipynb", "student": "ann", "score": 1.0, "max_score": 4.0, "status": "graded",
+        "checks": [{"name": "test_a", "score": 1.0, "max_score": 1.0, "passed": True, "message": "",
+                    "visibility": "public"},
+                   {"name": "test_b", "score": 0.0, "max_score": 3.0, "passed": False,
+                    "message": "shape is (2,), expected (3,)", "visibility": "hidden"}],
+        "cell_errors": [{"cell": 2, "status": "error", "error": "NameError: x"}],
+        "device": "cpu", "duration": 1.235}
+    assert data[1]["status"] == "error" and data[1]["message"] == "not JSON" and data[1]["checks"] == []
+
+
+def test_json_writes_control_characters_as_escapes(tmp_path):
+    path = tmp_path / "hw1.json"
+    write_json([hostile_verdict()], path)
+    raw = path.read_text()
+    assert acting_characters(raw) == [] and "\\u001b[2J" in raw and "\\u202e" in raw
+    assert json.loads(raw)[0]["student"] == HOSTILE  # data, kept exactly
+
+
+def test_junit_carries_scores_and_points_as_properties():
+    graded = verdict("ann", check("test_a", 1, 1), check("test_b", 0.5, 3, "off by one", "hidden"),
+                     submission="hw1.ipynb", duration=2.5)
+    suite = ET.fromstring(junit_xml(graded)).find("testsuite")
+    assert (suite.get("name"), suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("hw1", "2", "1", "0")
+    assert {p.get("name"): p.get("value") for p in suite.find("properties")} == {
+        "score": "1.5", "max_score": "4", "submission": "hw1.ipynb", "device": "cpu", "include_hidden": "true",
+        "grader_version": "0.1"}
+    cases = {case.get("name"): case for case in suite.findall("testcase")}
+    assert {p.get("name"): p.get("value") for p in cases["test_b"].find("properties")} == {
+        "points": "0.5", "max_points": "3", "visibility": "hidden", "title": "b"}
+    assert cases["test_b"].find("failure").get("message") == "off by one" and cases["test_a"].find("failure") is None
+
+
+def test_junit_reports_an_ungraded_submission_as_one_error():
+    suite = ET.fromstring(junit_xml(error_verdict("dee", "dee.ipynb is not valid JSON"))).find("testsuite")
+    assert (suite.get("tests"), suite.get("errors"), suite.get("failures")) == ("1", "1", "0")
+    error = suite.find("testcase[@name='submission']/error")
+    assert error.get("message") == "dee.ipynb is not valid JSON" and error.get("type") == "not graded"
