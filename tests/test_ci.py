@@ -378,3 +378,15 @@ def test_gitlab_merge_request_from_a_fork_comments_on_the_target_project():
         assert (result.action, pull_request.label) == ("created", "42!3")
         assert [r.path for r in forge.requests] == ["/api/v4/projects/42/merge_requests/3/notes"] * 2
         assert forge.gitlab[("42", 3)][0]["body"] == MARKER + "\nbody"
+
+
+def test_a_ci_flag_outweighs_another_forges_variables():
+    pull_request = pull_request_from_environment({
+        "GITLAB_CI": "true", "GITHUB_REPOSITORY": "o/r", "CI_API_V4_URL": "http://x/api/v4", "CI_PROJECT_ID": "1",
+        "CI_MERGE_REQUEST_IID": "4", "GITLAB_TOKEN": TOKEN})
+    assert (pull_request.provider, pull_request.label) == ("gitlab", "1!4")
+
+
+def test_an_unknown_provider_names_the_known_ones():
+    with pytest.raises(CommentError, match=re.escape("--provider bitbucket: expected auto, github or gitlab")):
+        pull_request_from_environment({"GITHUB_TOKEN": TOKEN}, provider="bitbucket")

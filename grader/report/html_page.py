@@ -63,7 +63,8 @@ def pass_rate_bars(rates: list[PassRate], width: int = 640) -> str:
     for index, (name, _points, passed, total) in enumerate(rates):
         rate = passed / total if total else 0.0
         y = 5 + index * row
-        parts.append(f'<text x="{label_width - 6}" y="{y + 15}" font-size="12" text-anchor="end">{html_text(name)}</text>')
+        parts.append(f'<text x="{label_width - 6}" y="{y + 15}" font-size="12" text-anchor="end">'
+                     f'{html_text(name)}</text>')
         parts.append(f'<rect x="{label_width}" y="{y + 3}" width="{span}" height="{row - 6}" fill="#eee"/>')
         parts.append(f'<rect class="rate" data-check="{html_text(name)}" data-rate="{rate:.3f}" x="{label_width}" '
                      f'y="{y + 3}" width="{span * rate:.1f}" height="{row - 6}" '
@@ -115,7 +116,8 @@ def render_html(assignment: str, verdicts: list[Verdict]) -> str:
     legend = "".join(f"<li>{html_text(name)}</li>" for name in names)
     slow_rows = "".join(f"<tr><td>{html_text(v.student)}</td><td class='num'>{v.duration:.2f}</td>"
                         f"<td>{html_text(v.submission)}</td></tr>" for v in slowest)
-    failure_rows = "".join(f"<tr><td class='num'>{count}</td><td>{html_text(name)}</td><td>{html_text(message)}</td></tr>"
+    failure_rows = "".join(f"<tr><td class='num'>{count}</td><td>{html_text(name)}</td>"
+                           f"<td>{html_text(message)}</td></tr>"
                            for name, message, count in failures)
     generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     return f"""<!DOCTYPE html>

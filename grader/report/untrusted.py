@@ -115,7 +115,3 @@ def spreadsheet_cell(text: str) -> str:
     text = visible_line(text)
     return "'" + text if text.startswith(_SPREADSHEET_FORMULA_START) else text
 
-
-def plain_text(text: str, limit: int | None = None) -> str:
-    """Kept for callers of the old ci_report.plain_text: the text as ``visible_block`` shows it."""
-    return visible_block(text, limit)
