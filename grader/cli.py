@@ -12,6 +12,7 @@ from rich.text import Text
 
 from grader import __version__, api, report
 from grader.executors import default_workers
+from grader.ci.forges import FORGES
 from grader.errors import GraderError
 from grader.i18n import LANGUAGES, tr
 from grader.report import BatchProgress
@@ -204,7 +205,7 @@ def release(assignment: str, out: str, assignments_dir: str | None) -> None:
 @ASSIGNMENTS
 @click.option("--junit", "junit_path", type=click.Path(dir_okay=False), help="write JUnit XML to this file")
 @click.option("--comment", is_flag=True, help="create or update this assignment's comment on the pull request")
-@click.option("--provider", type=click.Choice(["auto", "github", "gitlab"]), default="auto", show_default=True,
+@click.option("--provider", type=click.Choice(["auto", *FORGES]), default="auto", show_default=True,
               help="where to comment (auto: from the CI environment)")
 @click.option("--token-env", "token_variable", default=None, metavar="NAME",
               help="environment variable holding the API token (default: GITHUB_TOKEN; GitLab: GITLAB_TOKEN, "

@@ -16,9 +16,8 @@ import pytest
 
 from conftest import REPO, write_notebook
 from forge_server import Failure, FakeForge
-from grader.ci_comment import (CommentError, PullRequest, find_marked_comment, publish_comment,
-                               pull_request_from_environment)
-from grader.ci_report import comment_marker
+from grader.ci import CommentError, PullRequest, find_marked_comment, publish_comment, pull_request_from_environment
+from grader.report import comment_marker
 
 TOKEN = "ghp_s3cr3tT0kenValue_0123456789"
 MARKER = comment_marker("hw1")
@@ -367,3 +366,27 @@ def test_the_bots_own_marked_comment_wins_over_a_copied_marker():
     assert find_marked_comment([student_copy, bot, other, quoted], MARKER) is bot
     assert find_marked_comment([bot | {"user": {}}, student_copy], MARKER) is student_copy  # no bot: the oldest
     assert find_marked_comment([other, quoted], MARKER) is None
+
+
+def test_gitlab_merge_request_from_a_fork_comments_on_the_target_project():
+    with FakeForge(token=TOKEN) as forge:
+        forge.gitlab[("42", 3)] = []  # the course's project; the fork (77) has no such merge request
+        pull_request = pull_request_from_environment({
+            "GITLAB_CI": "true", "CI_API_V4_URL": f"{forge.url}/api/v4", "CI_PROJECT_ID": "77",
+            "CI_MERGE_REQUEST_PROJECT_ID": "42", "CI_MERGE_REQUEST_IID": "3", "GITLAB_TOKEN": TOKEN})
+        result = publish_comment(pull_request, MARKER, MARKER + "\nbody", timeout=5)
+        assert (result.action, pull_request.label) == ("created", "42!3")
+        assert [r.path for r in forge.requests] == ["/api/v4/projects/42/merge_requests/3/notes"] * 2
+        assert forge.gitlab[("42", 3)][0]["body"] == MARKER + "\nbody"
+
+
+def test_a_ci_flag_outweighs_another_forges_variables():
+    pull_request = pull_request_from_environment({
+        "GITLAB_CI": "true", "GITHUB_REPOSITORY": "o/r", "CI_API_V4_URL": "http://x/api/v4", "CI_PROJECT_ID": "1",
+        "CI_MERGE_REQUEST_IID": "4", "GITLAB_TOKEN": TOKEN})
+    assert (pull_request.provider, pull_request.label) == ("gitlab", "1!4")
+
+
+def test_an_unknown_provider_names_the_known_ones():
+    with pytest.raises(CommentError, match=re.escape("--provider bitbucket: expected auto, github or gitlab")):
+        pull_request_from_environment({"GITHUB_TOKEN": TOKEN}, provider="bitbucket")

@@ -13,9 +13,10 @@ from typing import Mapping
 
 from pydantic import BaseModel
 
-from grader.ci_comment import GITHUB_TOKEN_VARIABLES, GITLAB_TOKEN_VARIABLES, CommentError, CommentResult, \
-    PullRequest, publish_comment, pull_request_from_environment
-from grader.ci_report import annotations, comment_body, comment_marker, junit_xml, render_markdown
+from grader.ci.client import publish_comment
+from grader.ci.forge import CommentError, CommentResult, PullRequest, redact
+from grader.ci.forges import pull_request_from_environment, summary_file, token_variables, workspace_roots
+from grader.report import annotations, comment_body, comment_marker, junit_xml, render_markdown
 from grader.errors import GraderError
 from grader.devices import resolve_device
 from grader.executors import InProcessExecutor, JudgeJob
@@ -66,18 +67,13 @@ def escapes_checkout(path: Path, checkout: Path) -> bool:
 
 def shown_path(path: Path, environ: Mapping[str, str]) -> str:
     """Relative to the repository root when it can be (annotations need that), else as given."""
-    for root in (environ.get("GITHUB_WORKSPACE"), environ.get("CI_PROJECT_DIR"), os.getcwd()):
+    for root in (*workspace_roots(environ), os.getcwd()):
         if root:
             try:
                 return Path(os.path.abspath(path)).relative_to(os.path.abspath(root)).as_posix()
             except ValueError:
                 continue
     return str(path)
-
-
-def annotations_wanted(environ: Mapping[str, str]) -> bool:
-    """Workflow commands mean something on GitHub Actions; GitLab's log would just show them."""
-    return environ.get("GITLAB_CI") != "true"
 
 
 def grade_checkout(spec: AssignmentSpec, notebook: Path | None, include_hidden: bool, device: str,
@@ -106,8 +102,9 @@ def run_ci(assignment: str, notebook: str | Path | None = None, *, checks_dir: s
     With ``checks_dir`` (a private copy of the course's ``assignments/`` folder, with
     ``reference_solutions/`` beside it) the hidden checks run too, and the sandbox must
     isolate the network and the filesystem unless ``allow_unisolated``. Without it, only
-    public checks run, from the usual assignments folder. ``summary_path`` defaults to
-    $GITHUB_STEP_SUMMARY. Exit code 1 when ``fail_under`` is given and the score is below it.
+    public checks run, from the usual assignments folder. ``summary_path`` defaults to the
+    CI's summary file ($GITHUB_STEP_SUMMARY). Exit code 1 when ``fail_under`` is given and
+    the score is below it.
     """
     environ = os.environ if environ is None else environ
     include_hidden = checks_dir is not None
@@ -138,7 +135,7 @@ def run_ci(assignment: str, notebook: str | Path | None = None, *, checks_dir: s
     outcome = CiOutcome(verdict=verdict, notebook=shown, markdown=markdown,
                         annotations=[redact(line, secrets) for line in annotations(verdict, shown)])
 
-    summary_path = summary_path or environ.get("GITHUB_STEP_SUMMARY") or None
+    summary_path = summary_path or summary_file(environ)
     try:
         if summary_path:
             with open(summary_path, "a", encoding="utf-8") as handle:  # GitHub appends every step's summary
@@ -178,15 +175,8 @@ def run_ci(assignment: str, notebook: str | Path | None = None, *, checks_dir: s
 
 
 def token_values(environ: Mapping[str, str], token_variable: str | None) -> list[str]:
-    names = set(GITHUB_TOKEN_VARIABLES + GITLAB_TOKEN_VARIABLES) | ({token_variable} if token_variable else set())
-    return [environ[name] for name in names if len(environ.get(name) or "") >= 6]
-
-
-def redact(text: str, secrets: list[str]) -> str:
-    """Defence in depth: the sandbox never sees the token, but no output may ever hold it."""
-    for secret in secrets:
-        text = text.replace(secret, "***")
-    return text
+    """Every token this job could hold (short values would redact ordinary words)."""
+    return [environ[name] for name in token_variables(token_variable) if len(environ.get(name) or "") >= 6]
 
 
 def store(verdict: Verdict, shown: str, pull_request: PullRequest | None, student: str, db_url: str) -> None:

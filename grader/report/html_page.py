@@ -6,36 +6,28 @@ names, messages) is escaped.
 
 from __future__ import annotations
 
-import html
 import re
-import statistics
 from collections import Counter
 from datetime import datetime, timezone
 
 from grader.models import Verdict
-from grader.report import check_names, check_pass_rates
+from grader.report.format import score
+from grader.report.stats import PassRate, check_names, check_pass_rates, graded_only, score_summary
+from grader.report.untrusted import html_text
 
 BAR_COLOR = "#3b6fb6"
 FAIL_COLOR = "#c0392b"
 PASS_COLOR = "#2e8b57"
 
 
-def _e(text: object) -> str:
-    return html.escape(str(text), quote=True)
-
-
-def _score(value: float) -> str:
-    return f"{value:g}"
-
-
 def score_histogram(verdicts: list[Verdict], max_score: float, width: int = 640, height: int = 220) -> str:
     """An SVG histogram of the final scores, one bar per point (or per tenth of the maximum)."""
-    graded = [verdict.score for verdict in verdicts if verdict.status == "graded"]
+    graded = [verdict.score for verdict in graded_only(verdicts)]
     bins = int(max_score) if 0 < max_score <= 20 and float(max_score).is_integer() else 10
     step = (max_score / bins) if max_score else 1
     counts = [0] * bins
-    for score in graded:
-        counts[min(int(score / step), bins - 1) if step else 0] += 1
+    for final in graded:
+        counts[min(int(final / step), bins - 1) if step else 0] += 1
     tallest = max(counts) or 1
     left, bottom, top = 40, 30, 20
     bar_width = (width - left - 10) / bins
@@ -46,23 +38,23 @@ def score_histogram(verdicts: list[Verdict], max_score: float, width: int = 640,
         bar = plot * count / tallest
         x = left + index * bar_width
         low, high = index * step, (index + 1) * step
-        label = f"{_score(low)}–{_score(high)}"
+        label = f"{score(low)}–{score(high)}"
         parts.append(f'<rect class="bin" data-count="{count}" x="{x + 2:.1f}" y="{top + plot - bar:.1f}" '
                      f'width="{bar_width - 4:.1f}" height="{bar:.1f}" fill="{BAR_COLOR}">'
-                     f'<title>{_e(label)}: {count}</title></rect>')
+                     f'<title>{html_text(label)}: {count}</title></rect>')
         if count:
             parts.append(f'<text x="{x + bar_width / 2:.1f}" y="{top + plot - bar - 3:.1f}" font-size="11" '
                          f'text-anchor="middle">{count}</text>')
         parts.append(f'<text x="{x + bar_width / 2:.1f}" y="{height - 12}" font-size="10" '
-                     f'text-anchor="middle">{_e(_score(low))}</text>')
+                     f'text-anchor="middle">{html_text(score(low))}</text>')
     parts.append(f'<text x="{width - 10}" y="{height - 12}" font-size="10" text-anchor="end">'
-                 f'{_e(_score(max_score))}</text>')
+                 f'{html_text(score(max_score))}</text>')
     parts.append(f'<line x1="{left}" y1="{top + plot}" x2="{width - 10}" y2="{top + plot}" stroke="#555"/>')
     parts.append("</svg>")
     return "".join(parts)
 
 
-def pass_rate_bars(rates: list[tuple[str, float, int, int]], width: int = 640) -> str:
+def pass_rate_bars(rates: list[PassRate], width: int = 640) -> str:
     row, label_width = 22, 300
     height = row * len(rates) + 10
     parts = [f'<svg class="pass-rates" role="img" aria-label="pass rate of each check" width="{width}" '
@@ -71,9 +63,10 @@ def pass_rate_bars(rates: list[tuple[str, float, int, int]], width: int = 640) -
     for index, (name, _points, passed, total) in enumerate(rates):
         rate = passed / total if total else 0.0
         y = 5 + index * row
-        parts.append(f'<text x="{label_width - 6}" y="{y + 15}" font-size="12" text-anchor="end">{_e(name)}</text>')
+        parts.append(f'<text x="{label_width - 6}" y="{y + 15}" font-size="12" text-anchor="end">'
+                     f'{html_text(name)}</text>')
         parts.append(f'<rect x="{label_width}" y="{y + 3}" width="{span}" height="{row - 6}" fill="#eee"/>')
-        parts.append(f'<rect class="rate" data-check="{_e(name)}" data-rate="{rate:.3f}" x="{label_width}" '
+        parts.append(f'<rect class="rate" data-check="{html_text(name)}" data-rate="{rate:.3f}" x="{label_width}" '
                      f'y="{y + 3}" width="{span * rate:.1f}" height="{row - 6}" '
                      f'fill="{PASS_COLOR if rate >= 0.5 else FAIL_COLOR}"><title>{passed}/{total}</title></rect>')
         parts.append(f'<text x="{label_width + span + 6}" y="{y + 15}" font-size="12">{rate:.0%}</text>')
@@ -98,12 +91,11 @@ def common_failures(verdicts: list[Verdict], limit: int = 10) -> list[tuple[str,
 def render_html(assignment: str, verdicts: list[Verdict]) -> str:
     names = check_names(verdicts)
     max_score = max((verdict.max_score for verdict in verdicts), default=0.0)
-    graded = [verdict for verdict in verdicts if verdict.status == "graded"]
-    scores = [verdict.score for verdict in graded]
-    errors = len(verdicts) - len(graded)
-    summary = (f"{len(verdicts)} students, {errors} error(s)" + (
-        f"; mean {statistics.mean(scores):.2f}, median {statistics.median(scores):g} of {_score(max_score)}"
-        if scores else ""))
+    graded = graded_only(verdicts)
+    numbers = score_summary(verdicts)
+    summary = (f"{numbers.submissions} students, {numbers.errors} error(s)" + (
+        f"; mean {numbers.mean:.2f}, median {score(numbers.median)} of {score(max_score)}"
+        if numbers.graded else ""))
     slowest = sorted(graded, key=lambda verdict: verdict.duration, reverse=True)[:10]
     failures = common_failures(verdicts)
 
@@ -113,24 +105,25 @@ def render_html(assignment: str, verdicts: list[Verdict]) -> str:
         marks = "".join(
             '<td class="na">·</td>' if name not in by_name else
             ('<td class="pass" title="{0}">✓</td>' if by_name[name].passed else '<td class="fail" title="{0}">✗</td>')
-            .format(_e(by_name[name].message or name)) for name in names)
+            .format(html_text(by_name[name].message or name)) for name in names)
         late = f"−{verdict.penalty:.0%}" if verdict.penalty else ""
-        rows.append(f'<tr class="{_e(verdict.status)}"><td>{_e(verdict.student)}</td>'
-                    f'<td class="num">{_score(verdict.score)}</td><td class="num">{_score(verdict.max_score)}</td>'
-                    f'<td class="num">{_score(verdict.score_before_penalty)}</td><td>{late}</td>'
-                    f'<td>{_e(verdict.status)}</td>{marks}'
-                    f'<td class="msg">{_e(verdict.message if verdict.status == "error" else "")}</td></tr>')
-    header = "".join(f'<th title="{_e(name)}">{number}</th>' for number, name in enumerate(names, 1))
-    legend = "".join(f"<li>{_e(name)}</li>" for name in names)
-    slow_rows = "".join(f"<tr><td>{_e(v.student)}</td><td class='num'>{v.duration:.2f}</td>"
-                        f"<td>{_e(v.submission)}</td></tr>" for v in slowest)
-    failure_rows = "".join(f"<tr><td class='num'>{count}</td><td>{_e(name)}</td><td>{_e(message)}</td></tr>"
+        rows.append(f'<tr class="{html_text(verdict.status)}"><td>{html_text(verdict.student)}</td>'
+                    f'<td class="num">{score(verdict.score)}</td><td class="num">{score(verdict.max_score)}</td>'
+                    f'<td class="num">{score(verdict.score_before_penalty)}</td><td>{late}</td>'
+                    f'<td>{html_text(verdict.status)}</td>{marks}'
+                    f'<td class="msg">{html_text(verdict.message if verdict.status == "error" else "")}</td></tr>')
+    header = "".join(f'<th title="{html_text(name)}">{number}</th>' for number, name in enumerate(names, 1))
+    legend = "".join(f"<li>{html_text(name)}</li>" for name in names)
+    slow_rows = "".join(f"<tr><td>{html_text(v.student)}</td><td class='num'>{v.duration:.2f}</td>"
+                        f"<td>{html_text(v.submission)}</td></tr>" for v in slowest)
+    failure_rows = "".join(f"<tr><td class='num'>{count}</td><td>{html_text(name)}</td>"
+                           f"<td>{html_text(message)}</td></tr>"
                            for name, message, count in failures)
     generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
-<title>{_e(assignment)}: grading report</title>
+<title>{html_text(assignment)}: grading report</title>
 <style>
 body {{ font-family: system-ui, sans-serif; margin: 2em; color: #222; max-width: 1200px; }}
 h1 {{ margin-bottom: 0.2em; }} h2 {{ margin-top: 1.6em; border-bottom: 1px solid #ddd; }}
@@ -142,8 +135,8 @@ td.na {{ color: #aaa; text-align: center; }} tr.error td {{ background: #fdecea;
 td.msg {{ max-width: 420px; }} ol.legend {{ columns: 2; font-size: 13px; }}
 .summary {{ color: #555; }}
 </style></head><body>
-<h1>{_e(assignment)}: grading report</h1>
-<p class="summary" id="summary">{_e(summary)} · generated {generated}</p>
+<h1>{html_text(assignment)}: grading report</h1>
+<p class="summary" id="summary">{html_text(summary)} · generated {generated}</p>
 <h2>Score distribution</h2>
 {score_histogram(verdicts, max_score)}
 <h2>Pass rate of each check</h2>
