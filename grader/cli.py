@@ -38,7 +38,7 @@ class GraderGroup(click.Group):
         try:
             return super().invoke(ctx)
         except GraderError as error:
-            click.echo(f"error: {error}", err=True)
+            click.echo(f"error: {report.visible_line(str(error))}", err=True)  # may quote a student's file name
             sys.exit(2)
         except KeyboardInterrupt:
             click.echo("interrupted: every result graded so far is stored", err=True)
@@ -63,9 +63,9 @@ def check(assignment: str, notebook: str | None, device: str, assignments_dir: s
 
     Exit 0 when every public check passes, 1 otherwise.
     """
-    verdict = api.check_notebook(assignment, notebook, device=device, assignments_dir=assignments_dir,
-                                     lang=lang)
-    console.print(Text.assemble((assignment, "bold"), ": ", verdict.submission, " ", tr("(public checks)")), soft_wrap=True)
+    verdict = api.check_notebook(assignment, notebook, device=device, assignments_dir=assignments_dir, lang=lang)
+    console.print(Text.assemble((assignment, "bold"), ": ", report.visible_line(verdict.submission), " ",
+                                tr("(public checks)")), soft_wrap=True)
     report.print_check_feedback(verdict, console)
     hidden = load_assignment(assignment, assignments_dir).hidden_check_count()
     console.print(Text(report.public_score_line(verdict, hidden), style="bold"), soft_wrap=True)
@@ -97,15 +97,17 @@ def grade(assignment: str, paths: tuple[str, ...], db_url: str, device: str, jso
     """
     if json_path:
         report.writable(json_path)  # before grading, not after
+    found = []
     with BatchProgress(console) as progress:
         verdicts = api.grade_submissions(
             assignment, paths, db_url=db_url, device=device, include_hidden=not public_only,
             assignments_dir=assignments_dir, workers=workers or default_workers(), regrade=regrade,
             allow_unisolated=allow_unisolated, cluster=cluster,
-            on_start=progress.start, on_verdict=progress.advance)
+            on_start=progress.start, on_verdict=progress.advance, on_plan=found.extend)
     if json_path:
         report.write_json(verdicts, json_path)
     report.print_grade_summary(verdicts, console, title=f"{assignment}: graded")
+    report.print_set_aside(found, console)
 
 
 @main.command()

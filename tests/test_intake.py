@@ -217,3 +217,17 @@ def test_every_file_found_is_exactly_one_row(tmp_path):
     verdicts, url = grade(tmp_path, folder)
     assert sorted(v.student for v in verdicts) == ["broken", "empty", "good", "link"]
     assert runs_in(url) == 4
+
+
+def test_grade_says_which_file_counted_and_which_was_set_aside(tmp_path):
+    from conftest import run_grader
+
+    folder = tmp_path / "subs" / "toy-erin"
+    folder.mkdir(parents=True)
+    write_notebook(folder / "toy.ipynb", CORRECT)
+    aged(write_notebook(folder / "toy (1).ipynb", HALF), 3600)
+    result = run_grader("grade", "toy", str(tmp_path / "subs"), "--db", f"sqlite:///{tmp_path / 'g.db'}",
+                        "--assignments", str(TEST_ASSIGNMENTS), "--workers", "1")
+    assert result.returncode == 0, result.stderr
+    line = next(line for line in result.stdout.splitlines() if "set aside" in line)
+    assert line.startswith("erin: ") and "toy-erin/toy.ipynb counts (newest)" in line and "toy (1).ipynb" in line

@@ -232,3 +232,12 @@ class BatchProgress:
         task = self.progress.tasks[0]
         if task.elapsed:
             self.progress.update(self.task, rate=f"{task.completed / task.elapsed:.1f}/s")
+
+
+def print_set_aside(files, console: Console) -> None:
+    """Where a student handed in several files (``grader.intake.SubmissionFile``): which one counts."""
+    for file in files:
+        if file.set_aside_for:
+            console.print(Text.assemble(inert(file.student, "bold"), ": ", inert(file.set_aside_for), " counts (newest); ",
+                                        inert(file.name), " was set aside (graded and kept in the history)"),
+                          soft_wrap=True)
