@@ -262,9 +262,25 @@ def _storable_text(value):
     return value
 
 
+STUDENT_CHARS = 200  # the submissions table's student column
+
+
+def _fits(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters; a cut one ends in a hash of the whole, so two never collide."""
+    if len(text) <= limit:
+        return text
+    import hashlib
+
+    digest = hashlib.sha256(text.encode("utf-8", "backslashreplace")).hexdigest()[:12]
+    return text[:limit - 14] + "~" + digest
+
+
 def storable(verdict: Verdict) -> Verdict:
     """The verdict with every string (student's output, messages, names, cells' errors) storable as it is shown."""
-    return Verdict.model_validate(_storable_text(verdict.model_dump()))
+    data = _storable_text(verdict.model_dump())
+    data["student"] = _fits(data["student"], STUDENT_CHARS)
+    data["checks"] = [dict(check, name=_fits(check["name"], 200)) for check in data["checks"]]
+    return Verdict.model_validate(data)
 
 
 def _utc(moment: datetime | None) -> datetime | None:

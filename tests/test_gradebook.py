@@ -202,3 +202,28 @@ def test_two_grader_processes_share_one_postgresql_gradebook(postgres_server, tm
     finally:
         book.close()
     assert scores == {f"{name}{index}": 4.0 if index % 2 else 2.0 for name in "ab" for index in range(6)}
+
+
+def test_a_correct_notebook_that_prints_nul_is_stored_in_every_backend(gradebook_url, tmp_path):
+    from grader.api import latest_results
+
+    folder = tmp_path / "subs"
+    folder.mkdir()
+    write_notebook(folder / "nul.ipynb", "print('a\\x00b')\n" + CORRECT)
+    verdicts = grade_submissions("toy", [folder], db_url=gradebook_url, assignments_dir=TEST_ASSIGNMENTS)
+    assert [(v.status, v.score) for v in verdicts] == [("graded", 4)]
+    stored = latest_results("toy", gradebook_url)
+    assert [(v.student, v.score) for v in stored] == [("nul", 4)] and "a\\x00b" in stored[0].stdout
+
+
+def test_a_student_name_longer_than_the_column_is_stored_without_colliding(gradebook_url, tmp_path):
+    from grader.api import latest_results
+
+    folder = tmp_path / "subs"
+    for suffix in ("a", "b"):
+        moodle = folder / ("x" * 215 + suffix + "_1_assignsubmission_file_")
+        moodle.mkdir(parents=True)
+        write_notebook(moodle / "toy.ipynb", CORRECT)
+    grade_submissions("toy", [folder], db_url=gradebook_url, assignments_dir=TEST_ASSIGNMENTS)
+    stored = latest_results("toy", gradebook_url)
+    assert len(stored) == 2 and all(len(v.student) <= 200 and v.score == 4 for v in stored)
