@@ -231,3 +231,15 @@ def test_grade_says_which_file_counted_and_which_was_set_aside(tmp_path):
     assert result.returncode == 0, result.stderr
     line = next(line for line in result.stdout.splitlines() if "set aside" in line)
     assert line.startswith("erin: ") and "toy-erin/toy.ipynb counts (newest)" in line and "toy (1).ipynb" in line
+
+
+def test_a_linked_folder_copying_a_classmate_is_refused_and_a_loop_ends(tmp_path):
+    folder = tmp_path / "subs"
+    (folder / "toy-amy").mkdir(parents=True)
+    write_notebook(folder / "toy-amy" / "toy.ipynb", CORRECT)
+    (folder / "toy-ben").symlink_to(folder / "toy-amy", target_is_directory=True)
+    (folder / "toy-amy" / "loop").symlink_to(folder, target_is_directory=True)
+    verdicts, _ = grade(tmp_path, folder)
+    by_student = {v.student: v for v in verdicts}
+    assert by_student["amy"].score == 4
+    assert by_student["ben"].status == "error" and "linked folder" in by_student["ben"].message

@@ -77,14 +77,15 @@ def _refusal(path: Path, walked: Path, inodes: dict[tuple[int, int], int]) -> st
 
 def _walk(root: Path) -> list[Path]:
     """Every wanted file under ``root``, links included (they are refused later, not skipped)."""
-    found, seen = [], set()
-    # Linked folders are walked (their files are then refused as lying outside), each real folder once.
+    found = []
+    # Linked folders are walked, so their files become refused rows, not silence; a link back to a folder
+    # above it (a loop) is not walked again.
     for folder, folders, files in os.walk(root, followlinks=True):
-        real = os.path.realpath(folder)
-        if real in seen:
+        relative = Path(folder).relative_to(root).parts
+        above = {os.path.realpath(root.joinpath(*relative[:depth])) for depth in range(len(relative))}
+        if relative and os.path.realpath(folder) in above:
             folders[:] = []
             continue
-        seen.add(real)
         folders[:] = sorted(name for name in folders if not name.startswith(".") and name != "__MACOSX")
         for name in files:
             path = Path(folder, name)
@@ -93,7 +94,7 @@ def _walk(root: Path) -> list[Path]:
     return sorted(set(found))
 
 
-def _from_folder(root: Path, spec, shown_root: str, files: list[SubmissionFile]) -> None:
+def _from_folder(root: Path, spec, files: list[SubmissionFile]) -> None:
     candidates = _walk(root)
     inodes: dict[tuple[int, int], int] = {}
     for path in candidates:
@@ -101,10 +102,9 @@ def _from_folder(root: Path, spec, shown_root: str, files: list[SubmissionFile])
             info = path.lstat()
             inodes[(info.st_dev, info.st_ino)] = inodes.get((info.st_dev, info.st_ino), 0) + 1
     for path in candidates:
-        relative = shown_name(path.relative_to(root).as_posix())
-        identity = identify(relative, spec)
+        identity = identify(shown_name(path.relative_to(root).as_posix()), spec)
         files.append(SubmissionFile(
-            name=f"{shown_root.rstrip('/')}/{relative}", source=str(path), student=identity.student,
+            name=shown_name(str(path)), source=str(path), student=identity.student,
             layout=identity.layout, attempt=identity.attempt, submitted_at=_mtime(path),
             refused=_refusal(path, root, inodes)))
 
@@ -194,7 +194,7 @@ class Intake:
                 path = Path(raw)
                 shown = shown_name(str(raw))
                 if path.is_dir() and not path.is_symlink():
-                    _from_folder(path, spec, shown, found)
+                    _from_folder(path, spec, found)
                 elif path.suffix.lower() == ".zip" and path.is_file():
                     if self.scratch is None:
                         self.scratch = Path(tempfile.mkdtemp(prefix="grader-zip-"))
