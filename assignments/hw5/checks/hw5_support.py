@@ -385,7 +385,8 @@ def expect_trained_by_gradient(student, device, fitted, fit_seed: int, *, what: 
              "build an nn.Module with parameters (nn.Linear layers), and train it with an optimizer for exactly "
              "`epochs` epochs; with epochs=0 it is untrained")
     before, after = _parameters(untrained), _parameters(trained)
-    common = [name for name in after if name in before and before[name].shape == after[name].shape]
+    common = [name for name in after if name in before and before[name].shape == after[name].shape
+              and before[name].dtype == after[name].dtype]
     if not after or all(torch.equal(before[name], after[name]) for name in common):
         fail(tr("training did not change the trainable weights of the model from {what}", what=what),
              "train the model's own parameters: optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)")

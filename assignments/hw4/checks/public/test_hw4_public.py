@@ -16,7 +16,8 @@ from grader.assertions import (expect_close, expect_equal, expect_rows_sum_to_on
                                is_remote)
 from grader.i18n import tr
 from hw4_support import (FLATTEN_HINT, FORWARD_HINT, NETWORK_LINEARS, SIZES_HINT, STD_HINT, check_weights,
-                         describe_module, load_check_weights, plain_state, short_description)
+                         describe_module, load_check_weights, parameter_shapes, plain_state, short_description,
+                         state_shapes)
 
 # The architecture the README asks for, built on this side to hold the student's weights (no reference code).
 NETWORK_LAYERS = [["flatten", "flatten"], ["fc1", "linear", 784, 128], ["relu1", "relu"], ["fc2", "linear", 128, 64],
@@ -43,12 +44,11 @@ def _expect_linear(children, name, sizes, what, hint):
 
 def _reference_network(student, net, seed):
     """The reference architecture holding weights the check drew, loaded into the student's Network too."""
-    description = describe_module(student, net, "Network()")
+    described = parameter_shapes(student, net, "Network()")
     expected = {f"{name}.{kind}": ([fan_out, fan_in] if kind == "weight" else [fan_out])
                 for name, fan_in, fan_out in NETWORK_LINEARS for kind in ("weight", "bias")}
-    described = {name: list(shape) for name, shape, _ in description["parameters"]}
     if any(described.get(name) != shape for name, shape in expected.items()):
-        shapes = ", ".join(f"{name} {tuple(shape)}" for name, shape, _ in description["parameters"])
+        shapes = ", ".join(f"{name} {tuple(shape)}" for name, shape in described.items())
         fail(tr("your Network's parameters do not fit the required layers fc1, fc2, fc3 (yours: {shapes})",
                 shapes=shapes or tr("none")), SIZES_HINT)
     state = check_weights(seed)
@@ -178,10 +178,11 @@ def test_sequential_structure(student):
 def _check_init(student, rows, seed, label):
     """Build a model from ``rows`` in the sandbox, init it, and judge the effect."""
     model = student.build("sequential", rows)
-    before = plain_state(student.describe(model))
+    shapes = state_shapes(rows)
+    before = plain_state(student.describe(model), shapes, what=f"init_weights({label})")
     returned = student.seeded(seed).init_weights(model)
     after_description = student.describe(model)
-    after = plain_state(after_description)
+    after = plain_state(after_description, shapes, what=f"init_weights({label})")
     linears = [row[0] for row in rows if row[1] == "linear"]
     what = f"init_weights({label})"
 
