@@ -39,6 +39,7 @@ class StudentSession:
         self.child_limits = dict(limits.for_child(), device=child_device_settings(
             device, limits.gpu_memory_mb << 20, deterministic))
         self.deadline = time.monotonic() + limits.wall_seconds
+        self.reply_deadline: float | None = None  # the call's: reading and decoding its reply count too
         self.child: Child | None = None
         self.generation = 0
         self.respawns = 0
@@ -78,7 +79,8 @@ class StudentSession:
         try:
             self.child.send({"op": "run_cells"}, {"cells": cells, "skip": sorted(self.skip)})
             while True:
-                header, _ = self.child.receive(min(cell_deadline, self.deadline), self._decoder)
+                self.reply_deadline = min(cell_deadline, self.deadline)
+                header, _ = self.child.receive(self.reply_deadline, self._decoder)
                 event = header.get("event")
                 if event == "cell_start":
                     current = header.get("index") if type(header.get("index")) is int else current
@@ -94,7 +96,7 @@ class StudentSession:
                             error=_cell_error(error), seconds=_seconds(header.get("seconds")))
                 elif event == "cells_finished":
                     return None
-        except CallTimeout:
+        except (CallTimeout, wire.DecodeTimeout):
             if current is None:
                 self.fatal = tr("the notebook ran out of its {limit} s time limit", limit=f"{self.limits.wall_seconds:g}")
                 return None
@@ -143,7 +145,7 @@ class StudentSession:
     def _decoder(self, blobs: list[bytes]) -> wire.Decoder:
         generation = self.generation
         return wire.Decoder(blobs, from_handle=lambda handle: Remote(self, handle, generation),
-                            place_tensor=_place_tensor)
+                            place_tensor=_place_tensor, deadline=self.reply_deadline)
 
     def request(self, header: dict, payload: Any = None, what: str = "your code") -> Any:
         if self.fatal:
@@ -161,8 +163,9 @@ class StudentSession:
         timeout = min(self.limits.call_seconds, self.deadline - time.monotonic())
         try:
             self.child.send(header, payload, to_handle=_remote_to_handle)
-            reply, value = self.child.receive(time.monotonic() + timeout, self._decoder)
-        except CallTimeout:
+            self.reply_deadline = time.monotonic() + timeout
+            reply, value = self.child.receive(self.reply_deadline, self._decoder)
+        except (CallTimeout, wire.DecodeTimeout):
             self._end_child()
             raise StudentCodeFailed(tr("{what} did not return within {limit} s (an endless loop?)", what=what,
                                        limit=f"{timeout:.3g}")) from None

@@ -188,9 +188,13 @@ def forget_check_modules(assignment_root: Path) -> None:
     installed = (sys.prefix, sys.base_prefix)
     for name, module in list(sys.modules.items()):
         origin = getattr(module, "__file__", None) or ""
-        in_checks = "/checks/" in origin and not origin.startswith(installed)  # any assignment's checks folder
+        in_checks = ("/checks/" in origin and not origin.startswith(installed)  # any assignment's checks folder
+                     and not origin.startswith(_GRADER_PACKAGE))  # (a checkout may itself live under .../checks/)
         if name == "checks" or name.startswith("checks.") or origin.startswith(root + "/") or in_checks:
             del sys.modules[name]
+
+
+_GRADER_PACKAGE = str(Path(__file__).resolve().parent.parent) + "/"
 
 
 class Judge:

@@ -111,3 +111,132 @@ def test_malformed_and_oversized_frames_are_refused():
         wire.send_message(left, {}, torch.zeros(1000))
         with pytest.raises(wire.WireError, match="more than 100 bytes"):
             wire.receive_message(right, max_blob_bytes=100)
+
+
+# Hostile replies, forged at the wire level (raw frames, as a student's process can write them to
+# its socket): the trusted side's cost stays linear in what was sent, its memory a small multiple.
+
+import json as _json
+import struct as _struct
+import subprocess as _subprocess
+import sys as _sys
+import time as _time
+
+COLLIDING = (1 << 61) - 1  # every multiple of it hashes to 0
+
+
+def forged_frame(body: dict | bytes, blobs=()) -> bytes:
+    raw = body if isinstance(body, bytes) else _json.dumps(body).encode()
+    return (_struct.pack("!II", len(raw), len(blobs)) + b"".join(_struct.pack("!Q", len(b)) for b in blobs)
+            + raw + b"".join(blobs))
+
+
+def receive_forged(frame: bytes, deadline=None):
+    """Write ``frame`` from one end of a socket pair, then read and decode it as the judge does."""
+    left, right = socket.socketpair()
+    with left, right:
+        sender = threading.Thread(target=left.sendall, args=(frame,))
+        sender.start()
+        try:
+            header, blobs = wire.receive_message(right)
+            return wire.Decoder(blobs, deadline=deadline).decode(header.get("payload"))
+        finally:
+            sender.join()
+
+
+def _status(field: str) -> int:
+    with open("/proc/self/status") as handle:
+        for line in handle:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) << 10
+    raise LookupError(field)
+
+
+def peak_rss_growth(action) -> int:
+    """Bytes the process's peak RSS rose above its RSS at the start while ``action`` ran."""
+    with open("/proc/self/clear_refs", "w") as handle:
+        handle.write("5")  # resets the peak (VmHWM) to the current RSS
+    start = _status("VmRSS")
+    try:
+        action()
+    except wire.WireError:
+        pass
+    return _status("VmHWM") - start
+
+
+def test_a_dict_of_90000_colliding_integer_keys_is_refused_at_once():
+    frame = forged_frame({"ok": True, "payload": {"$dict": [[k * COLLIDING, 0] for k in range(90_000)]}})
+    started = _time.process_time()
+    with pytest.raises(wire.WireError, match="more than 20000 keys"):
+        receive_forged(frame)
+    assert _time.process_time() - started < 2  # the old decoder: 216 s on the issue's machine
+
+
+def test_colliding_integer_keys_under_the_key_cap_are_refused_at_once():
+    frame = forged_frame({"ok": True, "payload": {"$dict": [[k * COLLIDING, 0] for k in range(15_000)]}})
+    started = _time.process_time()
+    with pytest.raises(wire.WireError, match="too large an integer"):
+        receive_forged(frame)
+    assert _time.process_time() - started < 0.5  # the old decoder: about 1 s here, quadratic in the keys
+
+
+def test_integer_keys_below_the_hash_modulus_decode():
+    assert roundtrip({COLLIDING - 2: 1, -(COLLIDING - 2): 2, 5: 3}) == {COLLIDING - 2: 1, -(COLLIDING - 2): 2, 5: 3}
+
+
+def test_more_than_a_few_tuple_or_float_keys_are_refused():
+    pairs = [[{"$tuple": [k, COLLIDING - 2 - k]}, 0] for k in range(wire.MAX_OTHER_KEYS + 1)]
+    with pytest.raises(wire.WireError, match="not strings or integers"):
+        receive_forged(forged_frame({"payload": {"$dict": pairs}}))
+    floats = [[float(k) + 0.5, 0] for k in range(wire.MAX_OTHER_KEYS + 1)]
+    with pytest.raises(wire.WireError, match="not strings or integers"):
+        receive_forged(forged_frame({"payload": {"$dict": floats}}))
+
+
+def test_a_dict_with_too_many_keys_or_too_long_a_key_is_refused():
+    with pytest.raises(wire.WireError, match="more than 20000 keys"):
+        receive_forged(forged_frame({"payload": {"$dict": [[str(k), 0] for k in range(wire.MAX_DICT_KEYS + 1)]}}))
+    with pytest.raises(wire.WireError, match="longer than 1000 characters"):
+        receive_forged(forged_frame({"payload": {"$dict": [["k" * 1001, 0]]}}))
+
+
+def test_a_header_of_millions_of_empty_lists_is_refused_before_parsing():
+    raw = b'{"ok": true, "payload": [' + b"[]," * 5_000_000 + b"[]]}"   # 15 MB: ~300 MB once parsed
+    frame = forged_frame(raw)
+    growth = peak_rss_growth(lambda: receive_forged(frame))
+    with pytest.raises(wire.WireError, match="JSON values"):
+        receive_forged(frame)
+    assert growth < 3 * len(frame) + (16 << 20), growth >> 20
+
+
+def test_a_tensor_whose_shape_promises_more_than_its_bytes_is_refused_before_allocating():
+    header = {"payload": {"$tensor": 0, "dtype": "bool", "shape": [1 << 20, 1 << 20], "device": "cpu"}}
+    frame = forged_frame(header, [b"\x01" * 16])
+    growth = peak_rss_growth(lambda: receive_forged(frame))
+    with pytest.raises(wire.WireError, match="does not match its shape"):
+        receive_forged(frame)
+    assert growth < 16 << 20, growth >> 20
+
+
+def test_one_blob_named_a_thousand_times_is_refused_before_the_copies_outgrow_the_frame():
+    blob = b"\x00" * (1 << 20)
+    tensor = {"$tensor": 0, "dtype": "uint8", "shape": [1 << 20], "device": "cpu"}
+    frame = forged_frame({"payload": [tensor] * 1000}, [blob])  # the old decoder: 1 GB of copies
+    growth = peak_rss_growth(lambda: receive_forged(frame))
+    with pytest.raises(wire.WireError, match="named too many times"):
+        receive_forged(frame)
+    assert growth < 3 * len(frame) + (16 << 20), growth >> 20
+
+
+def test_decoding_past_the_calls_deadline_stops():
+    frame = forged_frame({"payload": [[0] * 100 for _ in range(1000)]})
+    with pytest.raises(wire.DecodeTimeout):
+        receive_forged(frame, deadline=_time.monotonic() - 1)
+    assert len(receive_forged(frame, deadline=_time.monotonic() + 60)) == 1000
+
+
+def test_the_framing_imports_no_torch():
+    code = ("import sys, grader.wire.framing as f; from grader.wire import receive_message, WireError; "
+            "assert 'torch' not in sys.modules, 'torch imported'; print(f.MAX_ITEMS)")
+    result = _subprocess.run([_sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and result.stdout.strip() == str(wire.MAX_ITEMS), result.stderr

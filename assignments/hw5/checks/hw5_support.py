@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import functools
 import gzip
+import secrets
 from pathlib import Path
 
 import torch
@@ -24,6 +25,8 @@ from grader.sandbox import factories
 TRAIN_SIZE = 1347          # the rest of the 1,797 digits (450) is held out for fit
 FIT_EPOCHS = 20
 FIT_BAR = 0.90
+UNTRAINED_BAR = 0.5        # an untrained or a label-blind classifier is near chance (the reference: at most 0.19)
+FIT_KEY_FILE = "fit_key.txt"   # in checks/hidden/, which only the grading machine holds
 MLP = [["fc1", "linear", 64, 32], ["relu", "relu"], ["fc2", "linear", 32, 10]]
 MLP_DROPOUT = [["fc1", "linear", 64, 32], ["relu", "relu"], ["drop", "dropout", 0.5],
                ["fc2", "linear", 32, 10]]
@@ -279,19 +282,49 @@ def expect_accuracy(student, reference, layers, state, X, y, batch_size, seed, *
     fail(tr("{what} returned {value:.6g}, which is not the model's accuracy on these digits", what=what, value=got), hint)
 
 
-def fit_accuracy(student, device, split_seed: int, fit_seed: int, *, what: str) -> float:
-    """Train the student's fit on one part of the digits, predict the held-out part.
+@functools.lru_cache(maxsize=1)
+def _fit_key_base() -> int:
+    """The secret behind the disguised digits: checks/hidden/fit_key.txt on the grading machine.
 
-    Only the training images and labels go to the sandbox; the held-out images go in for
-    prediction, their labels stay here.
+    Without the hidden checks (a student's `grader check`) every run draws a fresh one, so no key
+    is ever known in advance; a correct fit does as well under any key.
     """
+    path = Path(__file__).resolve().parent / "hidden" / FIT_KEY_FILE
+    try:
+        return int(path.read_text().strip(), 16)
+    except (OSError, ValueError):
+        return secrets.randbits(62)
+
+
+def fit_key(purpose: int) -> int:
+    return (_fit_key_base() * 1_000_003 + purpose) % (1 << 62)
+
+
+def disguise(X: torch.Tensor, key: int) -> torch.Tensor:
+    """The digits under a secret fixed transformation: the 64 pixels shuffled, about half of them
+    inverted (v -> 16 - v). Values stay integers in 0..16; an MLP learns them as well as the plain
+    digits, but they are not the public images, so a fit that looks images up fails."""
+    generator = torch.Generator().manual_seed(key)
+    order = torch.randperm(64, generator=generator)
+    inverted = torch.rand(64, generator=generator) < 0.5
+    shuffled = X[:, order]
+    return torch.where(inverted, 16 - shuffled, shuffled)
+
+
+def disguised_split(split_seed: int, key: int):
     X, y = digits()
+    X = disguise(X, key)
     order = torch.randperm(len(y), generator=torch.Generator().manual_seed(split_seed))
     train, test = order[:TRAIN_SIZE], order[TRAIN_SIZE:]
+    return X[train], y[train], X[test], y[test]
+
+
+def _fitted(student, device, X_train, y_train, epochs: int, seed: int, *, what: str):
+    """The student's fit, run in the sandbox; the module it returned and the description of its state."""
     if device.type == "cpu":
-        model = student.fit(X[train], y[train], FIT_EPOCHS, fit_seed)
+        model = student.fit(X_train, y_train, epochs, seed)
     else:
-        model = student.fit(X[train], y[train], FIT_EPOCHS, fit_seed, device=str(device))
+        model = student.fit(X_train, y_train, epochs, seed, device=str(device))
     if not is_remote(model):
         fail(tr("{what} should return the trained nn.Module, but returned {value}", what=what, value=describe_value(model)),
              "end fit with `return model`")
@@ -300,13 +333,73 @@ def fit_accuracy(student, device, split_seed: int, fit_seed: int, *, what: str) 
         fail(tr("{what} should return the trained nn.Module, but returned a {type}", what=what,
                 type=description.get("class")),
              "end fit with `return model`")
+    return model, description
+
+
+def _accuracy(model, description, X_test, y_test, *, what: str) -> float:
+    """Predictions on held-out digits whose labels stay here."""
     devices = [value.device for value in description.get("state_dict", {}).values()
                if isinstance(value, torch.Tensor)]
     model_device = devices[0] if devices else torch.device("cpu")
     model.call("eval")
-    outputs = model(X[test].to(model_device))
+    outputs = model(X_test.to(model_device))
     outputs = expect_tensor(outputs, what=tr("the model from {what}, called on (450, 64) raw images,", what=what),
-                            shape=(len(test), 10),
+                            shape=(len(y_test), 10),
                             hint="the model must take the raw (N, 64) images, values 0..16, and give (N, 10) scores")
     predictions = outputs.detach().to("cpu").argmax(dim=1)
-    return (predictions == y[test]).double().mean().item()
+    return (predictions == y_test).double().mean().item()
+
+
+def fit_accuracy(student, device, split_seed: int, fit_seed: int, *, what: str, key_purpose: int = 0):
+    """Train the student's fit on one part of the disguised digits, predict the held-out part.
+
+    Only the training images and labels go to the sandbox; the held-out images go in for
+    prediction, their labels stay here. Returns the accuracy and what the grader needs to judge
+    the training itself (``expect_trained_by_gradient``).
+    """
+    X_train, y_train, X_test, y_test = disguised_split(split_seed, fit_key(key_purpose))
+    model, description = _fitted(student, device, X_train, y_train, FIT_EPOCHS, fit_seed, what=what)
+    accuracy = _accuracy(model, description, X_test, y_test, what=what)
+    return accuracy, (X_train, y_train, X_test, y_test, description)
+
+
+def _parameters(description) -> dict:
+    trainable = {name for name, _, requires_grad in description.get("parameters", []) if requires_grad}
+    return {name: value for name, value in description.get("state_dict", {}).items()
+            if name in trainable and isinstance(value, torch.Tensor)}
+
+
+def expect_trained_by_gradient(student, device, fitted, fit_seed: int, *, what: str) -> None:
+    """Judge the training by its effect: ``fit(..., epochs=0)`` (the same seed) returns the untrained
+    model, which must be near chance, and training must have changed its trainable weights. A
+    classifier that does not learn by gradient steps (a lookup, a nearest neighbour) is as good
+    untrained as trained."""
+    X_train, y_train, X_test, y_test, trained = fitted
+    untrained_what = what.replace(f", {FIT_EPOCHS},", ", 0,")
+    model, untrained = _fitted(student, device, X_train, y_train, 0, fit_seed, what=untrained_what)
+    accuracy = _accuracy(model, untrained, X_test, y_test, what=untrained_what)
+    if accuracy >= UNTRAINED_BAR:
+        fail(tr("the model returned by {what} (no training at all) already classifies {accuracy:.1%} of the "
+                "held-out digits: fit must build a network and train it for `epochs` epochs by gradient steps, "
+                "not memorise or look up the training images", what=untrained_what, accuracy=accuracy),
+             "build an nn.Module with parameters (nn.Linear layers), and train it with an optimizer for exactly "
+             "`epochs` epochs; with epochs=0 it is untrained")
+    before, after = _parameters(untrained), _parameters(trained)
+    common = [name for name in after if name in before and before[name].shape == after[name].shape
+              and before[name].dtype == after[name].dtype]
+    if not after or all(torch.equal(before[name], after[name]) for name in common):
+        fail(tr("training did not change the trainable weights of the model from {what}", what=what),
+             "train the model's own parameters: optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)")
+
+
+def expect_learns_from_labels(student, device, fitted, fit_seed: int, *, what: str) -> None:
+    """Trained on labels shuffled across the training images, a model cannot know the true ones."""
+    X_train, y_train, X_test, y_test, _ = fitted
+    shuffled = y_train[torch.randperm(len(y_train), generator=torch.Generator().manual_seed(fit_seed + 1))]
+    model, description = _fitted(student, device, X_train, shuffled, FIT_EPOCHS, fit_seed, what=what)
+    accuracy = _accuracy(model, description, X_test, y_test, what=what)
+    if accuracy >= UNTRAINED_BAR:
+        fail(tr("the model returned by {what}, trained on shuffled labels, still classifies {accuracy:.1%} of "
+                "the held-out digits correctly: fit must learn from the labels it is given", what=what,
+                accuracy=accuracy),
+             "train on (X_train, y_train) as given; do not bring labels or images of your own")

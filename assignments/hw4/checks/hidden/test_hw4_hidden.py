@@ -11,25 +11,38 @@ import torch.nn.functional as F
 
 from grader.assertions import (expect_close, expect_equal, expect_on_device, expect_rows_sum_to_one, expect_tensor,
                                expect_type, fail, is_remote)
-from hw4_support import FLATTEN_HINT, FORWARD_HINT, SIZES_HINT, STD_HINT, describe_module, plain_state, short_description
+from hw4_support import (FLATTEN_HINT, FORWARD_HINT, NETWORK_LINEARS, SIZES_HINT, STD_HINT, check_weights,
+                         describe_module, load_check_weights, parameter_shapes, plain_state, short_description,
+                         state_shapes)
 
 
 # helpers ------------------------------------------------------------------------------
 
-def _layers_in_order(description, what):
-    """The student's Linear layers, in order, as (name, weight, bias)."""
-    state = plain_state(description)
-    layers = []
-    for child in description["children"]:
-        if child["class"] == "Linear":
-            name = child["name"]
-            layers.append((name, state.get(f"{name}.weight"), state.get(f"{name}.bias")))
-    sizes = [(w.shape[1], w.shape[0]) if w is not None else None for _, w, _ in layers]
-    if sizes != [(784, 128), (128, 64), (64, 10)] or any(b is None for _, _, b in layers):
-        shown = ", ".join(f"{name} {size}" for (name, _, _), size in zip(layers, sizes))
+def _linear_sizes(description):
+    """The student's Linear layers in order, as (name, (in, out) or None), read from shapes only."""
+    state = description["state_dict"]
+
+    def size(name):
+        weight, bias = state.get(f"{name}.weight"), state.get(f"{name}.bias")
+        if not isinstance(weight, torch.Tensor) or weight.dim() != 2 or not isinstance(bias, torch.Tensor):
+            return None
+        return (weight.shape[1], weight.shape[0]) if tuple(bias.shape) == (weight.shape[0],) else None
+
+    return [(child["name"], size(child["name"])) for child in description["children"] if child["class"] == "Linear"]
+
+
+def _layers_in_order(student, model, what):
+    """The names of the student's Linear layers, in order, once their described shapes are 784→128→64→10.
+
+    Only shapes are read, and the description is gone before a failure (whose traceback would keep it):
+    nothing the student's process described is converted or kept before it fits.
+    """
+    layers = _linear_sizes(describe_module(student, model, what))
+    if [size for _, size in layers] != [(784, 128), (128, 64), (64, 10)]:
+        shown = ", ".join(f"{name} {size}" for name, size in layers)
         fail(f"{what} should have three Linear layers 784→128→64→10 with biases (yours: {shown or 'none'})",
              SIZES_HINT)
-    return layers
+    return [name for name, _ in layers]
 
 
 def _mistakes(linears, x):
@@ -81,12 +94,14 @@ def _inputs(seed, batch, images):
 def test_network_other_batches(student, reference, device):
     """Network: batches of 1 and 7, flat and as images, on the grading device"""
     net = student.seeded(5).Network()
-    description = describe_module(student, net, "Network()")
-    model = reference.Network()
-    try:
-        model.load_state_dict(plain_state(description))
-    except RuntimeError:
+    described = parameter_shapes(student, net, "Network()")
+    if any(described.get(f"{name}.weight") != [fan_out, fan_in] or described.get(f"{name}.bias") != [fan_out]
+           for name, fan_in, fan_out in NETWORK_LINEARS):
         fail("your Network's parameters do not fit the required layers fc1, fc2, fc3", SIZES_HINT)
+    state = check_weights(2005)
+    load_check_weights(student, net, state, "Network()")
+    model = reference.Network()
+    model.load_state_dict(state)
     model.eval()
     linears = (model.fc1, model.fc2, model.fc3)
     if device.type != "cpu":
@@ -110,13 +125,15 @@ def test_network_other_batches(student, reference, device):
 def test_sequential_forward(student, reference):
     """build_sequential: the outputs match the network 784→128→64→10 with ReLU and softmax(dim=1)"""
     sequential = student.seeded(7).build_sequential()
-    description = describe_module(student, sequential, "build_sequential()")
-    layers = _layers_in_order(description, "build_sequential()")
+    layers = _layers_in_order(student, sequential, "build_sequential()")
+    sizes = [(784, 128), (128, 64), (64, 10)]
+    state = check_weights(2007, [(name, *size) for name, size in zip(layers, sizes)])
+    load_check_weights(student, sequential, state, "build_sequential()")
     model = reference.build_sequential()
     with torch.no_grad():
-        for target, (_, weight, bias) in zip([model.fc1, model.fc2, model.output], layers):
-            target.weight.copy_(weight)
-            target.bias.copy_(bias)
+        for target, name in zip([model.fc1, model.fc2, model.output], layers):
+            target.weight.copy_(state[f"{name}.weight"])
+            target.bias.copy_(state[f"{name}.bias"])
     model.eval()
     linears = (model.fc1, model.fc2, model.output)
     for seed, batch in [(21, 5), (22, 1)]:
@@ -130,9 +147,10 @@ def test_sequential_forward(student, reference):
 
 def _check_init(student, rows, seed, label):
     model = student.build("sequential", rows)
-    before = plain_state(student.describe(model))
+    shapes = state_shapes(rows)
+    before = plain_state(student.describe(model), shapes, what=f"init_weights({label})")
     returned = student.seeded(seed).init_weights(model)
-    after = plain_state(student.describe(model))
+    after = plain_state(student.describe(model), shapes, what=f"init_weights({label})")
     linears = [row[0] for row in rows if row[1] == "linear"]
     what = f"init_weights({label})"
 

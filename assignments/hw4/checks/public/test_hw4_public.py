@@ -15,7 +15,9 @@ from grader.sandbox import factories
 from grader.assertions import (expect_close, expect_equal, expect_rows_sum_to_one, expect_tensor, expect_type, fail,
                                is_remote)
 from grader.i18n import tr
-from hw4_support import FLATTEN_HINT, FORWARD_HINT, SIZES_HINT, STD_HINT, describe_module, plain_state, short_description
+from hw4_support import (FLATTEN_HINT, FORWARD_HINT, NETWORK_LINEARS, SIZES_HINT, STD_HINT, check_weights,
+                         describe_module, load_check_weights, parameter_shapes, plain_state, short_description,
+                         state_shapes)
 
 # The architecture the README asks for, built on this side to hold the student's weights (no reference code).
 NETWORK_LAYERS = [["flatten", "flatten"], ["fc1", "linear", 784, 128], ["relu1", "relu"], ["fc2", "linear", 128, 64],
@@ -40,15 +42,19 @@ def _expect_linear(children, name, sizes, what, hint):
                 what=what, name=name, got_in=got[0], got_out=got[1], want_in=sizes[0], want_out=sizes[1]), hint)
 
 
-def _reference_network(reference, description):
-    """The reference Network holding the student's weights."""
-    model = factories.sequential(NETWORK_LAYERS)
-    try:
-        model.load_state_dict(plain_state(description))
-    except RuntimeError:
-        shapes = ", ".join(f"{name} {tuple(shape)}" for name, shape, _ in description["parameters"])
+def _reference_network(student, net, seed):
+    """The reference architecture holding weights the check drew, loaded into the student's Network too."""
+    described = parameter_shapes(student, net, "Network()")
+    expected = {f"{name}.{kind}": ([fan_out, fan_in] if kind == "weight" else [fan_out])
+                for name, fan_in, fan_out in NETWORK_LINEARS for kind in ("weight", "bias")}
+    if any(described.get(name) != shape for name, shape in expected.items()):
+        shapes = ", ".join(f"{name} {tuple(shape)}" for name, shape in described.items())
         fail(tr("your Network's parameters do not fit the required layers fc1, fc2, fc3 (yours: {shapes})",
                 shapes=shapes or tr("none")), SIZES_HINT)
+    state = check_weights(seed)
+    load_check_weights(student, net, state, "Network()")
+    model = factories.sequential(NETWORK_LAYERS)
+    model.load_state_dict(state)
     return model.eval()
 
 
@@ -120,7 +126,7 @@ def test_network_layers(student):
 def test_network_forward_flat(student, reference):
     """Network: forward on a (4, 784) batch gives softmax probabilities (4, 10)"""
     net = student.seeded(0).Network()
-    model = _reference_network(reference, describe_module(student, net, "Network()"))
+    model = _reference_network(student, net, seed=1001)
     x = _images(1, 4).reshape(4, 784)
     got = net(x)
     _check_network_output(got, model, x, tr("Network()(x) for x of shape {shape}", shape="(4, 784)"))
@@ -130,7 +136,7 @@ def test_network_forward_flat(student, reference):
 def test_network_forward_images(student, reference):
     """Network: forward on a (4, 1, 28, 28) batch of images gives (4, 10), rows summing to 1"""
     net = student.seeded(1).Network()
-    model = _reference_network(reference, describe_module(student, net, "Network()"))
+    model = _reference_network(student, net, seed=1002)
     x = _images(2, 4)
     try:
         got = net(x)
@@ -172,10 +178,11 @@ def test_sequential_structure(student):
 def _check_init(student, rows, seed, label):
     """Build a model from ``rows`` in the sandbox, init it, and judge the effect."""
     model = student.build("sequential", rows)
-    before = plain_state(student.describe(model))
+    shapes = state_shapes(rows)
+    before = plain_state(student.describe(model), shapes, what=f"init_weights({label})")
     returned = student.seeded(seed).init_weights(model)
     after_description = student.describe(model)
-    after = plain_state(after_description)
+    after = plain_state(after_description, shapes, what=f"init_weights({label})")
     linears = [row[0] for row in rows if row[1] == "linear"]
     what = f"init_weights({label})"
 

@@ -17,6 +17,7 @@ from hw5_support import (
     clear_margin,
     expect_accuracy,
     expect_mean_loss,
+    expect_trained_by_gradient,
     expect_weights,
     fit_accuracy,
     initial_state,
@@ -67,10 +68,12 @@ def test_evaluate_accuracy_in_eval_mode(student, reference):
 
 @pytest.mark.points(2)
 def test_fit_reaches_90_percent_on_held_out_digits(student, device):
-    """fit(X_train, y_train, epochs=20, seed=0): at least 90% accuracy on 450 held-out digits"""
-    accuracy = fit_accuracy(student, device, split_seed=0, fit_seed=0, what="fit(X_train, y_train, 20, 0)")
+    """fit(X_train, y_train, epochs=20, seed=0): at least 90% accuracy on 450 held-out digits, trained by gradient steps"""
+    what = "fit(X_train, y_train, 20, 0)"
+    accuracy, fitted = fit_accuracy(student, device, split_seed=0, fit_seed=0, what=what)
     if accuracy < FIT_BAR:
         fail(tr("the model returned by fit(X_train, y_train, 20, 0) classifies {accuracy:.1%} of 450 held-out "
                 "digits correctly; at least {bar:.0%} is needed", accuracy=accuracy, bar=FIT_BAR),
              "scale the inputs (X / 16) inside the model you return, use mini-batches, Adam (lr about 1e-3) "
              "and all `epochs` epochs, and return the trained model")
+    expect_trained_by_gradient(student, device, fitted, fit_seed=0, what=what)

@@ -1,33 +1,38 @@
-"""The data that crosses the sandbox boundary, and how it is framed.
+"""Values on the wire: plain Python data and tensors, encoded as JSON plus raw byte blobs.
 
-A frame is a JSON header plus raw byte blobs (tensor contents). Values are encoded
-as JSON with a few tagged forms: tuples, dicts with non-string keys, non-finite
-floats, tensors (dtype, shape, device and a blob index) and remote handles (objects
-that stay in the sandbox). Decoding builds only plain Python values and plain
-``torch.Tensor`` objects, so nothing the student's process sends can run code or
-carry behaviour into the trusted side. Sizes and depth are capped.
+Values are encoded as JSON with a few tagged forms: tuples, dicts (``$dict``: key/value pairs),
+non-finite floats, tensors (dtype, shape, device and a blob index) and remote handles (objects
+that stay in the sandbox). Decoding builds only plain Python values and plain ``torch.Tensor``
+objects, so nothing the student's process sends can run code or carry behaviour into the
+trusted side. Its cost is linear in the message: items, depth, keys per dict and key sizes are
+capped (dict keys whose hashes an attacker can make collide, tuples and floats, are few), a
+tensor's declared shape must match the bytes sent before anything is allocated, and with a
+``deadline`` the decoder stops once the call's time is up. The framing is ``grader.wire.framing``.
 """
 
 from __future__ import annotations
 
 import ctypes
-import json
 import math
 import socket
-import struct
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 
-MAX_HEADER_BYTES = 16 * 1024 * 1024
-DEFAULT_MAX_BLOB_BYTES = 256 * 1024 * 1024
-MAX_DEPTH = 32
-MAX_ITEMS = 200_000
+from grader.wire.framing import (DEFAULT_MAX_BLOB_BYTES, MAX_DEPTH, MAX_ITEMS, DecodeTimeout, Handle, WireError,
+                                 pack_frame)
 
-_PREFIX = struct.Struct("!II")  # header length, blob count
-_BLOB_LEN = struct.Struct("!Q")
+MAX_DICT_KEYS = 20_000
+MAX_KEY_CHARS = 1_000
+# Keys whose hash is not seeded per process (tuples, floats, handles) can be made to collide by
+# the sender, each insert then costing a scan of the others: only a few per message.
+MAX_OTHER_KEYS = 256
+# Ints below 2**61 - 1 hash to themselves: distinct keys, distinct hashes.
+_MAX_INT_KEY = (1 << 61) - 2
+_MAX_DIM = 1 << 48
+_DEADLINE_EVERY = 1024  # items between two looks at the clock
 
 DTYPES: dict[str, torch.dtype] = {
     str(dtype).removeprefix("torch."): dtype
@@ -37,22 +42,7 @@ DTYPES: dict[str, torch.dtype] = {
         torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8, torch.bool,
     )
 }
-
-
-class WireError(Exception):
-    """A frame or value that breaks the protocol (too big, malformed, truncated)."""
-
-
-class ConnectionClosed(WireError):
-    """The other side closed the connection."""
-
-
-@dataclass(frozen=True)
-class Handle:
-    """A reference to an object that lives in the sandbox and cannot travel as data."""
-
-    id: int
-    type_name: str
+_ITEMSIZE = {name: torch.empty((), dtype=dtype).element_size() for name, dtype in DTYPES.items()}
 
 
 @dataclass(frozen=True)
@@ -147,19 +137,25 @@ class Decoder:
 
     ``from_handle`` maps a handle tag to an object (inside the sandbox: the real
     object; on the trusted side: a remote proxy). ``place_tensor`` may move a rebuilt
-    tensor to its recorded device.
+    tensor to its recorded device. ``deadline`` (time.monotonic): decoding past it raises
+    ``DecodeTimeout``.
     """
 
     blobs: list[bytearray]
     from_handle: Any = None
     place_tensor: Any = None
+    deadline: float | None = None
     _items: int = 0
+    _other_keys: int = 0
+    _copied: int = 0
     _used: set[int] = field(default_factory=set)
 
     def decode(self, data: Any, depth: int = 0) -> Any:
         self._items += 1
         if self._items > MAX_ITEMS or depth > MAX_DEPTH:
             raise WireError("value too large or too deeply nested")
+        if self.deadline is not None and self._items % _DEADLINE_EVERY == 0 and time.monotonic() > self.deadline:
+            raise DecodeTimeout("the reply could not be read within the call's time limit")
         if data is None or isinstance(data, (bool, int, float, str)):
             return data
         if isinstance(data, list):
@@ -171,54 +167,88 @@ class Decoder:
         if "$tuple" in data:
             return tuple(self.decode(item, depth + 1) for item in _as_list(data["$tuple"]))
         if "$dict" in data:
-            result = {}
-            for pair in _as_list(data["$dict"]):
-                if not isinstance(pair, list) or len(pair) != 2:
-                    raise WireError("malformed dict entry")
-                key = self.decode(pair[0], depth + 1)
-                try:
-                    result[key] = self.decode(pair[1], depth + 1)
-                except TypeError as error:  # unhashable key
-                    raise WireError("malformed dict key") from error
-            return result
+            return self._dict(_as_list(data["$dict"]), depth)
         if "$float" in data:
             text = data["$float"]
             if text not in ("nan", "inf", "-inf"):
                 raise WireError("malformed float")
             return float(text)
         if "$handle" in data:
-            handle = Handle(int(data["$handle"]), str(data.get("type", "object"))[:200])
+            if type(data["$handle"]) is not int:
+                raise WireError("malformed handle")
+            handle = Handle(data["$handle"], str(data.get("type", "object"))[:200])
             return self.from_handle(handle) if self.from_handle else handle
         raise WireError("malformed value")
 
+    def _dict(self, pairs: list, depth: int) -> dict:
+        if len(pairs) > MAX_DICT_KEYS:
+            raise WireError(f"a dict of more than {MAX_DICT_KEYS} keys")
+        result = {}
+        for pair in pairs:
+            if not isinstance(pair, list) or len(pair) != 2:
+                raise WireError("malformed dict entry")
+            key = self.decode(pair[0], depth + 1)
+            self._check_key(key)
+            try:
+                result[key] = self.decode(pair[1], depth + 1)
+            except TypeError as error:  # unhashable key
+                raise WireError("malformed dict key") from error
+        return result
+
+    def _check_key(self, key: Any) -> None:
+        kind = type(key)
+        if kind is str:
+            if len(key) > MAX_KEY_CHARS:
+                raise WireError(f"a dict key longer than {MAX_KEY_CHARS} characters")
+        elif kind is int:
+            if not -_MAX_INT_KEY <= key <= _MAX_INT_KEY:
+                raise WireError("a dict key that is too large an integer")
+        elif key is not None and kind is not bool:
+            self._other_keys += 1
+            if self._other_keys > MAX_OTHER_KEYS:
+                raise WireError(f"more than {MAX_OTHER_KEYS} dict keys that are not strings or integers")
+
     def _tensor(self, data: dict, depth: int) -> torch.Tensor:
+        if depth > MAX_DEPTH:
+            raise WireError("value too large or too deeply nested")
         index = data["$tensor"]
-        dtype = DTYPES.get(data.get("dtype"))
+        dtype_name = data.get("dtype")
         shape = data.get("shape")
-        if type(index) is not int or not 0 <= index < len(self.blobs) or dtype is None:
+        if type(index) is not int or not 0 <= index < len(self.blobs) or dtype_name not in DTYPES:
             raise WireError("malformed tensor")
-        if not isinstance(shape, list) or not all(type(n) is int and n >= 0 for n in shape) or len(shape) > 64:
+        if (not isinstance(shape, list) or len(shape) > 64
+                or not all(type(n) is int and 0 <= n < _MAX_DIM for n in shape)):
             raise WireError("malformed tensor shape")
         blob = self.blobs[index]
         numel = math.prod(shape)
-        itemsize = torch.empty((), dtype=dtype).element_size()
-        if len(blob) != numel * itemsize:
+        if len(blob) != numel * _ITEMSIZE[dtype_name]:  # before anything is allocated for it
             raise WireError("tensor data does not match its shape")
+        dtype = DTYPES[dtype_name]
         if numel == 0:
             tensor = torch.empty(shape, dtype=dtype)
         else:
             # The frame's own buffer becomes the tensor's memory; a blob named twice is copied, so
-            # no two tensors share memory however the header is written.
-            buffer = blob if index not in self._used else bytearray(blob)
+            # no two tensors share memory however the header is written, and copies never hold more
+            # bytes than the frame brought.
+            if index in self._used:
+                self._copied += len(blob)
+                if self._copied > sum(len(item) for item in self.blobs):
+                    raise WireError("the same tensor data is named too many times")
+                buffer = bytearray(blob)
+            else:
+                buffer = blob
             self._used.add(index)
             tensor = torch.frombuffer(buffer, dtype=torch.uint8).view(dtype).reshape(shape)
-        device = str(data.get("device", "cpu"))
+        device = str(data.get("device", "cpu"))[:64]
         if self.place_tensor is not None:
             tensor = self.place_tensor(tensor, device)
         if data.get("requires_grad") is True and (tensor.is_floating_point() or tensor.is_complex()):
             tensor.requires_grad_(True)
         grad = data.get("grad")
         if grad is not None and tensor.requires_grad:
+            if not isinstance(grad, dict) or "$tensor" not in grad:
+                raise WireError("malformed tensor gradient")
+            self._items += 1
             tensor.grad = self._tensor(grad, depth + 1)
         return tensor
 
@@ -244,57 +274,11 @@ def encode_message(header: dict, payload: Any = None, to_handle=None,
     encoder = Encoder(to_handle=to_handle, max_blob_bytes=max_blob_bytes)
     body = dict(header)
     body["payload"] = encoder.encode(payload)
-    encoded = json.dumps(body, allow_nan=False).encode()
-    if len(encoded) > MAX_HEADER_BYTES:
-        raise WireError("message header too large")
-    framing = [_PREFIX.pack(len(encoded), len(encoder.blobs))]
-    framing.extend(_BLOB_LEN.pack(blob.size) for blob in encoder.blobs)
-    framing.append(encoded)
-    return [b"".join(framing)] + [blob.view() for blob in encoder.blobs if blob.size]
+    framing = pack_frame(body, [blob.size for blob in encoder.blobs])
+    return [framing] + [blob.view() for blob in encoder.blobs if blob.size]
 
 
 def send_message(sock: socket.socket, header: dict, payload: Any = None, to_handle=None,
                  max_blob_bytes: int = DEFAULT_MAX_BLOB_BYTES) -> None:
     for part in encode_message(header, payload, to_handle=to_handle, max_blob_bytes=max_blob_bytes):
         sock.sendall(part)
-
-
-def _read_exact(sock: socket.socket, size: int, deadline: float | None = None) -> bytearray:
-    """Exactly ``size`` bytes, read straight into one buffer."""
-    buffer = bytearray(size)
-    view = memoryview(buffer)
-    received = 0
-    while received < size:
-        if deadline is not None:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise socket.timeout("frame not complete by its deadline")
-            sock.settimeout(remaining)
-        count = sock.recv_into(view[received:], size - received)
-        if not count:
-            raise ConnectionClosed("connection closed")
-        received += count
-    return buffer
-
-
-def receive_message(sock: socket.socket, max_blob_bytes: int = DEFAULT_MAX_BLOB_BYTES,
-                    deadline: float | None = None) -> tuple[dict, list[bytearray]]:
-    """Read one frame: its JSON body (payload still encoded) and its blobs, sizes checked first.
-
-    With ``deadline`` (time.monotonic), the whole frame must arrive by then, however it is
-    trickled in; the caller then owns a socket with a timeout set.
-    """
-    header_len, blob_count = _PREFIX.unpack(_read_exact(sock, _PREFIX.size, deadline))
-    if header_len > MAX_HEADER_BYTES or blob_count > MAX_ITEMS:
-        raise WireError("frame too large")
-    sizes = [_BLOB_LEN.unpack(_read_exact(sock, _BLOB_LEN.size, deadline))[0] for _ in range(blob_count)]
-    if sum(sizes) > max_blob_bytes:
-        raise WireError(f"frame carries more than {max_blob_bytes} bytes of tensor data")
-    try:
-        header = json.loads(_read_exact(sock, header_len, deadline))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise WireError("frame header is not JSON") from error
-    if not isinstance(header, dict):
-        raise WireError("frame header is not an object")
-    blobs = [_read_exact(sock, size, deadline) for size in sizes]
-    return header, blobs
