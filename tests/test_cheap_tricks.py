@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.grading import grade_submissions
+from grader.api import grade_submissions
 
 REPO = Path(__file__).resolve().parent.parent
 TRICKS = Path(__file__).resolve().parent / "hostile" / "cheap_tricks"

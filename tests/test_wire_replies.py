@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from conftest import TEST_ASSIGNMENTS
-from grader.grading import grade_submissions
+from grader.api import grade_submissions
 
 REPO = Path(__file__).resolve().parent.parent
 REPLIES = Path(__file__).resolve().parent / "hostile" / "wire_replies"
