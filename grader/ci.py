@@ -113,9 +113,11 @@ def run_ci(assignment: str, notebook: str | Path | None = None, *, checks_dir: s
     if include_hidden and not Path(checks_dir).is_dir():
         raise GraderError(f"--checks-dir {checks_dir}: no such folder; point it at the private copy of the "
                           "course's assignments/ folder")
+    checkout = Path.cwd()
+    if include_hidden:
+        refuse_checks_in_checkout(Path(checks_dir), checkout, environ)
     spec = load_assignment(assignment, checks_dir if include_hidden else assignments_dir)
     device = resolve_device(device)
-    checkout = Path.cwd()
     if notebook is not None:
         path: Path | None = Path(notebook)
         missing = f"{notebook}: no such file in the checkout; commit your notebook as {spec.notebook}"
@@ -174,6 +176,20 @@ def run_ci(assignment: str, notebook: str | Path | None = None, *, checks_dir: s
     if fail_under is not None and verdict.score < fail_under and not outcome.exit_code:
         outcome.exit_code = 1
     return outcome
+
+
+def refuse_checks_in_checkout(checks_dir: Path, checkout: Path, environ: Mapping[str, str]) -> None:
+    """Hidden checks run on the trusted side: a copy inside the student's checkout (a workspace the
+    pull request writes) would let its files sit around the checks (a conftest.py above them, a
+    planted helper), so it is refused."""
+    checks = Path(os.path.realpath(checks_dir))
+    for root in (checkout, environ.get("GITHUB_WORKSPACE"), environ.get("CI_PROJECT_DIR")):
+        if root:
+            workspace = Path(os.path.realpath(root))
+            if checks == workspace or workspace in checks.parents:
+                raise GraderError(f"--checks-dir {checks_dir} is inside the checkout being graded ({workspace}); "
+                                  "check the private checks out outside the workspace (e.g. under $RUNNER_TEMP "
+                                  "on GitHub, /tmp on GitLab) and point --checks-dir there")
 
 
 def token_values(environ: Mapping[str, str], token_variable: str | None) -> list[str]:
