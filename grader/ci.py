@@ -23,6 +23,7 @@ from grader.judge import start_judge
 from grader.models import Verdict
 from grader.spec import AssignmentSpec, load_assignment
 from grader.store import Gradebook
+from grader.student_view import student_view
 
 SKIPPED_FOLDERS = {"node_modules", "__pycache__", "site-packages"}
 
@@ -135,9 +136,10 @@ def run_ci(assignment: str, notebook: str | Path | None = None, *, checks_dir: s
     verdict = verdict.model_copy(update={"submission": shown})
     hidden_not_run = 0 if include_hidden else spec.hidden_check_count()
     secrets = token_values(environ, token_variable)
-    markdown = redact(render_markdown(verdict, shown, hidden_not_run), secrets)
+    seen = student_view(verdict, spec.feedback)  # what the student reads; the gradebook keeps it all
+    markdown = redact(render_markdown(seen, shown, hidden_not_run), secrets)
     outcome = CiOutcome(verdict=verdict, notebook=shown, markdown=markdown,
-                        annotations=[redact(line, secrets) for line in annotations(verdict, shown)])
+                        annotations=[redact(line, secrets) for line in annotations(seen, shown)])
 
     summary_path = summary_path or environ.get("GITHUB_STEP_SUMMARY") or None
     try:
@@ -146,7 +148,7 @@ def run_ci(assignment: str, notebook: str | Path | None = None, *, checks_dir: s
                 handle.write(markdown + "\n")
             outcome.summary_path = str(summary_path)
         if junit_path:
-            Path(junit_path).write_text(redact(junit_xml(verdict), secrets), encoding="utf-8")
+            Path(junit_path).write_text(redact(junit_xml(seen), secrets), encoding="utf-8")
             outcome.junit_path = str(junit_path)
     except OSError as error:
         outcome.write_error = f"cannot write {error.filename}: {error.strerror}; choose a writable path"

@@ -26,7 +26,8 @@ from grader.devices import is_cuda
 from grader.errors import GraderError
 from grader.i18n import set_language, tr
 from grader.extract import ExtractionError, extract_submission
-from grader.judge.proxy import StudentProxy, StudentSession
+from grader.assertions import CheckFailed
+from grader.judge.proxy import StudentCodeFailed, StudentProxy, StudentSession
 from grader.replay import ANSWERS_FILE, RecordingReference, ReplayReference
 from grader.models import CheckResult, ExtractedSubmission, Verdict, utcnow
 from grader.sandbox import gpu
@@ -127,9 +128,13 @@ class JudgePlugin:
         visibility = self.judge.visibility(item)
         # A passing check's message is what it noted (e.g. that a device check was skipped).
         message = "; ".join(notes.take()) if passed else failure_message(failure, visibility)
+        student_message = None
+        if visibility == "hidden":  # the grader's own notes are safe; a failure says only what is safe
+            student_message = message if passed else student_failure_message(failure)
         return CheckResult(name=item.name, title=check_title(item), visibility=visibility,
                            score=points if passed else 0.0, max_score=points, passed=passed,
-                           message=message, seconds=time.perf_counter() - started)
+                           message=message, student_message=student_message,
+                           seconds=time.perf_counter() - started)
 
 
 def run_check(item: pytest.Item) -> BaseException | None:
@@ -206,6 +211,23 @@ def trusted_imports(support: Path) -> Iterator[None]:
         for name in [name for name in os.environ if name.startswith("PYTEST_")]:
             del os.environ[name]
         os.environ.update(saved_environ)
+
+
+def student_failure_message(error: BaseException) -> str:
+    """What a student may read of a hidden check's failure: nothing that depends on its inputs or
+    expected values, and no text the student's code produced (an exception's message can hold every
+    input it was given)."""
+    if isinstance(error, StudentCodeFailed):
+        return tr("your code failed while this check ran it (it raised an error, did not return in time or "
+                  "ended the process)")
+    if isinstance(error, CheckFailed):
+        if error.student_message is not None:
+            return error.student_message[:2000]
+        hint = "\n" + tr("Hint: {hint}", hint=error.hint) if error.hint else ""
+        return tr("the check failed") + hint
+    if isinstance(error, AssertionError):  # a bare assert: its text may name expected values
+        return tr("the check failed")
+    return failure_message(error, "hidden")  # skipped, or the type of an error in the check's own code
 
 
 def forget_check_modules(assignment_root: Path) -> None:
