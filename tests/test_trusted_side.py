@@ -167,6 +167,17 @@ def test_pytest_plugins_in_the_environment(job):
     assert_nothing_ran(job, grade(job, PYTEST_PLUGINS="evil"))
 
 
+def test_installed_entry_point_plugin(job, tmp_path):
+    # A pytest11 entry point of an installed distribution (what `pip install -r requirements.txt` from
+    # the checkout could bring): pytest would load it at start-up unless autoloading is off.
+    site = tmp_path / "site"
+    (site / "evil_entry-0.dist-info").mkdir(parents=True)
+    (site / "evil_entry-0.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: evil-entry\nVersion: 0\n")
+    (site / "evil_entry-0.dist-info" / "entry_points.txt").write_text("[pytest11]\nevil = evil_entry\n")
+    (site / "evil_entry.py").write_text(payload(job[2]))
+    assert_nothing_ran(job, grade(job, PYTHONPATH=str(site)))
+
+
 def test_checks_dir_inside_the_checkout_is_refused(job):
     checkout, assignments, canary, environment = job
     (checkout / "conftest.py").write_text(payload(canary))

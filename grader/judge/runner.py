@@ -316,9 +316,10 @@ class Judge:
         args = [str(path) for path in files] + [
             # Nothing outside the grader and the assignment's folder configures the run: our own ini (no
             # pytest.ini, tox.ini, setup.cfg or pyproject.toml is searched for), a fixed rootdir, no
-            # conftest.py above the assignment (a checkout that holds the checks), no entry-point plugins.
+            # conftest.py above the assignment (a checkout that holds the checks); no entry-point plugins
+            # (PYTEST_DISABLE_PLUGIN_AUTOLOAD in trusted_imports: the flag needs pytest 8.4).
             "-c", str(PYTEST_INI), "--rootdir", str(self.spec.root), "--confcutdir", str(self.spec.root),
-            "--disable-plugin-autoload", "-p", "no:cacheprovider",
+            "-p", "no:cacheprovider",
             "-p", "no:terminal", "-p", "no:stepwise", "--assert=plain", "--import-mode=importlib",
             # Plugins that wrap every check and that judging does not use (checks are plain functions
             # with the grader's fixtures; output goes to the sandbox's pipes, not pytest's).
