@@ -50,8 +50,12 @@ class CheckResult(BaseModel):
     score: float
     max_score: float
     passed: bool
-    message: str = ""
+    message: str = ""  # the full feedback: what the instructor's views (show, report, gradebook) show
     seconds: float = 0.0
+    student_message: str | None = Field(
+        None, description="a hidden check's feedback as a student may read it: built only from facts about "
+                          "their own result that do not depend on hidden inputs or expected values (type, "
+                          "shape, dtype, device); None for public checks, whose message students read as it is")
 
 
 class Verdict(BaseModel):

@@ -66,6 +66,20 @@ class SandboxPolicy(BaseModel):
                           "solution (or, without one, the template notebook) uses torch.optim")
 
 
+class FeedbackPolicy(BaseModel):
+    """``[feedback]`` in assignment.toml: what students may read of hidden checks (`grader ci`).
+
+    ``safe`` (default): title, pass/fail, points and a message built only from facts about the
+    student's own result (type, shape, dtype, device); ``full``: every message, values and
+    differences included (e.g. after the deadline); ``none``: not even titles, one line with the
+    hidden checks' points. The instructor's views always show everything.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    hidden: Literal["safe", "full", "none"] = "safe"
+
+
 class Extraction(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -112,6 +126,7 @@ class AssignmentSpec(BaseModel):
     sandbox: SandboxPolicy = SandboxPolicy()
     student_pattern: str | None = Field(None, description="regex on the file name; group 'student' names the student")
     late: LatePolicy | None = None
+    feedback: FeedbackPolicy = FeedbackPolicy()
     released_hidden_checks: int | None = Field(
         None, ge=0, description="set by `grader release`: the bundle has no hidden checks, only their count")
 

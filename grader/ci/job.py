@@ -24,6 +24,7 @@ from grader.intake import read_submission, submission_file
 from grader.models import Verdict
 from grader.spec import AssignmentSpec, load_assignment
 from grader.store import Gradebook
+from grader.student_view import student_view
 from grader.verdicts import Grading
 
 SKIPPED_FOLDERS = {"node_modules", "__pycache__", "site-packages"}
@@ -111,9 +112,11 @@ def run_ci(assignment: str, notebook: str | Path | None = None, *, checks_dir: s
     if include_hidden and not Path(checks_dir).is_dir():
         raise GraderError(f"--checks-dir {checks_dir}: no such folder; point it at the private copy of the "
                           "course's assignments/ folder")
+    checkout = Path.cwd()
+    if include_hidden:
+        refuse_checks_in_checkout(Path(checks_dir), checkout, environ)
     spec = load_assignment(assignment, checks_dir if include_hidden else assignments_dir)
     device = resolve_device(device)
-    checkout = Path.cwd()
     if notebook is not None:
         path: Path | None = Path(notebook)
         missing = f"{notebook}: no such file in the checkout; commit your notebook as {spec.notebook}"
@@ -131,9 +134,10 @@ def run_ci(assignment: str, notebook: str | Path | None = None, *, checks_dir: s
     verdict = verdict.model_copy(update={"submission": shown})
     hidden_not_run = 0 if include_hidden else spec.hidden_check_count()
     secrets = token_values(environ, token_variable)
-    markdown = redact(render_markdown(verdict, shown, hidden_not_run), secrets)
+    seen = student_view(verdict, spec.feedback)  # what the student reads; the gradebook keeps it all
+    markdown = redact(render_markdown(seen, shown, hidden_not_run), secrets)
     outcome = CiOutcome(verdict=verdict, notebook=shown, markdown=markdown,
-                        annotations=[redact(line, secrets) for line in annotations(verdict, shown)])
+                        annotations=[redact(line, secrets) for line in annotations(seen, shown)])
 
     summary_path = summary_path or summary_file(environ)
     try:
@@ -142,7 +146,7 @@ def run_ci(assignment: str, notebook: str | Path | None = None, *, checks_dir: s
                 handle.write(markdown + "\n")
             outcome.summary_path = str(summary_path)
         if junit_path:
-            Path(junit_path).write_text(redact(junit_xml(verdict), secrets), encoding="utf-8")
+            Path(junit_path).write_text(redact(junit_xml(seen), secrets), encoding="utf-8")
             outcome.junit_path = str(junit_path)
     except OSError as error:
         outcome.write_error = f"cannot write {error.filename}: {error.strerror}; choose a writable path"
@@ -172,6 +176,20 @@ def run_ci(assignment: str, notebook: str | Path | None = None, *, checks_dir: s
     if fail_under is not None and verdict.score < fail_under and not outcome.exit_code:
         outcome.exit_code = 1
     return outcome
+
+
+def refuse_checks_in_checkout(checks_dir: Path, checkout: Path, environ: Mapping[str, str]) -> None:
+    """Hidden checks run on the trusted side: a copy inside the student's checkout (a workspace the
+    pull request writes) would let its files sit around the checks (a conftest.py above them, a
+    planted helper), so it is refused."""
+    checks = Path(os.path.realpath(checks_dir))
+    for root in (checkout, environ.get("GITHUB_WORKSPACE"), environ.get("CI_PROJECT_DIR")):
+        if root:
+            workspace = Path(os.path.realpath(root))
+            if checks == workspace or workspace in checks.parents:
+                raise GraderError(f"--checks-dir {checks_dir} is inside the checkout being graded ({workspace}); "
+                                  "check the private checks out outside the workspace (e.g. under $RUNNER_TEMP "
+                                  "on GitHub, /tmp on GitLab) and point --checks-dir there")
 
 
 def token_values(environ: Mapping[str, str], token_variable: str | None) -> list[str]:

@@ -10,11 +10,13 @@ per-submission overhead in milliseconds.
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 import pytest
 import torch
@@ -23,7 +25,8 @@ from grader import notes
 from grader.devices import is_cuda
 from grader.errors import GraderError
 from grader.i18n import set_language, tr
-from grader.judge.proxy import StudentProxy, StudentSession
+from grader.assertions import CheckFailed
+from grader.judge.proxy import StudentCodeFailed, StudentProxy, StudentSession
 from grader.replay import ANSWERS_FILE, RecordingReference, ReplayReference
 from grader.models import CheckResult, ExtractedSubmission, Verdict, utcnow
 from grader.verdicts import Grading
@@ -37,7 +40,7 @@ PYTEST_INI = Path(__file__).with_name("pytest.ini")
 
 def load_reference(spec: AssignmentSpec, include_hidden: bool = True) -> ModuleType | ReplayReference:
     """The reference solution; in a released bundle (public checks only), its recorded answers."""
-    path = spec.reference_solution()
+    path = spec.reference_solution().absolute()  # by its path in the assignment tree, never found on sys.path
     answers = spec.public_checks / ANSWERS_FILE
     if not path.is_file() and not include_hidden and answers.is_file():
         return ReplayReference(answers)
@@ -125,9 +128,13 @@ class JudgePlugin:
         visibility = self.judge.visibility(item)
         # A passing check's message is what it noted (e.g. that a device check was skipped).
         message = "; ".join(notes.take()) if passed else failure_message(failure, visibility)
+        student_message = None
+        if visibility == "hidden":  # the grader's own notes are safe; a failure says only what is safe
+            student_message = message if passed else student_failure_message(failure)
         return CheckResult(name=item.name, title=check_title(item), visibility=visibility,
                            score=points if passed else 0.0, max_score=points, passed=passed,
-                           message=message, seconds=time.perf_counter() - started)
+                           message=message, student_message=student_message,
+                           seconds=time.perf_counter() - started)
 
 
 def run_check(item: pytest.Item) -> BaseException | None:
@@ -174,6 +181,53 @@ def failure_message(error: BaseException, visibility: str) -> str:
         return tr("the check could not use your result ({type})", type=type(error).__name__)
     return tr("the check could not use your result: {type}: {error}", type=type(error).__name__,
               error=str(error)[:300])
+
+
+@contextmanager
+def trusted_imports(support: Path) -> Iterator[None]:
+    """While the checks run: no PYTEST_* variable, no autoloaded plugin, no working directory on sys.path.
+
+    `grader ci` runs in the student's checkout: a ``PYTEST_ADDOPTS`` or ``PYTEST_PLUGINS`` set for the
+    job, or a module in the working directory that a check or a lazy import would find first (``''``
+    or the directory itself on sys.path, as ``python -m`` puts it there), would run on the trusted
+    side. ``support`` (the assignment's ``checks/``, where shared helpers live) goes first instead.
+    Everything is put back afterwards.
+    """
+    saved_environ = {name: value for name, value in os.environ.items() if name.startswith("PYTEST_")}
+    saved_path = list(sys.path)
+    try:
+        cwd = os.path.realpath(os.getcwd())
+    except OSError:  # the working directory was removed
+        cwd = None
+    for name in saved_environ:
+        del os.environ[name]
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    sys.path[:] = [str(support)] + [entry for entry in saved_path if entry not in ("", ".")
+                                    and os.path.realpath(entry) != cwd]
+    try:
+        yield
+    finally:
+        sys.path[:] = saved_path
+        for name in [name for name in os.environ if name.startswith("PYTEST_")]:
+            del os.environ[name]
+        os.environ.update(saved_environ)
+
+
+def student_failure_message(error: BaseException) -> str:
+    """What a student may read of a hidden check's failure: nothing that depends on its inputs or
+    expected values, and no text the student's code produced (an exception's message can hold every
+    input it was given)."""
+    if isinstance(error, StudentCodeFailed):
+        return tr("your code failed while this check ran it (it raised an error, did not return in time or "
+                  "ended the process)")
+    if isinstance(error, CheckFailed):
+        if error.student_message is not None:
+            return error.student_message[:2000]
+        hint = "\n" + tr("Hint: {hint}", hint=error.hint) if error.hint else ""
+        return tr("the check failed") + hint
+    if isinstance(error, AssertionError):  # a bare assert: its text may name expected values
+        return tr("the check failed")
+    return failure_message(error, "hidden")  # skipped, or the type of an error in the check's own code
 
 
 def forget_check_modules(assignment_root: Path) -> None:
@@ -270,7 +324,12 @@ class Judge:
         self.ensure_server()  # fails early, with one line, when the sandbox cannot start or is not allowed
         plugin = JudgePlugin(self, submissions, on_verdict)
         args = [str(path) for path in files] + [
-            "-c", str(PYTEST_INI), "--rootdir", str(self.spec.root), "-p", "no:cacheprovider",
+            # Nothing outside the grader and the assignment's folder configures the run: our own ini (no
+            # pytest.ini, tox.ini, setup.cfg or pyproject.toml is searched for), a fixed rootdir, no
+            # conftest.py above the assignment (a checkout that holds the checks); no entry-point plugins
+            # (PYTEST_DISABLE_PLUGIN_AUTOLOAD in trusted_imports: the flag needs pytest 8.4).
+            "-c", str(PYTEST_INI), "--rootdir", str(self.spec.root), "--confcutdir", str(self.spec.root),
+            "-p", "no:cacheprovider",
             "-p", "no:terminal", "-p", "no:stepwise", "--assert=plain", "--import-mode=importlib",
             # Plugins that wrap every check and that judging does not use (checks are plain functions
             # with the grader's fixtures; output goes to the sandbox's pipes, not pytest's).
@@ -280,13 +339,9 @@ class Judge:
               for arg in ("-p", f"no:{plugin}")],
             "-s", "-W", "ignore::pytest.PytestAssertRewriteWarning",
         ]
-        support = str(self.spec.checks_root)
-        sys.path.insert(0, support)  # the trusted side only: checks share helpers; the sandbox never sees them
         forget_check_modules(self.spec.root)
-        try:
+        with trusted_imports(self.spec.checks_root):
             code = pytest.main(args, plugins=[plugin])
-        finally:
-            sys.path.remove(support)
         if plugin.fatal is not None:
             raise plugin.fatal
         if plugin.collection_errors:
