@@ -128,3 +128,23 @@ def test_every_catalogue_applies_to_its_current_reference(root, assignment):
         source = apply(planted, reference)
         assert source != reference, planted.name
         ast.parse(source)  # a planted mistake is a wrong solution, not a syntax error
+
+
+def test_the_benchmarks_wrong_notebooks_are_the_catalogues_mistakes(tmp_path):
+    import sys
+
+    import nbformat
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        from benchlib.notebooks import write_submissions
+    finally:
+        sys.path.remove(str(REPO / "benchmarks"))
+    catalogue = {planted.name: planted for planted in load_mistakes(load_assignment("hw2", REPO / "assignments"))}
+    plan = write_submissions(tmp_path, 10)
+    wrong = {name: entry["kind"] for name, entry in plan.items() if entry["category"] == "wrong"}
+    assert len(wrong) == 3
+    for name, kind in wrong.items():
+        notebook = nbformat.read(str(tmp_path / f"{name}.ipynb"), as_version=4)
+        code = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "code")
+        assert all(edit.replace in code for edit in catalogue[kind].edits), kind
