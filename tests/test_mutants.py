@@ -148,3 +148,19 @@ def test_the_benchmarks_wrong_notebooks_are_the_catalogues_mistakes(tmp_path):
         notebook = nbformat.read(str(tmp_path / f"{name}.ipynb"), as_version=4)
         code = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "code")
         assert all(edit.replace in code for edit in catalogue[kind].edits), kind
+
+
+def test_hw5_names_a_wrong_loop_by_running_the_catalogues_mistake():
+    from grader.judge import start_judge
+
+    spec = load_assignment("hw5", REPO / "assignments")
+    planted = next(entry for entry in load_mistakes(spec) if entry.name == "no_zero_grad")
+    submission = as_submission(planted, apply(planted, spec.reference_solution().read_text()))
+    judge = start_judge(spec, include_hidden=False, device="cpu")
+    try:
+        verdict = judge.grade([submission])[0]
+    finally:
+        judge.close()
+    check = next(check for check in verdict.checks if check.name == "test_train_epoch_updates_weights_like_the_reference")
+    assert not check.passed
+    assert "Hint: your weights match a loop that never calls optimizer.zero_grad()" in check.message

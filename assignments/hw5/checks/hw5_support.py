@@ -127,18 +127,21 @@ def student_epoch(student, layers, state, X, y, batch_size, optimizer, options, 
 
 # Known mistakes, run on the trusted side only to say which one a wrong result looks like.
 
-# What a student's weights matching a known wrong loop tells them, by the name of the planted
-# mistake in assignments/hw5/mistakes.toml whose train_epoch makes that loop; the first match
-# wins. Each message is a template: {zero_grad} and {loop} stand for HINT_ZERO_GRAD and HINT_LOOP.
-KNOWN_LOOP_MISTAKES = {
-    "no_zero_grad": "your weights match a loop that never calls optimizer.zero_grad(), so the gradients of all "
-                    "earlier batches pile up: {zero_grad}",
-    "step_before_backward": "your weights match a loop that calls optimizer.step() before loss.backward(): {loop}",
-    "zero_grad_after_backward": "your weights match a loop that calls optimizer.zero_grad() between "
-                                "loss.backward() and optimizer.step(), which throws the gradients away: {loop}",
-    "no_train_mode": "your weights match a loop that leaves the model in eval mode: call model.train() at the "
-                     "start of train_epoch",
-}
+# The wrong loops a student's weights are compared with: the reference's train_epoch with these
+# planted mistakes of assignments/hw5/mistakes.toml; the first match wins.
+KNOWN_LOOPS = ("no_zero_grad", "step_before_backward", "zero_grad_after_backward", "no_train_mode")
+
+# What matching each of KNOWN_LOOPS (same order) tells the student. Each message is a template:
+# {zero_grad} and {loop} stand for HINT_ZERO_GRAD and HINT_LOOP.
+KNOWN_LOOP_MISTAKES = [
+    "your weights match a loop that never calls optimizer.zero_grad(), so the gradients of all earlier "
+    "batches pile up: {zero_grad}",
+    "your weights match a loop that calls optimizer.step() before loss.backward(): {loop}",
+    "your weights match a loop that calls optimizer.zero_grad() between loss.backward() and optimizer.step(), "
+    "which throws the gradients away: {loop}",
+    "your weights match a loop that leaves the model in eval mode: call model.train() at the start of "
+    "train_epoch",
+]
 
 
 @functools.lru_cache(maxsize=None)
@@ -151,13 +154,13 @@ def _mistaken_loop(reference_file: str, name: str):
 
 
 def weights_after_known_mistakes(reference, *args, **kwargs):
-    """The weights each known wrong loop leaves (in KNOWN_LOOP_MISTAKES' order); recorded at release.
+    """The weights each of KNOWN_LOOPS leaves, in that order; recorded at release.
 
     The loops are the reference's train_epoch with the planted mistakes of mistakes.toml, which
     a released bundle does not carry: each is one line away from the solution.
     """
     return [trusted_epoch(_mistaken_loop(reference.__file__, name), *args, **kwargs)[0]
-            for name in KNOWN_LOOP_MISTAKES]
+            for name in KNOWN_LOOPS]
 
 
 def same_weights(a: dict, b: dict, rtol: float = 1e-4, atol: float = 1e-5) -> bool:
@@ -178,7 +181,7 @@ def expect_weights(student, model, expected, *, start, mistakes, what: str) -> N
              "given; optimizer.zero_grad() belongs at the start of the batch (zero_grad between backward and "
              "step, or step before backward, leaves step no gradient to use)")
     hint = tr("{loop}; {zero_grad}", loop=tr(HINT_LOOP), zero_grad=tr(HINT_ZERO_GRAD))
-    for weights, message in zip(mistakes, KNOWN_LOOP_MISTAKES.values()):
+    for weights, message in zip(mistakes, KNOWN_LOOP_MISTAKES):
         if same_weights(got, weights):
             hint = tr(message, loop=tr(HINT_LOOP), zero_grad=tr(HINT_ZERO_GRAD))
             break
