@@ -2,8 +2,8 @@
 
     python benchmarks/bench_cluster.py --n 100 --out bench_cluster.json
 
-Generates N hw2 notebooks (the mix of benchmarks/bench_batch.py: 6 correct, 3 wrong, 1
-crashing in every 10), then times, each on a fresh SQLite gradebook with --regrade:
+Generates N hw2 notebooks (benchlib.notebooks' mix: 6 correct, 3 wrong, 1 crashing in
+every 10), then times, each on a fresh SQLite gradebook with --regrade:
 
   --cluster local:2     a LocalCluster of 2 Dask worker processes, each with its warm judge
   --cluster local:1     the same with 1 worker
@@ -34,8 +34,10 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_batch import (REPO, BenchError, CpuAccount, _kill_group, check_verdicts,  # noqa: E402
-                         grader_command, read_db_timings, write_submissions)
+from benchlib import REPO, BenchError  # noqa: E402
+from benchlib.accounting import CpuAccount  # noqa: E402
+from benchlib.notebooks import write_submissions  # noqa: E402
+from benchlib.runs import check_verdicts, grader_command, kill_group, read_db_timings  # noqa: E402
 
 RUNS = [("cluster local:2", ["--cluster", "local:2"], 2), ("cluster local:1", ["--cluster", "local:1"], 1),
         ("local batch --workers 2", ["--workers", "2"], 2), ("local batch --workers 1", ["--workers", "1"], 1)]
@@ -53,7 +55,7 @@ def run(folder: Path, workdir: Path, label: str, options: list[str], timeout: fl
         try:
             code = process.wait(timeout=timeout)
         except BaseException:
-            _kill_group(process)
+            kill_group(process)
             raise
         wall = time.perf_counter() - started
     if code != 0:

@@ -2,7 +2,8 @@
 
 The bundle holds the template notebook, the student README and the public checks, with
 the reference solution's answers to the public checks recorded as data
-(:mod:`grader.replay`). Hidden checks, the reference solution and the mutants stay home.
+(:mod:`grader.replay`). Hidden checks, the reference solution and the planted mistakes
+(``mistakes.toml``, :mod:`grader.mutants`) stay home.
 Before the bundle is kept it is audited for leaks and proved to work: the reference
 solution is checked against it and must get full public marks.
 """
@@ -21,6 +22,7 @@ from grader.errors import GraderError
 from grader.intake import read_submission, submission_file
 from grader.judge import start_judge
 from grader.models import Verdict
+from grader.mutants import MISTAKES_FILE
 from grader.replay import ANSWERS_FILE, write_answers
 from grader.spec import AssignmentSpec, check_functions, load_assignment
 
@@ -189,6 +191,9 @@ def _functions(path: Path) -> list[ast.FunctionDef]:
 def _audit(spec: AssignmentSpec, bundle: Path) -> None:
     hidden, bodies = _secret_lines(spec)
     for path in bundle.rglob("*"):
+        if path.name == MISTAKES_FILE or path.name == "mutants":
+            raise GraderError(f"the bundle's {path.relative_to(bundle)} holds the planted mistakes, each one edit away "
+                              "from the reference solution; keep it out of the public checks' folder")
         if not path.is_file() or path.name == ANSWERS_FILE or path.parent.name == "data":
             continue
         text = path.read_text(errors="replace")

@@ -40,33 +40,27 @@ class ValidationReport(BaseModel):
         return self.reference_full_marks and all(mutant.caught for mutant in self.mutants)
 
 
-def mutant_description(path: Path) -> str:
-    first = path.read_text().splitlines()[:1]
-    if first and first[0].startswith("# mutant:"):
-        return first[0].removeprefix("# mutant:").strip()
-    return path.stem.replace("_", " ")
-
-
 def validate_assignment(assignment: str, device: str = "cpu",
                         assignments_dir: str | Path | None = None) -> ValidationReport:
-    """Every check against the reference (full marks required) and every mutant (each must lose points)."""
+    """Every check against the reference (full marks required) and every planted mistake of the
+    assignment's mistakes.toml (each must lose points; a stale edit fails before anything runs)."""
+    from grader.judge import start_judge
+    from grader.mutants import planted_submissions
+
     spec = load_assignment(assignment, assignments_dir)
     reference = spec.reference_solution()
     if not reference.is_file():
         raise GraderError(f"no reference solution at {reference}; add reference_solutions/{spec.id}.py")
-    mutants = sorted(spec.mutants.glob("*.py")) if spec.mutants.is_dir() else []
+    mistakes, mutants = planted_submissions(spec)
     device = resolve_device(device)
-    grading = Grading.of(spec, include_hidden=True, device=device)
-    units = [read_submission(submission_file(path, spec), spec, grading) for path in [reference, *mutants]]
-    from grader.judge import start_judge
-
+    unit = read_submission(submission_file(reference, spec), spec, Grading.of(spec, include_hidden=True, device=device))
     verdicts: list[Verdict] = []
     with start_judge(spec, include_hidden=True, device=device) as judge:
-        judge.run([unit for unit in units if not isinstance(unit, Verdict)], verdicts.append)
-    by_path = {verdict.submission: verdict for verdict in verdicts}
-    verdicts = [unit if isinstance(unit, Verdict) else by_path[unit.path] for unit in units]
-    outcomes = [MutantOutcome(name=path.stem, description=mutant_description(path), score=verdict.score,
+        judge.run([unit, *mutants] if not isinstance(unit, Verdict) else mutants, verdicts.append)
+    if isinstance(unit, Verdict):
+        verdicts.insert(0, unit)
+    outcomes = [MutantOutcome(name=mistake.name, description=mistake.description, score=verdict.score,
                               max_score=verdict.max_score,
                               caught_by=[check.name for check in verdict.checks if not check.passed])
-                for path, verdict in zip(mutants, verdicts[1:])]
+                for mistake, verdict in zip(mistakes, verdicts[1:])]
     return ValidationReport(assignment=spec.id, reference=verdicts[0], mutants=outcomes)

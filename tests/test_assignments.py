@@ -8,6 +8,9 @@ from nbformat.v4 import new_code_cell, new_notebook
 
 from conftest import REPO, read_json, run_grader
 
+from grader.mutants import load_mistakes
+from grader.spec import load_assignment
+
 HOMEWORKS = ["hw1", "hw2", "hw3", "hw4", "hw5"]
 
 
@@ -16,7 +19,7 @@ def test_validate_reference_full_marks_and_every_mutant_caught(homework):
     result = run_grader("validate", homework)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "reference solution: 10/10" in result.stdout
-    mutants = list((REPO / "assignments" / homework / "mutants").glob("*.py"))
+    mutants = load_mistakes(load_assignment(homework, REPO / "assignments"))
     assert len(mutants) >= 6
     assert f"{len(mutants)}/{len(mutants)} mutants caught" in result.stdout
 

@@ -60,7 +60,8 @@ def test_bundle_holds_the_student_files_and_no_secret(bundles, homework):
     files = {str(path.relative_to(bundle)) for path in bundle.rglob("*") if path.is_file()}
     assert {f"{homework}.ipynb", "README.md", f"assignments/{homework}/assignment.toml",
             f"assignments/{homework}/checks/public/reference_answers.json"} <= files
-    assert not any("hidden" in name or "mutants" in name or "reference_solutions" in name for name in files)
+    assert not any("hidden" in name or "mistakes" in name or "mutants" in name or "reference_solutions" in name
+                   for name in files)
     names, hidden_lines, bodies = secrets(homework)
     for path in bundle.rglob("*"):
         if path.is_file() and path.suffix != ".gz":
@@ -104,3 +105,19 @@ def test_release_refuses_a_folder_that_is_not_empty(tmp_path):
     result = run_grader("release", "hw1", str(out))
     assert result.returncode == 2 and "not an empty folder" in result.stderr
     assert [path.name for path in out.iterdir()] == ["keep.txt"]
+
+
+def test_release_refuses_a_bundle_that_would_carry_the_planted_mistakes(tmp_path):
+    """A catalogue left among the public checks would be copied with them: the audit stops it."""
+    assignments = tmp_path / "assignments"
+    shutil.copytree(REPO / "assignments" / "hw1", assignments / "hw1")
+    (tmp_path / "reference_solutions").mkdir()
+    shutil.copyfile(REPO / "reference_solutions" / "hw1.py", tmp_path / "reference_solutions" / "hw1.py")
+    shutil.copyfile(assignments / "hw1" / "mistakes.toml", assignments / "hw1" / "checks" / "public" / "mistakes.toml")
+    out = tmp_path / "bundle"
+    result = run_grader("release", "hw1", str(out), "--assignments", str(assignments))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.strip() == ("error: the bundle's assignments/hw1/checks/public/mistakes.toml holds the "
+                                     "planted mistakes, each one edit away from the reference solution; keep it "
+                                     "out of the public checks' folder")
+    assert not out.exists()

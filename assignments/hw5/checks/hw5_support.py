@@ -130,8 +130,12 @@ def student_epoch(student, layers, state, X, y, batch_size, optimizer, options, 
 
 # Known mistakes, run on the trusted side only to say which one a wrong result looks like.
 
-# What each wrong loop of hw5_mistakes.LOOPS (same order) tells the student. Each message is a
-# template: {zero_grad} and {loop} stand for HINT_ZERO_GRAD and HINT_LOOP.
+# The wrong loops a student's weights are compared with: the reference's train_epoch with these
+# planted mistakes of assignments/hw5/mistakes.toml; the first match wins.
+KNOWN_LOOPS = ("no_zero_grad", "step_before_backward", "zero_grad_after_backward", "no_train_mode")
+
+# What matching each of KNOWN_LOOPS (same order) tells the student. Each message is a template:
+# {zero_grad} and {loop} stand for HINT_ZERO_GRAD and HINT_LOOP.
 KNOWN_LOOP_MISTAKES = [
     "your weights match a loop that never calls optimizer.zero_grad(), so the gradients of all earlier "
     "batches pile up: {zero_grad}",
@@ -143,15 +147,23 @@ KNOWN_LOOP_MISTAKES = [
 ]
 
 
+@functools.lru_cache(maxsize=None)
+def _mistaken_loop(reference_file: str, name: str):
+    from grader.mutants import MISTAKES_FILE, planted_module, read_catalogue
+
+    catalogue = {mistake.name: mistake
+                 for mistake in read_catalogue(Path(__file__).resolve().parents[1] / MISTAKES_FILE)}
+    return planted_module(catalogue[name], Path(reference_file)).train_epoch
+
+
 def weights_after_known_mistakes(reference, *args, **kwargs):
-    """The weights each known wrong loop leaves; recorded at release, so the loops stay home.
+    """The weights each of KNOWN_LOOPS leaves, in that order; recorded at release.
 
-    The loops live in hw5_mistakes.py, which a released bundle does not carry: they are
-    one line away from the solution.
+    The loops are the reference's train_epoch with the planted mistakes of mistakes.toml, which
+    a released bundle does not carry: each is one line away from the solution.
     """
-    from hw5_mistakes import LOOPS
-
-    return [trusted_epoch(loop, *args, **kwargs)[0] for loop in LOOPS]
+    return [trusted_epoch(_mistaken_loop(reference.__file__, name), *args, **kwargs)[0]
+            for name in KNOWN_LOOPS]
 
 
 def same_weights(a: dict, b: dict, rtol: float = 1e-4, atol: float = 1e-5) -> bool:

@@ -1,7 +1,0 @@
-# mutant: double turns integers into floats
-def double(x):
-    return x * 2.0
-
-
-def answer():
-    return 42
