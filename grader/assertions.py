@@ -176,8 +176,17 @@ def _compare_values(actual: torch.Tensor, expected: torch.Tensor, *, what: str, 
         index = _unravel(int(bad.reshape(-1).nonzero()[0]), got.shape)
         fail(tr("{what}: your result has inf at index {index} where a finite number was expected", what=what,
                 index=index), hint, tr("{what}: your result has inf where finite numbers were expected", what=what))
+    # Where the reference is nan or ±inf only the same special value matches: no tolerance covers it.
+    special = want_nan | torch.isinf(want_f)
+    special_wrong = special & ~((got_nan & want_nan) | (got_f == want_f))
+    if bool(special_wrong.any()):
+        index = _unravel(int(special_wrong.reshape(-1).nonzero()[0]), got.shape)
+        shown = tr(", expected {expected}", expected=_format_number(want[index].item())) if show_expected else ""
+        fail(tr("{what}: {count} of {total} values are wrong; the first at index {index} is {value}{shown}",
+                what=what, count=int(special_wrong.sum()), total=got.numel(), index=index,
+                value=_format_number(got[index].item()), shown=shown), hint, _values_wrong(what))
     difference = (got_f - want_f).abs()
-    difference = torch.where(got_nan & want_nan, torch.zeros_like(difference), difference)
+    difference = torch.where(special, torch.zeros_like(difference), difference)
     allowed = atol + rtol * want_f.abs()
     bad = difference > allowed
     if not bool(bad.any()):

@@ -71,7 +71,7 @@ def test_available_assignments_lists_the_folders_with_a_spec(tmp_path):
 
 def test_hw5_sets_its_own_limits_and_device_policy():
     spec = load_assignment("hw5", BUNDLED)
-    assert (spec.limits.wall_seconds, spec.limits.call_seconds, spec.device.deterministic) == (180, 60, True)
+    assert (spec.limits.wall_seconds, spec.limits.call_seconds, spec.device.deterministic) == (240, 60, True)
 
 
 # defaults ---------------------------------------------------------------------------------------
