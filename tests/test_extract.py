@@ -77,5 +77,5 @@ def test_oversized_notebook_refused_before_reading(tmp_path, spec):
     path = tmp_path / "huge.ipynb"
     with path.open("wb") as handle:
         handle.truncate(int(spec.extraction.max_notebook_mb * 1e6) + 10)
-    with pytest.raises(ExtractionError, match="over the 20 MB limit"):
+    with pytest.raises(ExtractionError, match="over the 100 MB limit"):
         extract_submission(path, spec)
