@@ -18,7 +18,8 @@ import pytest
 
 from conftest import REPO, TEST_ASSIGNMENTS, run_grader, write_notebook
 from grader.extract import MAX_CODE_CELLS
-from grader.grading import grade_submissions
+from grader.grading import check_notebook, grade_submissions
+from grader.release import release_assignment
 
 HW2_CORRECT = REPO / "submissions" / "hw2" / "correct.ipynb"
 SIGMOID_CELL = 5  # the cell that defines sigmoid, among all cells of correct.ipynb (it shows In [3])
@@ -196,3 +197,14 @@ def test_no_warning_of_the_grader_reaches_the_student(tmp_path):
     assert "Public score: 6/6." in result.stdout
     assert "Warning" not in result.stderr and "site-packages" not in result.stderr, result.stderr
     assert time.monotonic() - started < 120
+
+
+def test_a_released_bundle_carries_the_support_files_and_grader_check_uses_them(tmp_path):
+    report = release_assignment("shipped", tmp_path / "bundle", assignments_dir=TEST_ASSIGNMENTS)
+    assert {"helper.py", "data/numbers.txt", "assignments/shipped/helper.py",
+            "assignments/shipped/data/numbers.txt"} <= set(report.files)
+    bundle = tmp_path / "bundle"
+    notebook = write_notebook(bundle / "shipped.ipynb", "from helper import scale\n\ndef scaled(x):\n    return scale(x)",
+                              "def first_number():\n    return int(open('data/numbers.txt').readline())")
+    verdict = check_notebook("shipped", notebook, assignments_dir=bundle / "assignments")
+    assert verdict.status == "graded" and verdict.score == verdict.max_score == 2, verdict.checks
