@@ -169,6 +169,9 @@ def test_cells_are_named_by_their_place_among_all_cells_and_their_in_number(tmp_
     assert raised[6] == "cell 8 (In [4]), line 2"  # cell 9 calls the softmax of cell 8, which raised there
     softmax = next(check for check in verdict.checks if not check.passed and "softmax" in check.name)
     assert "(cell 8 (In [4]), line 2)" in softmax.message, softmax.message
+    shown = run_grader("check", "hw2", str(tmp_path / "named.ipynb"))  # what the student reads
+    assert "cell 5 (In [3]), line 6: ZeroDivisionError: division by zero" in shown.stdout, shown.stdout
+    assert "code cell" not in shown.stdout
 
 
 def test_support_files_of_the_assignment_are_importable_and_read_only(tmp_path):
