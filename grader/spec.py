@@ -17,6 +17,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from grader.errors import GraderError
 
 
+# support_files travel, base64-encoded, in the message that starts a submission's cells, with up
+# to 2 MB of code (grader.extract); together they stay under the wire's 16 MB header.
+MAX_SUPPORT_FILES_BYTES = 2_000_000
+
+
 class Limits(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -264,7 +269,12 @@ def load_assignment(assignment_id: str, root: str | os.PathLike | None = None) -
         where = ".".join(str(part) for part in first["loc"])
         raise GraderError(f"{spec_file}: {where}: {first['msg']}; fix the file") from error
     spec.root = folder.resolve()
+    total = 0
     for name, path in spec.student_support_files():
         if not path.is_file():
             raise GraderError(f"{spec_file}: support_files: {name} is not a file in {spec.root}; fix the file")
+        total += path.stat().st_size
+    if total > MAX_SUPPORT_FILES_BYTES:
+        raise GraderError(f"{spec_file}: support_files: {total / 1e6:.1f} MB in all; the limit is "
+                          f"{MAX_SUPPORT_FILES_BYTES / 1e6:g} MB (they go with every submission); ship less")
     return spec

@@ -9,7 +9,7 @@ from conftest import TEST_ASSIGNMENTS, write_notebook
 from grader.errors import GraderError
 from grader.extract import (MAX_CODE_BYTES, MAX_CODE_CELLS, ExtractionError, extract_submission, neutralise,
                             split_lines, writefile_target)
-from grader.spec import load_assignment
+from grader.spec import MAX_SUPPORT_FILES_BYTES, load_assignment
 
 
 @pytest.fixture
@@ -196,11 +196,13 @@ def test_support_files_travel_as_a_first_cell_that_writes_them_read_only(tmp_pat
     ('"/etc/passwd"', "name a file inside the assignment folder"),
     ('"checks/hidden/test_hidden.py"', "the checks never reach the student's code"),
     ('"missing.py"', "support_files: missing.py is not a file in"),
+    ('"big.bin"', "support_files: 2.0 MB in all; the limit is 2 MB"),
 ])
 def test_support_files_must_be_public_files_of_the_assignment(tmp_path, entry, message):
     folder = tmp_path / "bad"
     (folder / "checks" / "hidden").mkdir(parents=True)
     (folder / "checks" / "hidden" / "test_hidden.py").write_text("")
+    (folder / "big.bin").write_bytes(b"\0" * (MAX_SUPPORT_FILES_BYTES + 1))
     (folder / "assignment.toml").write_text(f'title = "t"\nnotebook = "t.ipynb"\npoints = 1\nsupport_files = [{entry}]\n')
     with pytest.raises(GraderError, match=re.escape(message)):
         load_assignment("bad", tmp_path)
