@@ -160,8 +160,10 @@ def prepare_cell_environment() -> None:
     """What notebooks expect of their kernel, before the first cell: plots drawn off-screen, and
     modules next to the notebook importable (a ``%%writefile`` module, the assignment's helper.py).
 
-    matplotlib's Agg backend draws into memory, so ``plt.show()`` returns at once; its config
-    and cache folder is the private working directory (the only place a child may write).
+    matplotlib's Agg backend draws into memory, so ``plt.show()`` returns at once. The warm worker
+    imported pyplot already (its font list built once); these variables are for a matplotlib it
+    did not import and for the student's subprocesses: config and cache in the working directory,
+    the only place a child may write.
     """
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
