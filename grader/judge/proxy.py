@@ -101,8 +101,9 @@ class StudentSession:
             if record:
                 limit = min(self.limits.cell_seconds, self.limits.wall_seconds)
                 self.cells[current] = CellResult(index=current, status="timeout", error=CellError(
-                    type="Timeout", where=self._label(current), message=tr("the cell did not finish within {limit} s; it was stopped and the cells "
-                                               "after it still ran", limit=f"{limit:g}")))
+                    type="Timeout", where=self._label(current),
+                    message=tr("the cell did not finish within {limit} s; it was stopped and the cells "
+                               "after it still ran", limit=f"{limit:g}")))
             return current
         except (ChildGone, wire.WireError) as error:
             status = self._end_child()
@@ -112,8 +113,9 @@ class StudentSession:
                 return None
             if record:
                 self.cells[current] = CellResult(index=current, status="crashed", error=CellError(
-                    type="ProcessEnded", where=self._label(current), message=tr("running this cell ended the process ({status}); the cells after it "
-                                                    "still ran", status=status)))
+                    type="ProcessEnded", where=self._label(current),
+                    message=tr("running this cell ended the process ({status}); the cells after it "
+                               "still ran", status=status)))
             return current
 
     def _label(self, index: int) -> str | None:
