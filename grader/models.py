@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from grader.i18n import tr
+
 
 DEFAULT_DB_URL = "sqlite:///grades.db"
 
@@ -16,8 +18,22 @@ def utcnow() -> datetime:
 
 
 class CodeCell(BaseModel):
-    index: int = Field(description="1-based position among the notebook's code cells")
+    index: int = Field(description="1-based position among the notebook's code cells (0: the grader's set-up cell)")
     source: str
+    position: int | None = Field(None, description="1-based position among all the notebook's cells, markdown "
+                                                   "too: where the student finds it")
+    execution_count: int | None = Field(None, description="the In [N] the notebook was saved with")
+    setup: bool = Field(False, description="the grader's own cell that writes the assignment's support files")
+
+    @property
+    def label(self) -> str:
+        """How messages name the cell: as the student finds it in Jupyter, e.g. "cell 5 (In [3])"."""
+        if self.setup:
+            return tr("the assignment's support files")
+        position = self.position if self.position is not None else self.index
+        if self.execution_count is None:
+            return tr("cell {position}", position=position)
+        return tr("cell {position} (In [{count}])", position=position, count=self.execution_count)
 
 
 class ExtractedSubmission(BaseModel):

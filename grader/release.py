@@ -128,10 +128,14 @@ def _write_bundle(spec: AssignmentSpec, bundle: Path) -> list[str]:
     if support:  # the support module's messages
         for catalog in sorted(spec.checks_root.glob("messages.*.toml")):
             copy(catalog, f"{home}/checks/{catalog.name}")
+    for name, path in spec.student_support_files():  # next to the notebook, and where `grader check` sends them
+        for relative in (name, f"{home}/{name}"):
+            if relative not in written:
+                copy(path, relative)
     data = spec.root / "data"
     if data.is_dir():  # data the checks read (hw5's digits); secret data belongs outside the assignment folder
         for path in sorted(data.rglob("*")):
-            if path.is_file():
+            if path.is_file() and f"{home}/{path.relative_to(spec.root)}" not in written:
                 copy(path, f"{home}/{path.relative_to(spec.root)}")
     return written
 

@@ -9,12 +9,17 @@ import os
 import re
 import tomllib
 from datetime import datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from grader.errors import GraderError
+
+
+# support_files travel, base64-encoded, in the message that starts a submission's cells, with up
+# to 2 MB of code (grader.extract); together they stay under the wire's 16 MB header.
+MAX_SUPPORT_FILES_BYTES = 2_000_000
 
 
 class Limits(BaseModel):
@@ -84,7 +89,8 @@ class Extraction(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     mode: Literal["cells"] = "cells"
-    max_notebook_mb: float = Field(20, gt=0)
+    max_notebook_mb: float = Field(100, gt=0, description="the notebook file, outputs included (only its code "
+                                                          "is kept, and capped: grader.extract)")
 
 
 class LatePolicy(BaseModel):
@@ -114,7 +120,7 @@ class LatePolicy(BaseModel):
 
 
 class AssignmentSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     id: str = Field(pattern=r"^[A-Za-z0-9_-]+$")
     title: str
@@ -129,6 +135,10 @@ class AssignmentSpec(BaseModel):
     feedback: FeedbackPolicy = FeedbackPolicy()
     released_hidden_checks: int | None = Field(
         None, ge=0, description="set by `grader release`: the bundle has no hidden checks, only their count")
+    student_files: list[str] = Field(
+        default_factory=list, alias="support_files",
+        description="files the assignment ships for students (helper.py, small data), relative to the assignment "
+                    "folder: written, read-only, into the sandbox's working folder before the first cell")
 
     @field_validator("student_pattern")
     @classmethod
@@ -141,6 +151,21 @@ class AssignmentSpec(BaseModel):
             if "student" not in compiled.groupindex:
                 raise ValueError("needs a group named student, e.g. ^(?P<student>[a-z]+)_hw1")
         return pattern
+
+    @field_validator("student_files")
+    @classmethod
+    def _inside_the_assignment(cls, names: list[str]) -> list[str]:
+        for name in names:
+            parts = PurePosixPath(name).parts
+            if not name or PurePosixPath(name).is_absolute() or ".." in parts or "\\" in name:
+                raise ValueError(f"{name!r}: name a file inside the assignment folder, e.g. \"helper.py\"")
+            if parts[0] == "checks":
+                raise ValueError(f"{name!r}: the checks never reach the student's code; ship a copy outside checks/")
+        return names
+
+    def student_support_files(self) -> list[tuple[str, Path]]:
+        """(name in the student's working folder, file here) for every ``support_files`` entry."""
+        return [(str(PurePosixPath(name)), self.root / name) for name in self.student_files]
 
     # Set by load_assignment, not read from the file.
     root: Path = Field(default=Path("."), exclude=True)
@@ -259,4 +284,12 @@ def load_assignment(assignment_id: str, root: str | os.PathLike | None = None) -
         where = ".".join(str(part) for part in first["loc"])
         raise GraderError(f"{spec_file}: {where}: {first['msg']}; fix the file") from error
     spec.root = folder.resolve()
+    total = 0
+    for name, path in spec.student_support_files():
+        if not path.is_file():
+            raise GraderError(f"{spec_file}: support_files: {name} is not a file in {spec.root}; fix the file")
+        total += path.stat().st_size
+    if total > MAX_SUPPORT_FILES_BYTES:
+        raise GraderError(f"{spec_file}: support_files: {total / 1e6:.1f} MB in all; the limit is "
+                          f"{MAX_SUPPORT_FILES_BYTES / 1e6:g} MB (they go with every submission); ship less")
     return spec

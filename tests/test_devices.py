@@ -290,7 +290,7 @@ def test_device_mixing_scores_like_the_reference_on_cpu_and_out_of_memory_fails_
     failed = [check for check in oom.checks if not check.passed]
     assert [check.name for check in failed] == ["test_scale"]
     assert failed[0].message == ("scale(...) ran out of GPU memory: a submission may use 256 MB of GPU memory "
-                                 "(cell 1, line 4) (CUDA out of memory)")
+                                 "(cell 2, line 4) (CUDA out of memory)")  # the notebook's 2nd cell, after its markdown
     assert verdicts["d_after"].score == 3 and verdicts["d_after"].status == "graded"
 
 

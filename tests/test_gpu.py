@@ -88,7 +88,7 @@ def test_out_of_memory_fails_that_check_and_the_next_submission_is_graded_normal
     greedy = {check.name: check for check in verdicts["a_greedy"].checks}
     assert not greedy["test_scale"].passed
     assert greedy["test_scale"].message.startswith(
-        "scale(...) ran out of GPU memory: a submission may use 256 MB of GPU memory (cell 2, line 3)")
+        "scale(...) ran out of GPU memory: a submission may use 256 MB of GPU memory (cell 3, line 3)")  # cell 3 of the notebook: code cell 2
     assert greedy["test_halves"].passed and greedy["test_answer"].passed  # the same process goes on
     assert verdicts["b_next"].status == "graded" and verdicts["b_next"].score == 3
 

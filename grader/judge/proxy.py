@@ -74,7 +74,7 @@ class StudentSession:
     def _run_cells(self, record: bool) -> int | None:
         """Run the cells; return the index of a cell that hung or ended the process, if any."""
         assert self.child is not None
-        cells = [(cell.index, cell.source) for cell in self.submission.cells]
+        cells = [(cell.index, cell.source, cell.label) for cell in self.submission.cells]
         current, cell_deadline = None, self.deadline
         try:
             self.child.send({"op": "run_cells"}, {"cells": cells, "skip": sorted(self.skip)})
@@ -103,8 +103,9 @@ class StudentSession:
             if record:
                 limit = min(self.limits.cell_seconds, self.limits.wall_seconds)
                 self.cells[current] = CellResult(index=current, status="timeout", error=CellError(
-                    type="Timeout", message=tr("the cell did not finish within {limit} s; it was stopped and the cells "
-                                               "after it still ran", limit=f"{limit:g}")))
+                    type="Timeout", where=self._label(current),
+                    message=tr("the cell did not finish within {limit} s; it was stopped and the cells "
+                               "after it still ran", limit=f"{limit:g}")))
             return current
         except (ChildGone, wire.WireError) as error:
             status = self._end_child()
@@ -114,9 +115,14 @@ class StudentSession:
                 return None
             if record:
                 self.cells[current] = CellResult(index=current, status="crashed", error=CellError(
-                    type="ProcessEnded", message=tr("running this cell ended the process ({status}); the cells after it "
-                                                    "still ran", status=status)))
+                    type="ProcessEnded", where=self._label(current),
+                    message=tr("running this cell ended the process ({status}); the cells after it "
+                               "still ran", status=status)))
             return current
+
+    def _label(self, index: int) -> str | None:
+        """How the student finds code cell ``index`` in their notebook ("cell 5 (In [3])")."""
+        return next((cell.label for cell in self.submission.cells if cell.index == index), None)
 
     def _end_child(self) -> str:
         if self.child is None:

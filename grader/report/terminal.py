@@ -54,10 +54,10 @@ def public_score_line(verdict: Verdict, hidden_checks: int) -> str:
 def print_cell_errors(verdict: Verdict, console: Console) -> None:
     for cell in verdict.cells:
         if cell.status != "ok" and cell.error is not None:
-            where = cell.error.where or f"cell {cell.index}"
+            # where: the cell as the student finds it, "cell 5 (In [3]), line 2" (grader.models.CodeCell.label)
+            where = cell.error.where or tr("code cell {index}", index=cell.index)
             first_line = cell.error.message.splitlines()[0] if cell.error.message else ""
-            console.print(Text.assemble((tr("code cell {index}", index=cell.index), "yellow"),
-                                        inert(f" ({where}): {cell.error.type}: {first_line}")))
+            console.print(Text.assemble(inert(where, "yellow"), inert(f": {cell.error.type}: {first_line}")))
 
 
 def print_grade_summary(verdicts: list[Verdict], console: Console, title: str = "") -> None:

@@ -9,12 +9,15 @@ does to this module only changes what data comes back, never how it is judged.
 from __future__ import annotations
 
 import builtins
+import io
 import linecache
+import os
 import socket
 import sys
 import time
 import traceback
 import types
+import warnings
 from typing import Any
 
 import torch
@@ -26,6 +29,7 @@ from grader.sandbox import describe, factories, gpu
 CELL_FILENAME = "<cell {index}>"
 MAX_MESSAGE_CHARS = 2000
 MAX_HANDLES = 100_000
+_CELL_LABELS: dict[str, str] = {}  # "<cell 3>" -> "cell 5 (In [3])": how the student finds that cell
 
 
 class StudentRuntime:
@@ -72,12 +76,15 @@ class StudentRuntime:
     # cells -------------------------------------------------------------------
 
     def run_cells(self, cells: list, skip: list) -> None:
-        for index, source in cells:
+        prepare_cell_environment()
+        for entry in cells:
+            index, source = entry[0], entry[1]
+            label = entry[2] if len(entry) > 2 and isinstance(entry[2], str) else None
             if index in skip:
                 continue
             self.reply({"event": "cell_start", "index": index})
             started = time.perf_counter()
-            error = run_cell(self.namespace, index, source)
+            error = run_cell(self.namespace, index, source, label)
             _flush_output()
             if error and error.get("type") == "OutOfMemoryError":
                 gpu.release_cached_memory()
@@ -149,28 +156,79 @@ class MissingName(Exception):
     pass
 
 
-def run_cell(namespace: dict, index: int, source: str) -> dict | None:
+def prepare_cell_environment() -> None:
+    """What notebooks expect of their kernel, before the first cell: plots drawn off-screen, and
+    modules next to the notebook importable (a ``%%writefile`` module, the assignment's helper.py).
+
+    matplotlib's Agg backend draws into memory, so ``plt.show()`` returns at once. The warm worker
+    imported pyplot already (its font list built once); these variables are for a matplotlib it
+    did not import and for the student's subprocesses: config and cache in the working directory,
+    the only place a child may write.
+    """
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    os.environ.setdefault("MPLCONFIGDIR", os.path.join(os.getcwd(), ".matplotlib"))
+    warnings.filterwarnings("ignore", message=".*non-interactive, and thus cannot be shown")
+
+
+def run_cell(namespace: dict, index: int, source: str, label: str | None = None) -> dict | None:
     filename = CELL_FILENAME.format(index=index)
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    _CELL_LABELS[filename] = (label or filename.strip("<>"))[:200]
+    # Lines as Python splits them (not str.splitlines, which also breaks at U+2028 and form feeds).
+    linecache.cache[filename] = (len(source), None, io.StringIO(source).readlines(), filename)
     try:
         code = compile(source, filename, "exec")
         exec(code, namespace)
     except BaseException as error:  # a cell's SystemExit or KeyboardInterrupt is recorded too
-        return describe_exception(error)
+        described = describe_exception(error)
+        if isinstance(error, ImportError):
+            described["message"] = _import_failed_message(error, described["message"], _CELL_LABELS[filename])
+        return described
     return None
+
+
+def _import_failed_message(error: ImportError, message: str, label: str) -> str:
+    """Say which module is missing and that the cell stopped there: what it defines after the import is missing."""
+    if isinstance(error, ModuleNotFoundError) and error.name:
+        message = f"No module named {error.name[:200]!r}: the grader's sandbox does not have it"
+    return (f"{message}; the rest of {label} did not run, so nothing it defines after the failed import "
+            "exists")[:MAX_MESSAGE_CHARS]
+
+
+def _is_student_frame(filename: str) -> bool:
+    """A frame of the student's code: a cell, or a module written into the working folder (%%writefile)."""
+    if filename.startswith("<cell "):
+        return True
+    try:
+        return filename.startswith(os.getcwd() + os.sep) or not os.path.isabs(filename) and not filename.startswith("<")
+    except OSError:
+        return False
+
+
+def _frame_label(filename: str) -> str:
+    if filename in _CELL_LABELS:
+        return _CELL_LABELS[filename]
+    if filename.startswith("<cell "):
+        return filename.strip("<>")
+    try:
+        return os.path.relpath(filename)[:200]
+    except (OSError, ValueError):
+        return filename[:200]
 
 
 def describe_exception(error: BaseException) -> dict:
     message = _safe_str(error)[:MAX_MESSAGE_CHARS]
     where = None
     frames = traceback.extract_tb(error.__traceback__) if error.__traceback__ else []
-    student_frames = [frame for frame in frames if frame.filename.startswith("<cell ")]
+    student_frames = [frame for frame in frames if _is_student_frame(frame.filename)]
     if isinstance(error, SyntaxError) and (error.filename or "").startswith("<cell "):
-        where = f"{error.filename.strip('<>')}, line {error.lineno}"
+        where = f"{_frame_label(error.filename)}, line {error.lineno}"
     elif student_frames:
         last = student_frames[-1]
-        where = f"{last.filename.strip('<>')}, line {last.lineno}"
-    lines = traceback.format_list(student_frames[-5:])
+        where = f"{_frame_label(last.filename)}, line {last.lineno}"
+    lines = [f'  File "{_frame_label(frame.filename)}", line {frame.lineno}, in {frame.name}\n'
+             + (f"    {frame.line.strip()}\n" if frame.line else "") for frame in student_frames[-5:]]
     return {
         "type": type(error).__name__[:100] if not isinstance(error, MissingName) else "MissingName",
         "message": message,

@@ -134,7 +134,8 @@ class ForkServer:
     def _environment(self) -> dict[str, str]:
         root = SANDBOX_PACKAGE_ROOT if self.layers.bwrap else str(GRADER_PACKAGE_DIR.parent)
         return {"PATH": "/usr/bin:/bin", "PYTHONPATH": root, "LANG": "C.UTF-8",
-                "OMP_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1"}
+                "OMP_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1",
+                "MPLBACKEND": "Agg", "MPLCONFIGDIR": "/tmp/grader-matplotlib"}  # pyplot is preloaded: off-screen
 
     def _stderr_tail(self) -> str:
         assert self.process is not None

@@ -46,6 +46,7 @@ PRELOADED_MODULES = (
     "copy", "time", "statistics", "numbers", "string", "re", "json", "operator", "abc",
     "numpy", "torch.nn", "torch.nn.functional", "torch.optim", "torch.utils.data",
     "torch.distributions", "torch.nn.init",
+    "matplotlib.pyplot",  # every course notebook imports it: its font list is built once, here, not per child
 )
 
 _libc = ctypes.CDLL(None, use_errno=True)
