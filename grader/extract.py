@@ -274,7 +274,20 @@ def extract_submission(path: str | Path, spec: AssignmentSpec) -> ExtractedSubmi
     else:
         kind, sources = "notebook", read_notebook_code(raw, path)
     del raw
-    check_code_size(path, sources)
+    return build_submission(str(path), student_name(path, spec), kind, sources, spec)
+
+
+def python_submission(label: str, student: str, text: str, spec: AssignmentSpec) -> ExtractedSubmission:
+    """Python source held in memory (a planted mistake), extracted as a ``.py`` file of that text would be."""
+    cells = python_cells(text.encode("utf-8"), Path(label))
+    return build_submission(label, student, "python",
+                            [SourceCell(source, index) for index, source in enumerate(cells, start=1)], spec)
+
+
+def build_submission(path: str, student: str, kind: str, sources: list[SourceCell],
+                     spec: AssignmentSpec) -> ExtractedSubmission:
+    """The cells the sandbox runs (support files first, IPython syntax neutralised) and their hash."""
+    check_code_size(Path(path), sources)
     cells, notes, digest = [], [], hashlib.sha256()
     setup = support_files_cell(spec)
     if setup is not None:
@@ -288,5 +301,5 @@ def extract_submission(path: str | Path, spec: AssignmentSpec) -> ExtractedSubmi
         cells.append(cell)
         digest.update(code.encode())
         digest.update(b"\0")
-    return ExtractedSubmission(path=str(path), student=student_name(path, spec), sha256=digest.hexdigest(),
-                               kind=kind, cells=cells, notes=notes)
+    return ExtractedSubmission(path=path, student=student, sha256=digest.hexdigest(), kind=kind, cells=cells,
+                               notes=notes)

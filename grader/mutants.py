@@ -19,7 +19,6 @@ silently testing an old solution. The catalogue never leaves the instructor's ma
 
 from __future__ import annotations
 
-import hashlib
 import tomllib
 from pathlib import Path
 from types import ModuleType
@@ -27,8 +26,8 @@ from types import ModuleType
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from grader.errors import GraderError
-from grader.extract import neutralise, python_cells
-from grader.models import CodeCell, ExtractedSubmission
+from grader.extract import python_submission
+from grader.models import ExtractedSubmission
 from grader.spec import AssignmentSpec
 
 MISTAKES_FILE = "mistakes.toml"
@@ -139,28 +138,16 @@ def apply_all(mistakes: list[PlantedMistake], reference: Path) -> dict[str, str]
     return planted
 
 
-def as_submission(mistake: PlantedMistake, source: str) -> ExtractedSubmission:
-    """The planted source as the judge takes a ``.py`` submission, built in memory.
-
-    Cells and hash as ``grader.extract.extract_submission`` makes them from a file.
-    """
-    label = f"{mistake.catalogue}#{mistake.name}"
-    cells, notes, digest = [], [], hashlib.sha256()
-    for index, cell in enumerate(python_cells(source.encode("utf-8"), Path(label)), start=1):
-        code, cell_notes = neutralise(cell)
-        notes.extend(f"cell {index}: {note}" for note in cell_notes)
-        cells.append(CodeCell(index=index, source=code))
-        digest.update(code.encode())
-        digest.update(b"\0")
-    return ExtractedSubmission(path=label, student=mistake.name, sha256=digest.hexdigest(), kind="python",
-                               cells=cells, notes=notes)
+def as_submission(mistake: PlantedMistake, source: str, spec: AssignmentSpec) -> ExtractedSubmission:
+    """The planted source as the judge takes a ``.py`` submission, built in memory."""
+    return python_submission(f"{mistake.catalogue}#{mistake.name}", mistake.name, source, spec)
 
 
 def planted_submissions(spec: AssignmentSpec) -> tuple[list[PlantedMistake], list[ExtractedSubmission]]:
     """What `grader validate` judges after the reference: one in-memory submission per mistake."""
     mistakes = load_mistakes(spec)
     planted = apply_all(mistakes, spec.reference_solution())
-    return mistakes, [as_submission(mistake, planted[mistake.name]) for mistake in mistakes]
+    return mistakes, [as_submission(mistake, planted[mistake.name], spec) for mistake in mistakes]
 
 
 def planted_module(mistake: PlantedMistake, reference: Path) -> ModuleType:

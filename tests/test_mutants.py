@@ -112,7 +112,7 @@ def test_a_planted_submission_is_what_extraction_makes_of_the_same_file(tmp_path
     source = apply(planted, spec.reference_solution().read_text())
     (tmp_path / "planted.py").write_text(source)
     from_file = extract_submission(tmp_path / "planted.py", spec)
-    in_memory = as_submission(planted, source)
+    in_memory = as_submission(planted, source, spec)
     assert (in_memory.cells, in_memory.sha256, in_memory.kind) == (from_file.cells, from_file.sha256, from_file.kind)
     assert in_memory.student == planted.name
 
@@ -155,7 +155,7 @@ def test_hw5_names_a_wrong_loop_by_running_the_catalogues_mistake():
 
     spec = load_assignment("hw5", REPO / "assignments")
     planted = next(entry for entry in load_mistakes(spec) if entry.name == "no_zero_grad")
-    submission = as_submission(planted, apply(planted, spec.reference_solution().read_text()))
+    submission = as_submission(planted, apply(planted, spec.reference_solution().read_text()), spec)
     judge = start_judge(spec, include_hidden=False, device="cpu")
     try:
         verdict = judge.grade([submission])[0]

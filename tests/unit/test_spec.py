@@ -83,7 +83,7 @@ def test_a_minimal_spec_gets_every_default(tmp_path):
     assert spec.limits == Limits()
     assert (spec.limits.wall_seconds, spec.limits.cell_seconds, spec.limits.call_seconds) == (120, 60, 10)
     assert (spec.limits.memory_mb, spec.limits.output_kb, spec.limits.processes) == (2048, 64, 64)
-    assert (spec.extraction.mode, spec.extraction.max_notebook_mb) == ("cells", 20)
+    assert (spec.extraction.mode, spec.extraction.max_notebook_mb) == ("cells", 100)
     assert (spec.device.deterministic, spec.device.children_per_gpu) == (False, 1)
     assert spec.sandbox.warm_optimizer is None
     assert spec.late is None and spec.student_pattern is None and spec.released_hidden_checks is None
