@@ -19,7 +19,7 @@ import pytest
 
 from conftest import REPO
 from grader.ci import run_ci
-from grader.ci_report import markdown_text
+from grader.report import markdown_text
 from grader.judge import start_judge
 from grader.models import Verdict
 from grader.spec import load_assignment

@@ -18,7 +18,7 @@ import pytest
 
 from conftest import REPO, TEST_ASSIGNMENTS, run_grader, write_notebook
 from grader.extract import MAX_CODE_CELLS
-from grader.grading import check_notebook, grade_submissions
+from grader.api import check_notebook, grade_submissions
 from grader.release import release_assignment
 
 HW2_CORRECT = REPO / "submissions" / "hw2" / "correct.ipynb"
