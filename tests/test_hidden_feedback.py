@@ -20,7 +20,9 @@ import pytest
 from conftest import REPO
 from grader.ci import run_ci
 from grader.report import markdown_text
+from grader.extract import extract_submission
 from grader.judge import start_judge
+from grader.mutants import apply, load_mistakes, planted_submissions
 from grader.models import Verdict
 from grader.spec import load_assignment
 from grader.student_view import student_view
@@ -104,12 +106,10 @@ def leaks(text: str, allowed: set[str]) -> list[str]:
 def grade_mutants(homework: str, folder: Path) -> list[Verdict]:
     """Every mutant of the homework, then the leaky one, through the real sandbox and judge."""
     spec = load_assignment(homework, REPO / "assignments")
-    submissions = sorted(spec.mutants.glob("*.py")) + [leaky_mutant(homework, folder)]
-    judge = start_judge(spec, include_hidden=True, device="cpu", allow_unisolated=True)
-    try:
+    _, planted = planted_submissions(spec)
+    submissions = planted + [extract_submission(leaky_mutant(homework, folder), spec)]
+    with start_judge(spec, include_hidden=True, device="cpu", allow_unisolated=True) as judge:
         return judge.grade(submissions)
-    finally:
-        judge.close()
 
 
 @pytest.mark.parametrize("homework", HOMEWORKS)
@@ -158,7 +158,9 @@ def ci_outputs(tmp_path: Path, monkeypatch, feedback: str | None):
     monkeypatch.chdir(checkout)
     notebook = checkout / "hw2.py"
     # Right on the public checks' inputs, wrong on the hidden ones: softmax overflows on large logits.
-    shutil.copy(REPO / "assignments" / "hw2" / "mutants" / "softmax_unstable.py", notebook)
+    spec = load_assignment("hw2", REPO / "assignments")
+    unstable = next(mistake for mistake in load_mistakes(spec) if mistake.name == "softmax_unstable")
+    notebook.write_text(apply(unstable, spec.reference_solution().read_text()))
     outcome = run_ci("hw2", notebook, checks_dir=hw2_private_copy(tmp_path, feedback), device="cpu",
                      allow_unisolated=True, junit_path=checkout / "junit.xml", environ={})
     hidden_failed = [check for check in outcome.verdict.checks if check.visibility == "hidden" and not check.passed]
