@@ -2,7 +2,7 @@
 
 Each worker is a process forked from a fresh template that has imported torch and pytest
 (multiprocessing's fork server; never forked from the coordinator), and that loads the
-assignment's checks once and owns one sandbox fork server. The coordinator
+assignment's checks once and owns one sandbox warm worker. The coordinator
 hands out one submission path at a time to whichever worker asks, receives verdicts as
 JSON, and is the only one to write the gradebook. A worker that dies costs only the
 submission it held: that submission is retried once on a fresh worker, then stored as

@@ -316,7 +316,7 @@ def validate_assignment(assignment: str, device: str = "cpu",
 
 def sandbox_report() -> dict[str, bool]:
     """What `grader doctor` shows: start a real sandbox and read back the layers that held."""
-    from grader.sandbox.client import ForkServer
+    from grader.sandbox.host.warm_worker import WarmWorkerHost as ForkServer
 
     server = ForkServer(warm_optimizer=False, batch_warmups=False)  # no batch follows: skip its warm-ups
     server.start()

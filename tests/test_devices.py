@@ -21,9 +21,10 @@ from grader.errors import GraderError
 from grader.extract import extract_submission
 from grader.grading import grade_submissions
 from grader.judge.proxy import StudentCodeFailed, StudentSession, _place_tensor
-from grader.sandbox import forkserver
-from grader.sandbox.client import ForkServer
-from grader.sandbox.gpu import GpuMounts, nvidia_device_files
+from grader.sandbox.gpu import GpuMounts
+from grader.sandbox.host.gpu import nvidia_device_files
+from grader.sandbox.host.warm_worker import WarmWorkerHost as ForkServer
+from grader.sandbox.inside import confinement
 from grader.sandbox.layers import SandboxLayers, detect_layers
 from grader.spec import load_assignment
 
@@ -133,8 +134,8 @@ def test_only_cuda_runs_get_gpu_mounts_and_only_gpu_children_may_open_them(monke
     assert isinstance(cuda, GpuMounts) and sorted(cuda.devices) == sorted(nvidia_device_files())
     # The child's environment is cleared; it must still number the GPUs as the trusted side does.
     assert cuda.environment == {"CUDA_VISIBLE_DEVICES": "1,0"}
-    assert forkserver.writable_paths("/w", []) == ["/w"] + forkserver.DEVICE_FILES
-    assert forkserver.writable_paths("/w", ["/dev/nvidia0"])[-1] == "/dev/nvidia0"
+    assert confinement.writable_paths("/w", []) == ["/w"] + confinement.DEVICE_FILES
+    assert confinement.writable_paths("/w", ["/dev/nvidia0"])[-1] == "/dev/nvidia0"
 
 
 def test_the_warm_worker_never_touches_cuda_before_forking():
@@ -154,9 +155,9 @@ for name in ("is_available", "device_count", "init", "_lazy_init", "set_device",
     setattr(torch.cuda, name, spy(name, getattr(torch.cuda, name)))
 if hasattr(torch._C, "_cuda_getDeviceCount"):  # a CUDA build: its lowest-level device query too
     torch._C._cuda_getDeviceCount = spy("_cuda_getDeviceCount", torch._C._cuda_getDeviceCount)
-from grader.sandbox import forkserver
-forkserver.preload()
-print(json.dumps({"calls": calls, "initialized": forkserver.cuda_initialized()}))
+from grader.sandbox.inside import warmup
+warmup.preload()
+print(json.dumps({"calls": calls, "initialized": warmup.cuda_initialized()}))
 """
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO, timeout=300)
     assert result.returncode == 0, result.stderr

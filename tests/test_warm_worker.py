@@ -11,7 +11,8 @@ import torch
 
 from conftest import TEST_ASSIGNMENTS
 from grader.sandbox import hugepages
-from grader.sandbox.client import ForkServer
+from grader.sandbox import proctree
+from grader.sandbox.host.warm_worker import WARM_WORKER_MODULE, WarmWorkerHost as ForkServer
 from grader.seeding import manual_seed, seed_everything
 from grader.spec import load_assignment
 
@@ -38,7 +39,7 @@ def _forkserver_pid(server: ForkServer) -> int:
     while frontier:
         pid = frontier.pop()
         try:
-            if b"grader.sandbox.forkserver" in Path(f"/proc/{pid}/cmdline").read_bytes() and \
+            if WARM_WORKER_MODULE.encode() in Path(f"/proc/{pid}/cmdline").read_bytes() and \
                     not Path(f"/proc/{pid}/exe").resolve().name.startswith("bwrap"):
                 return pid
             children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
@@ -126,20 +127,18 @@ def test_descendants_are_found_through_children_links_and_through_a_full_proc_sc
     import subprocess
     import time
 
-    from grader.sandbox import forkserver
-
     # a shell whose child starts a grandchild: sh -> sh -> sleep
     shell = subprocess.Popen(["sh", "-c", "sh -c 'sleep 30' & wait"], start_new_session=True)
     try:
         for _ in range(200):
-            found = forkserver.descendants_of(shell.pid)
+            found = proctree.descendants_of(shell.pid)
             if len(found) == 2:
                 break
             time.sleep(0.02)
-        assert len(found) == 2 and forkserver.children_of(shell.pid) == [found[0]]
+        assert len(found) == 2 and proctree.children_of(shell.pid) == [found[0]]
         # the same tree from every /proc/PID/stat, as on a kernel without children links
-        monkeypatch.setattr(forkserver, "children_of", lambda pid: None)
-        assert sorted(forkserver.descendants_of(shell.pid)) == sorted(found)
+        monkeypatch.setattr(proctree, "children_of", lambda pid: None)
+        assert sorted(proctree.descendants_of(shell.pid)) == sorted(found)
     finally:
         os.killpg(shell.pid, signal.SIGKILL)
         shell.wait()

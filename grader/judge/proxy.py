@@ -17,8 +17,9 @@ from grader import wire
 from grader.devices import child_device_settings, cuda_index, is_cuda
 from grader.i18n import tr
 from grader.models import CellError, CellResult, ExtractedSubmission
-from grader.sandbox.channel import Child
-from grader.sandbox.client import CallTimeout, ChildGone, ForkServer, SandboxError
+from grader.sandbox.host.connection import SubmissionConnection as Child
+from grader.sandbox.host.errors import CallTimeout, ChildGone, SandboxError
+from grader.sandbox.host.warm_worker import WarmWorkerHost as ForkServer
 from grader.sandbox.gpu import SETUP_FAILED_EXIT
 from grader.spec import Limits
 

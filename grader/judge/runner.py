@@ -27,8 +27,9 @@ from grader.extract import ExtractionError, extract_submission
 from grader.judge.proxy import StudentProxy, StudentSession
 from grader.replay import ANSWERS_FILE, RecordingReference, ReplayReference
 from grader.models import CheckResult, ExtractedSubmission, Verdict, utcnow
-from grader.sandbox import gpu
-from grader.sandbox.client import ForkServer, SandboxError
+from grader.sandbox.host import gpu
+from grader.sandbox.host.errors import SandboxError
+from grader.sandbox.host.warm_worker import WarmWorkerHost as ForkServer
 from grader.sandbox.layers import missing_isolation
 from grader.spec import AssignmentSpec
 

@@ -1,4 +1,4 @@
-"""The trusted side's handle on the sandbox: start the warm fork server and spawn children.
+"""The trusted side's handle on the warm worker: start it, and have it start submissions' processes.
 
 Importing this module does not import torch, so a process can launch its sandbox first
 and load torch while the sandbox loads its own.
@@ -14,19 +14,23 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import grader
 from grader.devices import is_cuda
 from grader.sandbox import cgroups
-from grader.sandbox.gpu import GpuMounts, host_mounts
+from grader.sandbox.gpu import GpuMounts
+from grader.sandbox.host.errors import SandboxError
+from grader.sandbox.host.gpu import host_mounts
 from grader.sandbox.layers import SandboxLayers, detect_layers, python_paths, system_paths
 
 if TYPE_CHECKING:
-    from grader.sandbox.channel import Child
+    from grader.sandbox.host.connection import SubmissionConnection
 
-GRADER_PACKAGE_DIR = Path(__file__).resolve().parent.parent
+GRADER_PACKAGE_DIR = Path(grader.__file__).resolve().parent
+# The module the warm worker runs as (``python -m``): how its process is told apart in /proc.
+WARM_WORKER_MODULE = "grader.sandbox.inside.warm_worker"
 SANDBOX_PACKAGE_ROOT = "/opt/grader-runtime"
 READY_TIMEOUT_SECONDS = 120
 DEFAULT_TRANSFER_BYTES = 256 << 20
-SEND_TIMEOUT_SECONDS = 30
 # Ending a submission takes milliseconds; a warm worker that does not answer in this time
 # was stopped or broken by it (it shares the sandbox's uid) and is replaced.
 FINISH_TIMEOUT_SECONDS = 10
@@ -36,20 +40,9 @@ CGROUP_WORKER_BYTES = 512 << 20
 CGROUP_CUDA_EXTRA_BYTES = 3072 << 20
 
 
-class SandboxError(Exception):
-    """The sandbox itself failed (could not start, died unexpectedly)."""
-
-
-class ChildGone(SandboxError):
-    """The submission's process ended (it exited, crashed or was killed)."""
-
-
-class CallTimeout(SandboxError):
-    pass
-
-
-class ForkServer:
-    """A warm process with torch imported that forks one confined child per submission."""
+class WarmWorkerHost:
+    """Launches the warm worker (a process inside the sandbox with torch imported, which forks one
+    confined process per submission) and asks it for those processes."""
 
     def __init__(self, layers: SandboxLayers | None = None, max_processes: int = 64,
                  memory_bytes: int = 2048 << 20, gpu: GpuMounts | None = None, warm_optimizer: bool = True,
@@ -58,7 +51,7 @@ class ForkServer:
 
         Warm-ups that pay off over a batch, not for one submission: ``warm_optimizer`` takes
         torch's first optimizer step before forking (about 1 s: it imports torch._dynamo), so no
-        child pays it; ``batch_warmups`` runs common torch paths once (``forkserver.warm_common_paths``)
+        child pays it; ``batch_warmups`` runs common torch paths once (``inside.warmup.warm_common_paths``)
         and backs the worker's memory with huge pages (0.5 s), which makes each fork and exit some
         20 ms cheaper (``grader.sandbox.hugepages``).
         """
@@ -125,7 +118,7 @@ class ForkServer:
         self.ready = True
 
     def _command(self, options: dict) -> list[str]:
-        python = [sys.executable, "-s", "-P", "-m", "grader.sandbox.forkserver"]
+        python = [sys.executable, "-s", "-P", "-m", WARM_WORKER_MODULE]
         if not self.layers.bwrap:
             return python + [json.dumps(options)]
         return self.layers.bwrap_command(GRADER_PACKAGE_DIR, SANDBOX_PACKAGE_ROOT, self._environment(),
@@ -151,13 +144,13 @@ class ForkServer:
 
     @classmethod
     def for_limits(cls, limits, device: str = "cpu", warm_optimizer: bool = True,
-                   batch_warmups: bool = True) -> "ForkServer":
-        """A fork server sized for an assignment's limits (``grader.spec.Limits``), on ``device``."""
+                   batch_warmups: bool = True) -> "WarmWorkerHost":
+        """A warm worker sized for an assignment's limits (``grader.spec.Limits``), on ``device``."""
         gpu = host_mounts(python_paths() + system_paths()) if is_cuda(device) else None
         return cls(max_processes=limits.processes, memory_bytes=limits.memory_mb << 20, gpu=gpu,
                    warm_optimizer=warm_optimizer, batch_warmups=batch_warmups)
 
-    def spawn(self, limits: dict) -> Child:
+    def spawn(self, limits: dict) -> SubmissionConnection:
         if not self.alive():
             raise SandboxError("the sandbox's warm worker is not running")
         assert self.control is not None
@@ -167,11 +160,12 @@ class ForkServer:
             for fd in fds:
                 os.close(fd)
             raise SandboxError("the sandbox's warm worker died while starting a submission")
-        from grader.sandbox.channel import Child  # imports torch (for the wire); the launch above does not
+        # imports torch (for the wire); the launch above does not
+        from grader.sandbox.host.connection import SubmissionConnection
 
         pid = json.loads(message)["pid"]
         rpc = socket.socket(fileno=fds[0])
-        return Child(self, pid, rpc, fds[1], fds[2], int(limits.get("output_bytes", 64 << 10)),
+        return SubmissionConnection(self, pid, rpc, fds[1], fds[2], int(limits.get("output_bytes", 64 << 10)),
                      int(limits.get("max_transfer_bytes", DEFAULT_TRANSFER_BYTES)))
 
     def finish(self, pid: int) -> str:

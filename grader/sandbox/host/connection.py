@@ -1,4 +1,4 @@
-"""Talking to one sandboxed child: framed messages over its socket, its output drained and capped."""
+"""Talking to one submission's sandboxed process: framed messages over its socket, its output drained and capped."""
 
 from __future__ import annotations
 
@@ -10,10 +10,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
 from grader import wire
-from grader.sandbox.client import SEND_TIMEOUT_SECONDS, CallTimeout, ChildGone
+from grader.sandbox.host.errors import CallTimeout, ChildGone
 
 if TYPE_CHECKING:
-    from grader.sandbox.client import ForkServer
+    from grader.sandbox.host.warm_worker import WarmWorkerHost
+
+SEND_TIMEOUT_SECONDS = 30
 
 
 @dataclass
@@ -35,10 +37,10 @@ class CapturedOutput:
         return text
 
 
-class Child:
+class SubmissionConnection:
     """One submission's sandboxed process, seen from the trusted side."""
 
-    def __init__(self, server: ForkServer, pid: int, rpc: socket.socket, out_fd: int, err_fd: int,
+    def __init__(self, server: WarmWorkerHost, pid: int, rpc: socket.socket, out_fd: int, err_fd: int,
                  output_bytes: int, max_transfer_bytes: int):
         self.server = server
         self.pid = pid
