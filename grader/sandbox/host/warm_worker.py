@@ -64,6 +64,8 @@ class WarmWorkerHost:
         self.process: subprocess.Popen | None = None
         self.control: socket.socket | None = None
         self.cgroup: cgroups.SandboxCgroup | None = None
+        self.submission_cgroups: dict[int, cgroups.SubmissionCgroup] = {}
+        self.prepared_cgroup: cgroups.SubmissionCgroup | None = None  # the next submission's
         self.reported_layers: dict[str, bool] = {}
         self.ready = False
 
@@ -93,6 +95,7 @@ class WarmWorkerHost:
             self.cgroup = cgroups.SandboxCgroup(max_tasks=self.max_processes + CGROUP_WORKER_TASKS,
                                                 memory_bytes=self.memory_bytes + CGROUP_WORKER_BYTES + extra)
         options["layers"]["cgroup_limits"] = self.cgroup is not None
+        options["layers"]["cgroup_per_submission"] = self.cgroup is not None
         command = self._command(options)
         self.process = subprocess.Popen(
             command, pass_fds=(child_end.fileno(),), stdin=subprocess.DEVNULL,
@@ -154,19 +157,52 @@ class WarmWorkerHost:
         if not self.alive():
             raise SandboxError("the sandbox's warm worker is not running")
         assert self.control is not None
-        self.control.send(json.dumps({"op": "spawn", "limits": limits}).encode())
-        message, fds, _, _ = socket.recv_fds(self.control, 65536, 3)
+        # The warm worker already sits in this submission's cgroups (it moved there after the last
+        # spawn), or joins them now (the first); it moves into the next one's after forking.
+        cgroup, join_now = self.prepared_cgroup, []
+        if self.cgroup is not None and cgroup is None:
+            cgroup = self._submission_cgroup(limits)
+            join_now = cgroup.procs_fds
+        following = self._submission_cgroup(limits) if self.cgroup is not None else None
+        join_next = following.procs_fds if following is not None else []
+        self.prepared_cgroup = following
+        request = json.dumps({"op": "spawn", "limits": limits, "join_now": len(join_now),
+                              "join_next": len(join_next)}).encode()
+        try:
+            socket.send_fds(self.control, [request], join_now + join_next)
+            message, fds, _, _ = socket.recv_fds(self.control, 65536, 3)
+        except OSError:
+            message, fds = b"", []
+        for made in (cgroup, following):
+            if made is not None:
+                made.close_fds()
         if not message or len(fds) != 3:
             for fd in fds:
                 os.close(fd)
+            if cgroup is not None:
+                cgroup.remove()
             raise SandboxError("the sandbox's warm worker died while starting a submission")
         # imports torch (for the wire); the launch above does not
         from grader.sandbox.host.connection import SubmissionConnection
 
         pid = json.loads(message)["pid"]
+        if cgroup is not None:
+            self.submission_cgroups[pid] = cgroup
         rpc = socket.socket(fileno=fds[0])
         return SubmissionConnection(self, pid, rpc, fds[1], fds[2], int(limits.get("output_bytes", 64 << 10)),
-                     int(limits.get("max_transfer_bytes", DEFAULT_TRANSFER_BYTES)))
+                                    int(limits.get("max_transfer_bytes", DEFAULT_TRANSFER_BYTES)))
+
+    def _submission_cgroup(self, limits: dict) -> cgroups.SubmissionCgroup:
+        """A submission's own cgroups, sized as the warm worker's whole sandbox was before: the
+        worker's share is room for the pages of the warm worker that the child copies; one task
+        more for the warm worker, which sits in them while it forks the submission."""
+        extra = CGROUP_CUDA_EXTRA_BYTES if self.gpu is not None else 0
+        try:
+            return cgroups.SubmissionCgroup(
+                max_tasks=int(limits.get("processes", self.max_processes)) + 1,
+                memory_bytes=int(limits.get("memory_bytes", self.memory_bytes)) + CGROUP_WORKER_BYTES + extra)
+        except OSError as error:
+            raise SandboxError(f"could not make the submission's cgroup ({error})") from None
 
     def finish(self, pid: int) -> str:
         if not self.alive():
@@ -182,7 +218,13 @@ class WarmWorkerHost:
         finally:
             if self.control is not None:
                 self.control.settimeout(None)
+            self._remove_submission_cgroup(pid)
         return str(reply.get("exit", "unknown"))
+
+    def _remove_submission_cgroup(self, pid: int) -> None:
+        cgroup = self.submission_cgroups.pop(pid, None)
+        if cgroup is not None:
+            cgroup.remove()
 
     def close(self) -> None:
         if self.control is not None:
@@ -197,6 +239,11 @@ class WarmWorkerHost:
             if self.process.stderr:
                 self.process.stderr.close()
             self.process = None
+        for pid in list(self.submission_cgroups):
+            self._remove_submission_cgroup(pid)
+        if self.prepared_cgroup is not None:
+            self.prepared_cgroup.remove()
+            self.prepared_cgroup = None
         if self.cgroup is not None:
             self.cgroup.remove()
             self.cgroup = None

@@ -4,8 +4,9 @@ Run as ``python -m grader.sandbox.inside.warm_worker OPTIONS_JSON`` by the trust
 (``grader.sandbox.host.warm_worker``), under bubblewrap when the machine has it, with one
 end of a SOCK_SEQPACKET control socket as fd 3. Requests and replies are small JSON packets:
 
-    {"op": "spawn", "limits": {...}}  -> {"pid": N} plus three fds (rpc socket, stdout, stderr);
-                                         limits["device"] says cpu, or which GPU and how
+    {"op": "spawn", "limits": {...},  -> {"pid": N} plus three fds (rpc socket, stdout, stderr);
+     "join_now": A, "join_next": B}      limits["device"] says cpu, or which GPU and how
+       plus A + B fds
     {"op": "finish", "pid": N}        -> {"pid": N, "exit": "..."}  (the whole tree is killed)
     {"op": "ping"}                    -> {"layers": {...}}
 
@@ -14,6 +15,13 @@ anything it imported did), so every child starts from the same clean state; a ch
 that grades on the GPU makes its own CUDA context after the fork (``cuda_setup.prepare_child``).
 It is a child subreaper: whatever a submission double-forks or daemonises is
 re-parented here and killed when that submission finishes.
+
+Each submission's own cgroups (where the machine has them; see ``grader.sandbox.cgroups``)
+come as ``cgroup.procs`` files opened by the trusted side. Moving a process between cgroups
+waits for an RCU grace period per hierarchy, 10-20 ms on a busy machine; so this worker moves
+itself, not the child: into the NEXT submission's cgroups (``join_next``) just after it forked
+this one, while this one runs, and the next fork starts in them at no cost. ``join_now`` (the
+first spawn) it joins before forking.
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ from grader.sandbox.inside import confinement, cuda_setup, scratch
 from grader.sandbox.inside.warmup import cuda_initialized, preload
 
 CONTROL_FD = 3
+MAX_PASSED_FDS = 8
 
 
 class WarmWorker:
@@ -50,21 +59,36 @@ class WarmWorker:
         self.layers["rlimits"] = True
         confinement.prctl(confinement.PR_SET_DUMPABLE, 0)  # a submission running as our uid cannot ptrace us
         self.counter = 0
+        # Taken before the first submission: what the scrub after each one keeps.
+        self.scratch = scratch.Scratch.of_this_sandbox() if self.layers.get("bubblewrap") else None
 
     def serve(self) -> None:
         while True:
             try:
-                packet = self.control.recv(65536)
+                packet, fds, _, _ = socket.recv_fds(self.control, 65536, MAX_PASSED_FDS)
             except (ConnectionResetError, OSError):
-                packet = b""
+                packet, fds = b"", []
             if not packet:
                 self.kill_everything()
                 return
             request = json.loads(packet)
             op = request.get("op")
             if op == "spawn":
-                self.spawn(request.get("limits", {}))
-            elif op == "finish":
+                join_now = int(request.get("join_now", 0))
+                try:
+                    confinement.join_cgroups(fds[:join_now])
+                    self.spawn(request.get("limits", {}))
+                    confinement.join_cgroups(fds[join_now:])
+                finally:
+                    for fd in fds:
+                        try:
+                            os.close(fd)
+                        except OSError:
+                            pass
+                continue
+            for fd in fds:
+                os.close(fd)
+            if op == "finish":
                 self.finish(int(request["pid"]))
             elif op == "ping":
                 self.control.send(json.dumps({"layers": self.layers, "pid": os.getpid()}).encode())
@@ -153,8 +177,8 @@ class WarmWorker:
         workdir = self.children.pop(pid, None)
         if workdir:
             scratch.remove_tree(workdir)
-        if self.layers.get("bubblewrap"):
-            scratch.scrub_scratch(self.workroot)
+        if self.scratch is not None:
+            self.scratch.scrub()
         self.control.send(json.dumps({"pid": pid, "exit": status}).encode())
 
     def kill_descendants(self) -> None:
