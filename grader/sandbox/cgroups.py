@@ -18,6 +18,10 @@ from pathlib import Path
 
 V1_ROOT = Path("/sys/fs/cgroup")
 CONTROLLERS = ("pids", "memory")
+# One CPU per submission at most (its whole tree; torch runs one thread in the sandbox), and the
+# default weight: dozens of spinning processes weigh, together, as much as one process elsewhere.
+SUBMISSION_CPUS = 1
+CPU_SHARES = 1024
 
 
 def _own_path(controller: str) -> str:
@@ -33,6 +37,14 @@ def _own_path(controller: str) -> str:
 
 def available() -> bool:
     return os.geteuid() == 0 and all(os.access(V1_ROOT / c / _own_path(c), os.W_OK) for c in CONTROLLERS)
+
+
+def cpu_available() -> bool:
+    """Whether the cgroup v1 ``cpu`` controller is writable here (quota and weight per submission).
+
+    GRADER_NO_CPU_CGROUP=1 runs without it, as on a machine that lacks it (to debug or to test).
+    """
+    return os.environ.get("GRADER_NO_CPU_CGROUP") != "1" and os.geteuid() == 0 and os.access(V1_ROOT / "cpu" / _own_path("cpu"), os.W_OK)
 
 
 def _write_memory_limit(folder: Path, memory_bytes: int) -> None:
@@ -70,21 +82,27 @@ class SandboxCgroup:
 
 
 class SubmissionCgroup:
-    """One submission's own cgroups (tasks, memory), beside its warm worker's; removed once it ended.
+    """One submission's own cgroups (tasks, memory; CPU quota and weight where the ``cpu`` controller
+    is writable), beside its warm worker's; removed once it ended.
 
     The submission's process joins them through :attr:`procs_fds`, ``cgroup.procs`` files opened
     here and handed to the warm worker with the spawn request (the sandbox cannot see /sys/fs/cgroup).
     """
 
-    def __init__(self, max_tasks: int, memory_bytes: int):
+    def __init__(self, max_tasks: int, memory_bytes: int, cpu: bool = False):
         name = f"grader-sub-{uuid.uuid4().hex[:12]}"
-        self.paths = {c: V1_ROOT / c / _own_path(c) / name for c in CONTROLLERS}
+        controllers = CONTROLLERS + (("cpu",) if cpu else ())
+        self.paths = {c: V1_ROOT / c / _own_path(c) / name for c in controllers}
         self.procs_fds: list[int] = []
         try:
             for path in self.paths.values():
                 path.mkdir()
             (self.paths["pids"] / "pids.max").write_text(str(max_tasks))
             _write_memory_limit(self.paths["memory"], memory_bytes)
+            if cpu:
+                period = int((self.paths["cpu"] / "cpu.cfs_period_us").read_text())
+                (self.paths["cpu"] / "cpu.cfs_quota_us").write_text(str(period * SUBMISSION_CPUS))
+                (self.paths["cpu"] / "cpu.shares").write_text(str(CPU_SHARES))
             self.procs_fds = [os.open(path / "cgroup.procs", os.O_WRONLY | os.O_CLOEXEC) for path in self.paths.values()]
         except OSError:
             self.remove()

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import grader
 from grader.devices import is_cuda
-from grader.sandbox import cgroups
+from grader.sandbox import cgroups, proctree
 from grader.sandbox.gpu import GpuMounts
 from grader.sandbox.host.errors import SandboxError
 from grader.sandbox.host.gpu import host_mounts
@@ -66,6 +66,8 @@ class WarmWorkerHost:
         self.cgroup: cgroups.SandboxCgroup | None = None
         self.submission_cgroups: dict[int, cgroups.SubmissionCgroup] = {}
         self.prepared_cgroup: cgroups.SubmissionCgroup | None = None  # the next submission's
+        self._worker_host_pid: int | None = None
+        self.cpu_cgroup = False
         self.reported_layers: dict[str, bool] = {}
         self.ready = False
 
@@ -96,6 +98,8 @@ class WarmWorkerHost:
                                                 memory_bytes=self.memory_bytes + CGROUP_WORKER_BYTES + extra)
         options["layers"]["cgroup_limits"] = self.cgroup is not None
         options["layers"]["cgroup_per_submission"] = self.cgroup is not None
+        self.cpu_cgroup = self.cgroup is not None and cgroups.cpu_available()
+        options["layers"]["cpu_share_per_submission"] = self.cpu_cgroup
         command = self._command(options)
         self.process = subprocess.Popen(
             command, pass_fds=(child_end.fileno(),), stdin=subprocess.DEVNULL,
@@ -141,6 +145,20 @@ class WarmWorkerHost:
             return lines[-1] if lines else f"exit code {self.process.returncode}"
         except Exception as error:  # best effort: only for the message
             return str(error)
+
+    def worker_host_pid(self) -> int | None:
+        """The warm worker's pid as this side sees it (under bubblewrap, below its two processes)."""
+        if self.process is None:
+            return None
+        if not self.layers.bwrap:
+            return self.process.pid
+        if self._worker_host_pid is None:
+            for pid in proctree.descendants_of(self.process.pid):
+                if proctree.read_proc(pid, "comm").strip() != b"bwrap" and \
+                        WARM_WORKER_MODULE.encode() in proctree.read_proc(pid, "cmdline"):
+                    self._worker_host_pid = pid
+                    break
+        return self._worker_host_pid
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
@@ -200,7 +218,8 @@ class WarmWorkerHost:
         try:
             return cgroups.SubmissionCgroup(
                 max_tasks=int(limits.get("processes", self.max_processes)) + 1,
-                memory_bytes=int(limits.get("memory_bytes", self.memory_bytes)) + CGROUP_WORKER_BYTES + extra)
+                memory_bytes=int(limits.get("memory_bytes", self.memory_bytes)) + CGROUP_WORKER_BYTES + extra,
+                cpu=self.cpu_cgroup)
         except OSError as error:
             raise SandboxError(f"could not make the submission's cgroup ({error})") from None
 
@@ -239,6 +258,7 @@ class WarmWorkerHost:
             if self.process.stderr:
                 self.process.stderr.close()
             self.process = None
+        self._worker_host_pid = None
         for pid in list(self.submission_cgroups):
             self._remove_submission_cgroup(pid)
         if self.prepared_cgroup is not None:
