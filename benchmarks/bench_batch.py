@@ -66,7 +66,7 @@ Options
 Exit status: 0 when it ran, 1 when a measurement failed (one line on stderr says why),
 2 for a usage error. Temporary folders are removed unless --keep.
 
-The tools live in benchmarks/benchlib/ (notebooks, proctree, accounting, sampling, runs,
+The tools live in benchmarks/benchlib/ (notebooks, accounting, sampling, runs,
 report); this script only reads its options and runs the steps in order.
 """
 

@@ -28,9 +28,9 @@ class DoctorReport(BaseModel):
 
 def sandbox_report() -> dict[str, bool]:
     """Start a real sandbox on this machine and read back the layers that held."""
-    from grader.sandbox.client import ForkServer
+    from grader.sandbox.host.warm_worker import WarmWorkerHost
 
-    server = ForkServer(warm_optimizer=False, batch_warmups=False)  # no batch follows: skip its warm-ups
+    server = WarmWorkerHost(warm_optimizer=False, batch_warmups=False)  # no batch follows: skip its warm-ups
     server.start()
     try:
         return dict(server.reported_layers)

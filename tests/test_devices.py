@@ -21,9 +21,10 @@ from grader.errors import GraderError
 from grader.extract import extract_submission
 from grader.api import grade_submissions
 from grader.judge.proxy import StudentCodeFailed, StudentSession, _place_tensor
-from grader.sandbox import forkserver
-from grader.sandbox.client import ForkServer
-from grader.sandbox.gpu import GpuMounts, nvidia_device_files
+from grader.sandbox.gpu import GpuMounts
+from grader.sandbox.host.gpu import nvidia_device_files
+from grader.sandbox.host.warm_worker import WarmWorkerHost
+from grader.sandbox.inside import confinement
 from grader.sandbox.layers import SandboxLayers, detect_layers
 from grader.spec import load_assignment
 
@@ -128,13 +129,13 @@ def test_only_cuda_runs_get_gpu_mounts_and_only_gpu_children_may_open_them(monke
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "1,0")
     monkeypatch.delenv("CUDA_DEVICE_ORDER", raising=False)
     limits = load_assignment("toy", TEST_ASSIGNMENTS).limits
-    assert ForkServer.for_limits(limits, "cpu").gpu is None
-    cuda = ForkServer.for_limits(limits, "cuda:0").gpu
+    assert WarmWorkerHost.for_limits(limits, "cpu").gpu is None
+    cuda = WarmWorkerHost.for_limits(limits, "cuda:0").gpu
     assert isinstance(cuda, GpuMounts) and sorted(cuda.devices) == sorted(nvidia_device_files())
     # The child's environment is cleared; it must still number the GPUs as the trusted side does.
     assert cuda.environment == {"CUDA_VISIBLE_DEVICES": "1,0"}
-    assert forkserver.writable_paths("/w", []) == ["/w"] + forkserver.DEVICE_FILES
-    assert forkserver.writable_paths("/w", ["/dev/nvidia0"])[-1] == "/dev/nvidia0"
+    assert confinement.writable_paths("/w", []) == ["/w"] + confinement.DEVICE_FILES
+    assert confinement.writable_paths("/w", ["/dev/nvidia0"])[-1] == "/dev/nvidia0"
 
 
 def test_the_warm_worker_never_touches_cuda_before_forking():
@@ -154,9 +155,9 @@ for name in ("is_available", "device_count", "init", "_lazy_init", "set_device",
     setattr(torch.cuda, name, spy(name, getattr(torch.cuda, name)))
 if hasattr(torch._C, "_cuda_getDeviceCount"):  # a CUDA build: its lowest-level device query too
     torch._C._cuda_getDeviceCount = spy("_cuda_getDeviceCount", torch._C._cuda_getDeviceCount)
-from grader.sandbox import forkserver
-forkserver.preload()
-print(json.dumps({"calls": calls, "initialized": forkserver.cuda_initialized()}))
+from grader.sandbox.inside import warmup
+warmup.preload()
+print(json.dumps({"calls": calls, "initialized": warmup.cuda_initialized()}))
 """
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO, timeout=300)
     assert result.returncode == 0, result.stderr
@@ -186,7 +187,7 @@ except OSError as error:
         extracted = extract_submission(probe, spec)
         seen = {}
         for label, mounts in (("cpu worker", None), ("gpu worker", GpuMounts(devices=[str(device)]))):
-            server = ForkServer(gpu=mounts)
+            server = WarmWorkerHost(gpu=mounts)
             server.start()
             try:
                 session = StudentSession(server, extracted, spec.limits, "cpu")
@@ -212,7 +213,7 @@ def test_a_gpu_child_where_cuda_cannot_start_says_why_and_the_worker_goes_on(tmp
     fails on a machine without CUDA. The checks say why; the next (CPU) child is fine."""
     spec = load_assignment("devices", TEST_ASSIGNMENTS)
     extracted = extract_submission(write_notebook(tmp_path / "ok.ipynb", CORRECT), spec)
-    server = ForkServer(gpu=GpuMounts())
+    server = WarmWorkerHost(gpu=GpuMounts())
     server.start()
     try:
         session = StudentSession(server, extracted, spec.limits, "cuda:0", deterministic=True)

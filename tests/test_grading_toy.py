@@ -7,7 +7,8 @@ import pytest
 
 from conftest import TEST_ASSIGNMENTS, write_notebook
 from grader.api import grade_submissions
-from grader.sandbox import cgroups, landlock
+from grader.sandbox import cgroups
+from grader.sandbox.inside import landlock
 from grader.sandbox.layers import LAYER_NAMES, detect_layers
 from grader.store import Gradebook
 

@@ -83,6 +83,9 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
+from grader.sandbox.host.warm_worker import WARM_WORKER_MODULE
+from grader.sandbox.proctree import descendants_of, kill_tree, process_table, read_proc, stat_fields
+
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parent.parent
@@ -224,44 +227,6 @@ class Listener:
         self.unix.close()
 
 
-def read_proc(pid: int, name: str) -> bytes:
-    try:
-        with open(f"/proc/{pid}/{name}", "rb") as handle:
-            return handle.read()
-    except OSError:
-        return b""
-
-
-def process_table() -> dict[int, tuple[int, str]]:
-    """pid -> (ppid, comm) for every process on the host."""
-    table = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as stat:
-                text = stat.read()
-        except OSError:
-            continue
-        head, _, tail = text.rpartition(")")
-        fields = tail.split()
-        if len(fields) > 1:
-            table[int(entry)] = (int(fields[1]), head.partition("(")[2])
-    return table
-
-
-def descendants(root: int, table: dict[int, tuple[int, str]]) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for pid, (ppid, _) in table.items():
-        children.setdefault(ppid, []).append(pid)
-    found, frontier = [], [root]
-    while frontier:
-        for child in children.get(frontier.pop(), []):
-            found.append(child)
-            frontier.append(child)
-    return found
-
-
 def status_kib(pid: int, field: str, name: str = "status") -> int:
     for line in read_proc(pid, name).decode(errors="replace").splitlines():
         if line.startswith(field + ":"):
@@ -307,18 +272,18 @@ class TreeSampler:
     def sample(self) -> None:
         assert self.root is not None
         table = process_table()
-        tree = descendants(self.root, table)
+        tree = descendants_of(self.root, table)
         for pid in tree:
             if pid not in self.seen:
                 self.seen[pid] = (start_time(pid), f"{table[pid][1]} {read_proc(pid, 'cmdline')[:120]!r}")
         outer = [pid for pid in tree if table[pid][1] == "bwrap" and table[table[pid][0]][1] != "bwrap"]
         sandbox, largest = set(), 0
         for pid in outer:  # one outer bwrap per warm worker: its tree is one sandbox
-            inside = descendants(pid, table)
+            inside = descendants_of(pid, table)
             largest = max(largest, len(inside))
             sandbox.update(inside)
         servers = [pid for pid in sandbox if table.get(pid, (0, ""))[1] != "bwrap"
-                   and b"grader.sandbox.forkserver" in read_proc(pid, "cmdline")
+                   and WARM_WORKER_MODULE.encode() in read_proc(pid, "cmdline")
                    and table.get(table[pid][0], (0, ""))[1] == "bwrap"]
         pss = sum(status_kib(pid, "Pss", "smaps_rollup") for pid in sandbox) << 10
         tmpfs = 0
@@ -349,23 +314,13 @@ class TreeSampler:
 
 def start_time(pid: int) -> str:
     """Field 22 of /proc/PID/stat (with the state), so that a reused pid is not taken for a survivor."""
-    text = read_proc(pid, "stat").decode(errors="replace")
-    fields = text.rpartition(")")[2].split()
+    fields = stat_fields(pid)
     return fields[19] if len(fields) > 19 else ""
 
 
 def is_zombie(pid: int) -> bool:
-    fields = read_proc(pid, "stat").decode(errors="replace").rpartition(")")[2].split()
+    fields = stat_fields(pid)
     return not fields or fields[0] in ("Z", "X")
-
-
-def kill_tree(root: int) -> None:
-    table = process_table()
-    for pid in [root, *descendants(root, table)]:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
 
 
 def digest(path: Path) -> str | None:

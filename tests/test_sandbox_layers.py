@@ -8,7 +8,7 @@ import pytest
 
 from conftest import TEST_ASSIGNMENTS, run_grader, write_notebook
 from grader.api import grade_submissions
-from grader.sandbox import landlock
+from grader.sandbox.inside import landlock
 
 LISTENER_PORT = 9
 

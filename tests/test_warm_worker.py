@@ -11,7 +11,8 @@ import torch
 
 from conftest import TEST_ASSIGNMENTS
 from grader.sandbox import hugepages
-from grader.sandbox.client import ForkServer
+from grader.sandbox import proctree
+from grader.sandbox.host.warm_worker import WARM_WORKER_MODULE, WarmWorkerHost
 from grader.seeding import manual_seed, seed_everything
 from grader.spec import load_assignment
 
@@ -32,13 +33,13 @@ def test_only_whole_batch_warmups_of_private_writable_memory_are_collapsed():
     assert hugepages.private_writable_ranges(maps) == [(0x01000000, 0x01a00000), (0x7f0000200000, 0x7f0000400000)]
 
 
-def _forkserver_pid(server: ForkServer) -> int:
+def _forkserver_pid(server: WarmWorkerHost) -> int:
     """The warm worker's pid on this side of bubblewrap's pid namespace."""
     frontier = [server.process.pid]
     while frontier:
         pid = frontier.pop()
         try:
-            if b"grader.sandbox.forkserver" in Path(f"/proc/{pid}/cmdline").read_bytes() and \
+            if WARM_WORKER_MODULE.encode() in Path(f"/proc/{pid}/cmdline").read_bytes() and \
                     not Path(f"/proc/{pid}/exe").resolve().name.startswith("bwrap"):
                 return pid
             children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
@@ -61,7 +62,7 @@ def test_a_warm_worker_for_a_batch_holds_its_memory_in_batch_warmups_and_one_for
         pytest.skip("this kernel cannot collapse memory into huge pages (needs Linux 6.1 and THP not 'never')")
     sizes = {}
     for batch_warmups in (True, False):
-        server = ForkServer(warm_optimizer=False, batch_warmups=batch_warmups)
+        server = WarmWorkerHost(warm_optimizer=False, batch_warmups=batch_warmups)
         server.start()
         try:
             sizes[batch_warmups] = _anon_huge_kb(_forkserver_pid(server))
@@ -126,20 +127,18 @@ def test_descendants_are_found_through_children_links_and_through_a_full_proc_sc
     import subprocess
     import time
 
-    from grader.sandbox import forkserver
-
     # a shell whose child starts a grandchild: sh -> sh -> sleep
     shell = subprocess.Popen(["sh", "-c", "sh -c 'sleep 30' & wait"], start_new_session=True)
     try:
         for _ in range(200):
-            found = forkserver.descendants_of(shell.pid)
+            found = proctree.descendants_of(shell.pid)
             if len(found) == 2:
                 break
             time.sleep(0.02)
-        assert len(found) == 2 and forkserver.children_of(shell.pid) == [found[0]]
+        assert len(found) == 2 and proctree.children_of(shell.pid) == [found[0]]
         # the same tree from every /proc/PID/stat, as on a kernel without children links
-        monkeypatch.setattr(forkserver, "children_of", lambda pid: None)
-        assert sorted(forkserver.descendants_of(shell.pid)) == sorted(found)
+        monkeypatch.setattr(proctree, "children_of", lambda pid: None)
+        assert sorted(proctree.descendants_of(shell.pid)) == sorted(found)
     finally:
         os.killpg(shell.pid, signal.SIGKILL)
         shell.wait()
@@ -147,7 +146,7 @@ def test_descendants_are_found_through_children_links_and_through_a_full_proc_sc
 
 def test_a_child_finished_at_once_after_its_spawn_is_killed_and_the_warm_worker_goes_on():
     # The child may not have made its own process group yet; it must still be killed, not waited for.
-    server = ForkServer(warm_optimizer=False, batch_warmups=False)
+    server = WarmWorkerHost(warm_optimizer=False, batch_warmups=False)
     server.start()
     try:
         statuses = []

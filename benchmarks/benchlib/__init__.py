@@ -2,7 +2,7 @@
 
 - notebooks: hw2 submissions, correct ones from the reference solution and wrong ones from
   the assignment's planted mistakes (assignments/hw2/mistakes.toml)
-- proctree: a process's descendants, from /proc
+- (the process-tree walker is grader.sandbox.proctree, shared with the sandbox and the tests)
 - accounting: CPU seconds of a process tree and of the rest of the machine
 - sampling: PSS and GPU memory of a process tree, sampled in a thread
 - runs: one `grader grade` run, the naive floor, the in-process cost of the checks

@@ -12,7 +12,8 @@ import subprocess
 import threading
 import time
 
-from benchlib.proctree import tree_of
+from grader.sandbox.host.warm_worker import WARM_WORKER_MODULE
+from grader.sandbox.proctree import tree_of
 
 
 def _proc_field(pid: int, file: str, key: str) -> int | None:
@@ -48,7 +49,7 @@ def _role(pid: int, parent: int | None, parent_roles: dict[int, str]) -> str:
         return "bubblewrap"
     if parent_roles.get(parent) in ("fork server", "submission child"):
         return "submission child"  # forked from the fork server: same command line
-    if "grader.sandbox.forkserver" in cmdline:
+    if WARM_WORKER_MODULE in cmdline:
         return "fork server"
     if "resource_tracker" in cmdline:
         return "resource tracker"

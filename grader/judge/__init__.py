@@ -14,9 +14,9 @@ def start_judge(spec: AssignmentSpec, single_submission: bool = False, **options
 
     ``single_submission`` (`grader check`): the sandbox skips warm-ups that only pay off over a batch.
     """
-    from grader.sandbox.client import ForkServer  # does not import torch
+    from grader.sandbox.host.warm_worker import WarmWorkerHost  # does not import torch
 
-    server = ForkServer.for_limits(spec.limits, options.get("device", "cpu"),
+    server = WarmWorkerHost.for_limits(spec.limits, options.get("device", "cpu"),
                                    warm_optimizer=spec.warms_optimizer() and not single_submission,
                                    batch_warmups=not single_submission)
     server.launch()

@@ -17,8 +17,10 @@ from grader import wire
 from grader.devices import child_device_settings, cuda_index, is_cuda
 from grader.i18n import tr
 from grader.models import CellError, CellResult, ExtractedSubmission
-from grader.sandbox.channel import Child
-from grader.sandbox.client import CallTimeout, ChildGone, ForkServer, SandboxError
+from grader.sandbox.host.connection import SubmissionConnection as Child
+from grader.sandbox.host.errors import CallTimeout, ChildGone, SandboxError
+from grader.sandbox.host.starvation import SubmissionStarved
+from grader.sandbox.host.warm_worker import WarmWorkerHost
 from grader.sandbox.gpu import SETUP_FAILED_EXIT
 from grader.spec import Limits
 
@@ -30,7 +32,7 @@ class StudentCodeFailed(AssertionError):
 
 
 class StudentSession:
-    def __init__(self, server: ForkServer, submission: ExtractedSubmission, limits: Limits, device: str,
+    def __init__(self, server: WarmWorkerHost, submission: ExtractedSubmission, limits: Limits, device: str,
                  deterministic: bool = False):
         self.server = server
         self.submission = submission
@@ -48,6 +50,7 @@ class StudentSession:
         self.stdout: list[str] = []
         self.stderr: list[str] = []
         self.fatal: str | None = None
+        self.starved: SubmissionStarved | None = None  # a timeout while the machine gave it no CPU: not its fault
 
     # the child's life ----------------------------------------------------------
 
@@ -96,7 +99,9 @@ class StudentSession:
                             error=_cell_error(error), seconds=_seconds(header.get("seconds")))
                 elif event == "cells_finished":
                     return None
-        except (CallTimeout, wire.DecodeTimeout):
+        except (CallTimeout, wire.DecodeTimeout) as timeout:
+            if isinstance(timeout, SubmissionStarved):
+                self.starved = timeout
             if current is None:
                 self.fatal = tr("the notebook ran out of its {limit} s time limit", limit=f"{self.limits.wall_seconds:g}")
                 return None
@@ -171,7 +176,9 @@ class StudentSession:
             self.child.send(header, payload, to_handle=_remote_to_handle)
             self.reply_deadline = time.monotonic() + timeout
             reply, value = self.child.receive(self.reply_deadline, self._decoder)
-        except (CallTimeout, wire.DecodeTimeout):
+        except (CallTimeout, wire.DecodeTimeout) as timeout:
+            if isinstance(timeout, SubmissionStarved):
+                self.starved = timeout
             self._end_child()
             raise StudentCodeFailed(tr("{what} did not return within {limit} s (an endless loop?)", what=what,
                                        limit=f"{timeout:.3g}")) from None

@@ -30,12 +30,15 @@ from grader.judge.proxy import StudentCodeFailed, StudentProxy, StudentSession
 from grader.replay import ANSWERS_FILE, RecordingReference, ReplayReference
 from grader.models import CheckResult, ExtractedSubmission, Verdict, utcnow
 from grader.verdicts import Grading
-from grader.sandbox import gpu
-from grader.sandbox.client import ForkServer, SandboxError
+from grader.sandbox.host import gpu
+from grader.sandbox.host.errors import SandboxError
+from grader.sandbox.host.warm_worker import WarmWorkerHost
 from grader.sandbox.layers import missing_isolation
 from grader.spec import AssignmentSpec
 
 PYTEST_INI = Path(__file__).with_name("pytest.ini")
+STARVED_ATTEMPTS = 2
+STARVED_PREFIX = "infrastructure: "  # an error row that says the grader, not the student, failed
 
 
 def load_reference(spec: AssignmentSpec, include_hidden: bool = True) -> ModuleType | ReplayReference:
@@ -255,7 +258,7 @@ class Judge:
     """Judges submissions of one assignment with a warm sandbox worker."""
 
     def __init__(self, spec: AssignmentSpec, include_hidden: bool = True, device: str = "cpu",
-                 server: ForkServer | None = None, allow_unisolated: bool = True, lang: str = "en",
+                 server: WarmWorkerHost | None = None, allow_unisolated: bool = True, lang: str = "en",
                  record_reference: bool = False, device_label: str | None = None):
         """``device``: where this judge's submissions run (``cuda`` means ``cuda:0``);
         ``device_label``: what the verdicts record (a batch spread over GPUs records ``cuda``)."""
@@ -291,13 +294,13 @@ class Judge:
             raise GraderError(f"the checks of {self.spec.id} give {total:g} points but assignment.toml says "
                               f"points = {self.spec.points:g}; make them agree")
 
-    def ensure_server(self) -> ForkServer:
+    def ensure_server(self) -> WarmWorkerHost:
         """The warm sandbox worker, started (or restarted after it died) and checked."""
         if self.server is not None and not self.server.alive():
             self.server.close()
             self.server = None
         if self.server is None:
-            self.server = ForkServer.for_limits(self.spec.limits, self.device, warm_optimizer=self.spec.warms_optimizer())
+            self.server = WarmWorkerHost.for_limits(self.spec.limits, self.device, warm_optimizer=self.spec.warms_optimizer())
             self.server.launch()
         if not self.server.ready:
             self.server.wait_ready()
@@ -355,6 +358,17 @@ class Judge:
         return verdicts
 
     def judge_one(self, extracted: ExtractedSubmission, plugin: JudgePlugin) -> Verdict:
+        """One submission's verdict. A timeout the submission suffered while the machine gave it no CPU
+        (``SubmissionStarved``) is not its fault: it is judged again, and if starved again it becomes an
+        ``error`` row, which the next `grader grade` grades again, never a silent wrong score."""
+        verdict = self._judge_once(extracted, plugin)
+        for _ in range(STARVED_ATTEMPTS - 1):
+            if verdict.status != "error" or not verdict.message.startswith(STARVED_PREFIX):
+                break
+            verdict = self._judge_once(extracted, plugin)
+        return verdict
+
+    def _judge_once(self, extracted: ExtractedSubmission, plugin: JudgePlugin) -> Verdict:
         started_at, started = utcnow(), time.perf_counter()
 
         def error(message: str) -> Verdict:
@@ -381,6 +395,10 @@ class Judge:
                             type=type(failure).__name__))
         finally:
             session.close()
+        if session.starved is not None:
+            return error(STARVED_PREFIX + tr("the machine gave this submission too little CPU to finish in time "
+                                             "({report}); grade it again when the machine is less busy (grader "
+                                             "grade grades error rows again)", report=session.starved))
         return self.grading.graded(
             extracted.path, extracted.student, sha256=extracted.sha256, checks=checks,
             cells=[session.cells[index] for index in sorted(session.cells)],

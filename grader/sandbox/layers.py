@@ -116,6 +116,12 @@ LAYER_NAMES = {
                 "no signals out of the sandbox",
     "rlimits": "CPU, memory, file size, open files and process limits",
     "cgroup_limits": "processes and memory capped over the whole process tree (cgroup v1)",
+    "cgroup_per_submission": "each submission's processes and memory counted in cgroups of its own",
+    "cpu_share_per_submission": "each submission's processes together get at most one CPU, weighed as one "
+                                "process (cgroup v1 cpu)",
+    "ipc_namespace_per_submission": "each submission gets its own IPC namespace: no System V or POSIX IPC "
+                                    "object outlives it",
+    "session_keyring_per_submission": "each submission gets a fresh session keyring: no key outlives it",
     "scrubbed_environment": "the grader's environment variables (tokens) are not passed on",
 }
 

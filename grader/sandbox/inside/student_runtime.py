@@ -1,6 +1,6 @@
 """What runs inside the sandboxed child: the student's cells, then a call server.
 
-This module is imported by the fork server before any student code exists, and it
+This module is imported by the warm worker before any student code exists, and it
 holds nothing secret: the checks and the reference solution never reach this process.
 Everything it sends back is data (see ``grader.wire``); whatever the student's code
 does to this module only changes what data comes back, never how it is judged.
@@ -24,7 +24,7 @@ import torch
 
 from grader import wire
 from grader.seeding import seed_everything
-from grader.sandbox import describe, factories, gpu
+from grader.sandbox.inside import cuda_setup, describe, factories
 
 CELL_FILENAME = "<cell {index}>"
 MAX_MESSAGE_CHARS = 2000
@@ -87,7 +87,7 @@ class StudentRuntime:
             error = run_cell(self.namespace, index, source, label)
             _flush_output()
             if error and error.get("type") == "OutOfMemoryError":
-                gpu.release_cached_memory()
+                cuda_setup.release_cached_memory()
             self.reply({"event": "cell_done", "index": index, "error": error,
                         "seconds": time.perf_counter() - started})
         self.reply({"event": "cells_finished"})
@@ -108,12 +108,12 @@ class StudentRuntime:
         except BaseException as error:  # the student's code may raise anything, SystemExit included
             _flush_output()
             self.reply_error(error)
-            out_of_memory = gpu.is_out_of_memory(error)
+            out_of_memory = cuda_setup.is_out_of_memory(error)
         else:
             _flush_output()
             self.reply({"ok": True}, result)
         if out_of_memory:  # the failed call's tensors are gone with its frames: free their blocks
-            gpu.release_cached_memory()
+            cuda_setup.release_cached_memory()
 
     def dispatch(self, op: str, header: dict, payload: Any) -> Any:
         if op == "call":

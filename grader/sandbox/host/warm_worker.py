@@ -1,4 +1,4 @@
-"""The trusted side's handle on the sandbox: start the warm fork server and spawn children.
+"""The trusted side's handle on the warm worker: start it, and have it start submissions' processes.
 
 Importing this module does not import torch, so a process can launch its sandbox first
 and load torch while the sandbox loads its own.
@@ -14,19 +14,23 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import grader
 from grader.devices import is_cuda
-from grader.sandbox import cgroups
-from grader.sandbox.gpu import GpuMounts, host_mounts
+from grader.sandbox import cgroups, proctree
+from grader.sandbox.gpu import GpuMounts
+from grader.sandbox.host.errors import SandboxError
+from grader.sandbox.host.gpu import host_mounts
 from grader.sandbox.layers import SandboxLayers, detect_layers, python_paths, system_paths
 
 if TYPE_CHECKING:
-    from grader.sandbox.channel import Child
+    from grader.sandbox.host.connection import SubmissionConnection
 
-GRADER_PACKAGE_DIR = Path(__file__).resolve().parent.parent
+GRADER_PACKAGE_DIR = Path(grader.__file__).resolve().parent
+# The module the warm worker runs as (``python -m``): how its process is told apart in /proc.
+WARM_WORKER_MODULE = "grader.sandbox.inside.warm_worker"
 SANDBOX_PACKAGE_ROOT = "/opt/grader-runtime"
 READY_TIMEOUT_SECONDS = 120
 DEFAULT_TRANSFER_BYTES = 256 << 20
-SEND_TIMEOUT_SECONDS = 30
 # Ending a submission takes milliseconds; a warm worker that does not answer in this time
 # was stopped or broken by it (it shares the sandbox's uid) and is replaced.
 FINISH_TIMEOUT_SECONDS = 10
@@ -36,20 +40,9 @@ CGROUP_WORKER_BYTES = 512 << 20
 CGROUP_CUDA_EXTRA_BYTES = 3072 << 20
 
 
-class SandboxError(Exception):
-    """The sandbox itself failed (could not start, died unexpectedly)."""
-
-
-class ChildGone(SandboxError):
-    """The submission's process ended (it exited, crashed or was killed)."""
-
-
-class CallTimeout(SandboxError):
-    pass
-
-
-class ForkServer:
-    """A warm process with torch imported that forks one confined child per submission."""
+class WarmWorkerHost:
+    """Launches the warm worker (a process inside the sandbox with torch imported, which forks one
+    confined process per submission) and asks it for those processes."""
 
     def __init__(self, layers: SandboxLayers | None = None, max_processes: int = 64,
                  memory_bytes: int = 2048 << 20, gpu: GpuMounts | None = None, warm_optimizer: bool = True,
@@ -58,7 +51,7 @@ class ForkServer:
 
         Warm-ups that pay off over a batch, not for one submission: ``warm_optimizer`` takes
         torch's first optimizer step before forking (about 1 s: it imports torch._dynamo), so no
-        child pays it; ``batch_warmups`` runs common torch paths once (``forkserver.warm_common_paths``)
+        child pays it; ``batch_warmups`` runs common torch paths once (``inside.warmup.warm_common_paths``)
         and backs the worker's memory with huge pages (0.5 s), which makes each fork and exit some
         20 ms cheaper (``grader.sandbox.hugepages``).
         """
@@ -71,6 +64,10 @@ class ForkServer:
         self.process: subprocess.Popen | None = None
         self.control: socket.socket | None = None
         self.cgroup: cgroups.SandboxCgroup | None = None
+        self.submission_cgroups: dict[int, cgroups.SubmissionCgroup] = {}
+        self.prepared_cgroup: cgroups.SubmissionCgroup | None = None  # the next submission's
+        self._worker_host_pid: int | None = None
+        self.cpu_cgroup = False
         self.reported_layers: dict[str, bool] = {}
         self.ready = False
 
@@ -100,6 +97,9 @@ class ForkServer:
             self.cgroup = cgroups.SandboxCgroup(max_tasks=self.max_processes + CGROUP_WORKER_TASKS,
                                                 memory_bytes=self.memory_bytes + CGROUP_WORKER_BYTES + extra)
         options["layers"]["cgroup_limits"] = self.cgroup is not None
+        options["layers"]["cgroup_per_submission"] = self.cgroup is not None
+        self.cpu_cgroup = self.cgroup is not None and cgroups.cpu_available()
+        options["layers"]["cpu_share_per_submission"] = self.cpu_cgroup
         command = self._command(options)
         self.process = subprocess.Popen(
             command, pass_fds=(child_end.fileno(),), stdin=subprocess.DEVNULL,
@@ -125,7 +125,7 @@ class ForkServer:
         self.ready = True
 
     def _command(self, options: dict) -> list[str]:
-        python = [sys.executable, "-s", "-P", "-m", "grader.sandbox.forkserver"]
+        python = [sys.executable, "-s", "-P", "-m", WARM_WORKER_MODULE]
         if not self.layers.bwrap:
             return python + [json.dumps(options)]
         return self.layers.bwrap_command(GRADER_PACKAGE_DIR, SANDBOX_PACKAGE_ROOT, self._environment(),
@@ -147,33 +147,82 @@ class ForkServer:
         except Exception as error:  # best effort: only for the message
             return str(error)
 
+    def worker_host_pid(self) -> int | None:
+        """The warm worker's pid as this side sees it (under bubblewrap, below its two processes)."""
+        if self.process is None:
+            return None
+        if not self.layers.bwrap:
+            return self.process.pid
+        if self._worker_host_pid is None:
+            for pid in proctree.descendants_of(self.process.pid):
+                if proctree.read_proc(pid, "comm").strip() != b"bwrap" and \
+                        WARM_WORKER_MODULE.encode() in proctree.read_proc(pid, "cmdline"):
+                    self._worker_host_pid = pid
+                    break
+        return self._worker_host_pid
+
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
     @classmethod
     def for_limits(cls, limits, device: str = "cpu", warm_optimizer: bool = True,
-                   batch_warmups: bool = True) -> "ForkServer":
-        """A fork server sized for an assignment's limits (``grader.spec.Limits``), on ``device``."""
+                   batch_warmups: bool = True) -> "WarmWorkerHost":
+        """A warm worker sized for an assignment's limits (``grader.spec.Limits``), on ``device``."""
         gpu = host_mounts(python_paths() + system_paths()) if is_cuda(device) else None
         return cls(max_processes=limits.processes, memory_bytes=limits.memory_mb << 20, gpu=gpu,
                    warm_optimizer=warm_optimizer, batch_warmups=batch_warmups)
 
-    def spawn(self, limits: dict) -> Child:
+    def spawn(self, limits: dict) -> SubmissionConnection:
         if not self.alive():
             raise SandboxError("the sandbox's warm worker is not running")
         assert self.control is not None
-        self.control.send(json.dumps({"op": "spawn", "limits": limits}).encode())
-        message, fds, _, _ = socket.recv_fds(self.control, 65536, 3)
+        # The warm worker already sits in this submission's cgroups (it moved there after the last
+        # spawn), or joins them now (the first); it moves into the next one's after forking.
+        cgroup, join_now = self.prepared_cgroup, []
+        if self.cgroup is not None and cgroup is None:
+            cgroup = self._submission_cgroup(limits)
+            join_now = cgroup.procs_fds
+        following = self._submission_cgroup(limits) if self.cgroup is not None else None
+        join_next = following.procs_fds if following is not None else []
+        self.prepared_cgroup = following
+        request = json.dumps({"op": "spawn", "limits": limits, "join_now": len(join_now),
+                              "join_next": len(join_next)}).encode()
+        try:
+            socket.send_fds(self.control, [request], join_now + join_next)
+            message, fds, _, _ = socket.recv_fds(self.control, 65536, 3)
+        except OSError:
+            message, fds = b"", []
+        for made in (cgroup, following):
+            if made is not None:
+                made.close_fds()
         if not message or len(fds) != 3:
             for fd in fds:
                 os.close(fd)
+            if cgroup is not None:
+                cgroup.remove()
             raise SandboxError("the sandbox's warm worker died while starting a submission")
-        from grader.sandbox.channel import Child  # imports torch (for the wire); the launch above does not
+        # imports torch (for the wire); the launch above does not
+        from grader.sandbox.host.connection import SubmissionConnection
 
         pid = json.loads(message)["pid"]
+        if cgroup is not None:
+            self.submission_cgroups[pid] = cgroup
         rpc = socket.socket(fileno=fds[0])
-        return Child(self, pid, rpc, fds[1], fds[2], int(limits.get("output_bytes", 64 << 10)),
-                     int(limits.get("max_transfer_bytes", DEFAULT_TRANSFER_BYTES)))
+        return SubmissionConnection(self, pid, rpc, fds[1], fds[2], int(limits.get("output_bytes", 64 << 10)),
+                                    int(limits.get("max_transfer_bytes", DEFAULT_TRANSFER_BYTES)))
+
+    def _submission_cgroup(self, limits: dict) -> cgroups.SubmissionCgroup:
+        """A submission's own cgroups, sized as the warm worker's whole sandbox was before: the
+        worker's share is room for the pages of the warm worker that the child copies; one task
+        more for the warm worker, which sits in them while it forks the submission."""
+        extra = CGROUP_CUDA_EXTRA_BYTES if self.gpu is not None else 0
+        try:
+            return cgroups.SubmissionCgroup(
+                max_tasks=int(limits.get("processes", self.max_processes)) + 1,
+                memory_bytes=int(limits.get("memory_bytes", self.memory_bytes)) + CGROUP_WORKER_BYTES + extra,
+                cpu=self.cpu_cgroup)
+        except OSError as error:
+            raise SandboxError(f"could not make the submission's cgroup ({error})") from None
 
     def finish(self, pid: int) -> str:
         if not self.alive():
@@ -189,7 +238,13 @@ class ForkServer:
         finally:
             if self.control is not None:
                 self.control.settimeout(None)
+            self._remove_submission_cgroup(pid)
         return str(reply.get("exit", "unknown"))
+
+    def _remove_submission_cgroup(self, pid: int) -> None:
+        cgroup = self.submission_cgroups.pop(pid, None)
+        if cgroup is not None:
+            cgroup.remove()
 
     def close(self) -> None:
         if self.control is not None:
@@ -204,6 +259,12 @@ class ForkServer:
             if self.process.stderr:
                 self.process.stderr.close()
             self.process = None
+        self._worker_host_pid = None
+        for pid in list(self.submission_cgroups):
+            self._remove_submission_cgroup(pid)
+        if self.prepared_cgroup is not None:
+            self.prepared_cgroup.remove()
+            self.prepared_cgroup = None
         if self.cgroup is not None:
             self.cgroup.remove()
             self.cgroup = None

@@ -1,4 +1,4 @@
-"""Talking to one sandboxed child: framed messages over its socket, its output drained and capped."""
+"""Talking to one submission's sandboxed process: framed messages over its socket, its output drained and capped."""
 
 from __future__ import annotations
 
@@ -10,10 +10,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
 from grader import wire
-from grader.sandbox.client import SEND_TIMEOUT_SECONDS, CallTimeout, ChildGone
+from grader.sandbox.host import starvation
+from grader.sandbox.host.errors import CallTimeout, ChildGone
 
 if TYPE_CHECKING:
-    from grader.sandbox.client import ForkServer
+    from grader.sandbox.host.warm_worker import WarmWorkerHost
+
+SEND_TIMEOUT_SECONDS = 30
 
 
 @dataclass
@@ -35,10 +38,10 @@ class CapturedOutput:
         return text
 
 
-class Child:
+class SubmissionConnection:
     """One submission's sandboxed process, seen from the trusted side."""
 
-    def __init__(self, server: ForkServer, pid: int, rpc: socket.socket, out_fd: int, err_fd: int,
+    def __init__(self, server: WarmWorkerHost, pid: int, rpc: socket.socket, out_fd: int, err_fd: int,
                  output_bytes: int, max_transfer_bytes: int):
         self.server = server
         self.pid = pid
@@ -55,17 +58,50 @@ class Child:
         self.pipes = [out_fd, err_fd]
         self.alive = True
         self.exit_status: str | None = None
+        self.started = time.monotonic()
+        self._host_pid: int | None = None
+        self._since: starvation.SchedSample | None = None  # the start of the window a timeout covers
+
+    # telling the student's timeout from the grader's -------------------------------------
+
+    def host_pid(self) -> int | None:
+        if self._host_pid is None:
+            worker = self.server.worker_host_pid()
+            if worker is not None:
+                self._host_pid = starvation.host_pid_of(worker, self.pid)
+        return self._host_pid
+
+    def _mark_window(self) -> None:
+        pid = self.host_pid()
+        self._since = starvation.sched_sample(pid) if pid is not None else None
+
+    def _timed_out(self, message: str) -> CallTimeout:
+        """``CallTimeout``, or ``SubmissionStarved`` when the process was kept from running meanwhile."""
+        pid, since = self._host_pid, self._since
+        now = starvation.sched_sample(pid) if pid is not None and since is not None else None
+        worker = self.server.worker_host_pid()
+        if now is None or worker is None:
+            return CallTimeout(message)
+        report = starvation.StarvationReport(
+            window_seconds=now.at - since.at, ran_seconds=now.cpu_seconds - since.cpu_seconds,
+            waited_seconds=now.wait_seconds - since.wait_seconds,
+            tree_cpu_seconds=starvation.tree_cpu_seconds(worker), life_seconds=now.at - self.started)
+        if report.starved:
+            return starvation.SubmissionStarved(f"{message}, but the grader kept it from running: "
+                                                f"{report.describe()}", report)
+        return CallTimeout(message)
 
     def send(self, header: dict, payload: Any = None, to_handle: Callable[[Any], wire.Handle] | None = None) -> None:
         if not self.alive:
             raise ChildGone("the submission's process is no longer running")
+        self._mark_window()
         self.rpc.settimeout(SEND_TIMEOUT_SECONDS)  # a child that stops reading cannot block the judge
         try:
             wire.send_message(self.rpc, header, payload, to_handle=to_handle,
                               max_blob_bytes=self.max_transfer_bytes)
         except socket.timeout:
             self.alive = False
-            raise CallTimeout("the submission's process stopped reading") from None
+            raise self._timed_out("the submission's process stopped reading") from None
         except (BrokenPipeError, ConnectionResetError) as error:
             self.alive = False
             raise ChildGone("the submission's process ended") from error
@@ -77,10 +113,12 @@ class Child:
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise CallTimeout("timed out")
+                raise self._timed_out("timed out")
             for key, _ in self.selector.select(timeout=remaining):
                 if key.data == "rpc":
-                    return self._read_message(decoder_factory, deadline)
+                    message = self._read_message(decoder_factory, deadline)
+                    self._mark_window()  # the next event (a cell's end) is timed from this one
+                    return message
                 self._drain(key)
 
     def _read_message(self, decoder_factory, deadline: float) -> tuple[dict, Any]:
@@ -89,7 +127,7 @@ class Child:
         try:
             header, blobs = wire.receive_message(self.rpc, self.max_transfer_bytes, deadline)
         except socket.timeout:
-            raise CallTimeout("timed out mid-message") from None
+            raise self._timed_out("timed out mid-message") from None
         except (wire.ConnectionClosed, ConnectionResetError) as error:
             self.alive = False
             raise ChildGone("the submission's process ended") from error
