@@ -20,7 +20,7 @@ from grader.assertions import describe_value, expect_close, expect_tensor, expec
 from grader.seeding import manual_seed, seed_everything
 from grader.i18n import tr
 from grader.replay import recorded
-from grader.sandbox import factories
+from grader.sandbox.inside import factories
 
 TRAIN_SIZE = 1347          # the rest of the 1,797 digits (450) is held out for fit
 FIT_EPOCHS = 20

@@ -11,7 +11,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from grader.sandbox import factories
+from grader.sandbox.inside import factories
 from grader.assertions import (expect_close, expect_equal, expect_rows_sum_to_one, expect_tensor, expect_type, fail,
                                is_remote)
 from grader.i18n import tr
