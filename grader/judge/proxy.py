@@ -99,9 +99,9 @@ class StudentSession:
                             error=_cell_error(error), seconds=_seconds(header.get("seconds")))
                 elif event == "cells_finished":
                     return None
-        except (CallTimeout, wire.DecodeTimeout) as timeout:
-            if isinstance(timeout, SubmissionStarved):
-                self.starved = timeout
+        except (CallTimeout, wire.DecodeTimeout) as expired:
+            if isinstance(expired, SubmissionStarved):
+                self.starved = expired
             if current is None:
                 self.fatal = tr("the notebook ran out of its {limit} s time limit", limit=f"{self.limits.wall_seconds:g}")
                 return None
@@ -176,9 +176,9 @@ class StudentSession:
             self.child.send(header, payload, to_handle=_remote_to_handle)
             self.reply_deadline = time.monotonic() + timeout
             reply, value = self.child.receive(self.reply_deadline, self._decoder)
-        except (CallTimeout, wire.DecodeTimeout) as timeout:
-            if isinstance(timeout, SubmissionStarved):
-                self.starved = timeout
+        except (CallTimeout, wire.DecodeTimeout) as expired:
+            if isinstance(expired, SubmissionStarved):
+                self.starved = expired
             self._end_child()
             raise StudentCodeFailed(tr("{what} did not return within {limit} s (an endless loop?)", what=what,
                                        limit=f"{timeout:.3g}")) from None
