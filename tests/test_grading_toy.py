@@ -112,6 +112,11 @@ LAYER_PRECONDITIONS = {
     "rlimits": (True, ""),
     "cgroup_limits": (cgroups.available(), "no writable cgroup v1 pids and memory controllers here"),
     "scrubbed_environment": (True, ""),
+    "cgroup_per_submission": (cgroups.available(), "no writable cgroup v1 pids and memory controllers here"),
+    "cpu_share_per_submission": (cgroups.available() and os.environ.get("GRADER_NO_CPU_CGROUP") != "1",
+                                 "no writable cgroup v1 cpu controller here"),
+    "ipc_namespace_per_submission": (BWRAP, "no user namespaces for the submission's own IPC namespace"),
+    "session_keyring_per_submission": (BWRAP, "no user namespaces for the submission's own keyrings"),
 }
 
 
