@@ -7,6 +7,8 @@ process inherits the result.
 from __future__ import annotations
 
 import ctypes
+import os
+import shutil
 import sys
 
 from grader.sandbox import hugepages
@@ -41,6 +43,10 @@ def preload(warm_optimizer: bool = True, batch_warmups: bool = True) -> None:
             importlib.import_module(name)
         except ImportError:
             pass
+    # matplotlib wrote its font cache there while pyplot was imported; children share the worker's /tmp,
+    # so nothing of the worker's may stay in it for one submission to change and the next to read.
+    if os.environ.get("MPLCONFIGDIR", "").startswith("/tmp/"):
+        shutil.rmtree(os.environ["MPLCONFIGDIR"], ignore_errors=True)
     if warm_optimizer:
         # The first optimizer step imports more of torch lazily (and may touch a cache folder);
         # do it here, once, so children need not read or write outside their sandbox for it.
