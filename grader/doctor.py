@@ -30,12 +30,9 @@ def sandbox_report() -> dict[str, bool]:
     """Start a real sandbox on this machine and read back the layers that held."""
     from grader.sandbox.host.warm_worker import WarmWorkerHost
 
-    server = WarmWorkerHost(warm_optimizer=False, batch_warmups=False)  # no batch follows: skip its warm-ups
-    server.start()
-    try:
+    with WarmWorkerHost(warm_optimizer=False, batch_warmups=False) as server:  # no batch follows: no warm-ups
+        server.start()
         return dict(server.reported_layers)
-    finally:
-        server.close()
 
 
 def doctor(cluster: str | None = None) -> DoctorReport:

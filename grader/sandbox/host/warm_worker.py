@@ -246,6 +246,12 @@ class WarmWorkerHost:
         if cgroup is not None:
             cgroup.remove()
 
+    def __enter__(self) -> "WarmWorkerHost":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
     def close(self) -> None:
         if self.control is not None:
             self.control.close()
