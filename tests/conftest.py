@@ -47,6 +47,24 @@ def run_grader(*args: str, cwd: Path | None = None, timeout: float = 600) -> sub
                           cwd=cwd or REPO, timeout=timeout)
 
 
+def process_status_bytes(field: str) -> int:
+    """A size field of /proc/self/status (VmRSS, VmHWM), in bytes."""
+    with open("/proc/self/status") as handle:
+        for line in handle:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) << 10
+    raise LookupError(field)
+
+
+def peak_rss_growth(action):
+    """``(action's result, bytes this process's peak RSS rose above its RSS at the start while it ran)``."""
+    with open("/proc/self/clear_refs", "w") as handle:
+        handle.write("5")  # resets the peak (VmHWM) to the current RSS
+    start = process_status_bytes("VmRSS")
+    result = action()
+    return result, process_status_bytes("VmHWM") - start
+
+
 def read_json(path: Path) -> list[dict]:
     return json.loads(path.read_text())
 

@@ -724,51 +724,21 @@ def test_correct_notebook_in_the_batch_gets_full_marks(hostile_batch, name):
 
 # --- one test per property of the whole batch ----------------------------------------------------------
 
-def test_the_grading_process_finishes_on_its_own(hostile_batch):
-    problems = process_problems(hostile_batch)
-    assert not problems, explain(problems, hostile_batch)
+BATCH_PROPERTIES = {
+    "the grading process finishes on its own": process_problems,
+    "no submission crashes the batch": crash_problems,
+    "the database holds no secret, canary, reference or checks": database_problems,
+    "the host's listeners are never reached": listener_problems,
+    "the canary file is never read": canary_read_problems,
+    "no file on the host is created, changed or removed": host_file_problems,
+    "no process of the batch survives it": survivor_problems,
+    "the sandbox stays within its process limit": process_count_problems,
+    "the sandbox stays within its memory bound": memory_problems,
+    "the batch finishes within its time bound": duration_problems,
+}
 
 
-def test_no_submission_crashes_the_batch(hostile_batch):
-    problems = crash_problems(hostile_batch)
-    assert not problems, explain(problems, hostile_batch)
-
-
-def test_the_database_holds_no_secret_canary_reference_or_checks(hostile_batch):
-    problems = database_problems(hostile_batch)
-    assert not problems, explain(problems, hostile_batch)
-
-
-def test_the_hosts_listeners_are_never_reached(hostile_batch):
-    problems = listener_problems(hostile_batch)
-    assert not problems, explain(problems, hostile_batch)
-
-
-def test_the_canary_file_is_never_read(hostile_batch):
-    problems = canary_read_problems(hostile_batch)
-    assert not problems, explain(problems, hostile_batch)
-
-
-def test_no_file_on_the_host_is_created_changed_or_removed(hostile_batch):
-    problems = host_file_problems(hostile_batch)
-    assert not problems, explain(problems, hostile_batch)
-
-
-def test_no_process_of_the_batch_survives_it(hostile_batch):
-    problems = survivor_problems(hostile_batch)
-    assert not problems, explain(problems, hostile_batch)
-
-
-def test_the_sandbox_stays_within_its_process_limit(hostile_batch):
-    problems = process_count_problems(hostile_batch)
-    assert not problems, explain(problems, hostile_batch)
-
-
-def test_the_sandbox_stays_within_its_memory_bound(hostile_batch):
-    problems = memory_problems(hostile_batch)
-    assert not problems, explain(problems, hostile_batch)
-
-
-def test_the_batch_finishes_within_its_time_bound(hostile_batch):
-    problems = duration_problems(hostile_batch)
+@pytest.mark.parametrize("property_name", sorted(BATCH_PROPERTIES))
+def test_the_whole_batch(hostile_batch, property_name):
+    problems = BATCH_PROPERTIES[property_name](hostile_batch)
     assert not problems, explain(problems, hostile_batch)

@@ -15,26 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from conftest import TEST_ASSIGNMENTS
+from conftest import TEST_ASSIGNMENTS, peak_rss_growth
 from grader.api import grade_submissions
 
 REPO = Path(__file__).resolve().parent.parent
 REPLIES = Path(__file__).resolve().parent / "hostile" / "wire_replies"
 FORGED_WEIGHT_BYTES = 8192 * 8192  # the bool weight of hw4_huge_bool_weight.ipynb
-
-
-def _status(field: str) -> int:
-    with open("/proc/self/status") as handle:
-        for line in handle:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) << 10
-    raise LookupError(field)
-
-
-def _reset_peak_rss() -> int:
-    with open("/proc/self/clear_refs", "w") as handle:
-        handle.write("5")
-    return _status("VmRSS")
 
 
 def test_a_reply_of_colliding_dict_keys_costs_the_judge_no_more_than_reading_it(tmp_path):
@@ -55,11 +41,10 @@ def test_a_module_description_with_a_huge_bool_weight_is_refused_before_it_is_co
     # Warm the judge's imports and caches first, so only the hostile reply's own cost is measured.
     reference, = grade_submissions("hw4", [REPO / "reference_solutions" / "hw4.py"], db_url=db)
     assert reference.score == 10
-    start_rss = _reset_peak_rss()
     started = time.monotonic()
-    verdict, = grade_submissions("hw4", [REPLIES / "hw4_huge_bool_weight.ipynb"], db_url=db)
+    (verdict,), growth = peak_rss_growth(
+        lambda: grade_submissions("hw4", [REPLIES / "hw4_huge_bool_weight.ipynb"], db_url=db))
     wall = time.monotonic() - started
-    growth = _status("VmHWM") - start_rss
     checks = {check.name: check for check in verdict.checks}
     for name in ("test_network_forward_flat", "test_network_forward_images", "test_init_weights",
                  "test_network_other_batches", "test_sequential_forward", "test_init_weights_other_models"):

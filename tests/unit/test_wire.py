@@ -3,6 +3,8 @@ import socket
 import threading
 
 import pytest
+
+from conftest import peak_rss_growth as measure_peak_rss_growth
 import torch
 
 from grader import wire
@@ -144,24 +146,15 @@ def receive_forged(frame: bytes, deadline=None):
             sender.join()
 
 
-def _status(field: str) -> int:
-    with open("/proc/self/status") as handle:
-        for line in handle:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) << 10
-    raise LookupError(field)
-
-
 def peak_rss_growth(action) -> int:
-    """Bytes the process's peak RSS rose above its RSS at the start while ``action`` ran."""
-    with open("/proc/self/clear_refs", "w") as handle:
-        handle.write("5")  # resets the peak (VmHWM) to the current RSS
-    start = _status("VmRSS")
-    try:
-        action()
-    except wire.WireError:
-        pass
-    return _status("VmHWM") - start
+    """Bytes the process's peak RSS rose while ``action`` ran (a refused reply is the expected end)."""
+    def run() -> None:
+        try:
+            action()
+        except wire.WireError:
+            pass
+
+    return measure_peak_rss_growth(run)[1]
 
 
 def test_a_dict_of_90000_colliding_integer_keys_is_refused_at_once():
