@@ -284,6 +284,35 @@ def doctor(cluster: str | None) -> None:
     console.print("this machine gives every layer grading needs")
 
 
+@main.command()
+@click.option("--port", type=click.IntRange(0, 65535), required=True, help="TCP port for the webhooks (0: any free)")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="address to listen on (put a TLS reverse proxy in front and expose only /webhook/)")
+@click.option("--checks-dir", required=True, type=click.Path(file_okay=False),
+              help="the private copy of the course's assignments/ folder (reference_solutions/ beside it)")
+@DB
+@click.option("--repo-pattern", default=None, metavar="REGEX",
+              help="how a repository's name gives (?P<assignment>...) and (?P<student>...) "
+                   "(default: Classroom's hw2-alice)")
+@click.option("--rate-limit", "max_per_window", type=click.IntRange(min=1), default=10, show_default=True,
+              help="gradings per student and assignment in each --rate-window")
+@click.option("--rate-window", "window_seconds", type=click.FloatRange(min=1), default=3600.0, show_default=True,
+              help="seconds")
+@click.option("--device", default="cpu", show_default=True, help="cpu, cuda or cuda:N")
+@click.option("--allow-unisolated", is_flag=True,
+              help="grade even where the sandbox lacks network or filesystem isolation (recorded with every run)")
+@CLUSTER
+def serve(port: int, host: str, checks_dir: str, db_url: str, repo_pattern: str | None, max_per_window: int,
+          window_seconds: float, device: str, allow_unisolated: bool, cluster: str | None) -> None:
+    """Run the grading service: take GitHub's and GitLab's webhooks, grade with the hidden checks, comment.
+
+    Secrets come from the environment: GRADER_WEBHOOK_SECRET, GITHUB_TOKEN (and GITHUB_API_URL for
+    GitHub Enterprise), GITLAB_TOKEN and GITLAB_API_URL. Log lines are JSON on stderr.
+    """
+    api.serve(port, checks_dir, db_url, host=host, repo_pattern=repo_pattern, max_per_window=max_per_window,
+              window_seconds=window_seconds, device=device, allow_unisolated=allow_unisolated, cluster=cluster)
+
+
 def run() -> None:
     """The `grader` program: ``main``, then an exit that skips tearing the interpreter down.
 

@@ -1,0 +1,58 @@
+"""What the service writes on a pull request (or a pushed commit): the verdict as a student may see it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from grader.ci.forge import redact
+from grader.models import Verdict
+from grader.report import render_markdown
+from grader.report.untrusted import markdown_text
+
+MAX_COMMENT_CHARS = 60000
+
+
+def marker(assignment: str) -> str:
+    """Not `grader ci`'s marker: the service never edits a comment the student's own CI job wrote."""
+    return f"<!-- grader-serve:{assignment} -->"
+
+
+def hidden_checks_for_students(verdict: Verdict) -> Verdict:
+    """A hidden check as a student may see it: title, pass/fail and points; never its message.
+
+    The one place the service decides this (``grader.student_view`` is to take it over).
+    """
+    checks = [check.model_copy(update={"message": ""}) if check.visibility == "hidden" else check
+              for check in verdict.checks]
+    return verdict.model_copy(update={"checks": checks, "stdout": "", "stderr": ""})
+
+
+def limit_line(limit_text: str, used: int, next_at: datetime | None) -> str:
+    when = "now" if next_at is None else f"after {next_at:%Y-%m-%d %H:%M} UTC"
+    return f"Rate limit: {limit_text} ({used} used; the next push is graded {when})."
+
+
+def graded_body(verdict: Verdict, notebook: str, sha: str, limit: str, secrets: list[str]) -> str:
+    shown = hidden_checks_for_students(verdict)
+    lines = [marker(verdict.assignment),
+             f"**Grading service** · commit `{sha[:12]}` · hidden checks show pass/fail and points only", "",
+             render_markdown(shown, notebook), limit]
+    return _capped(redact("\n".join(lines) + "\n", secrets))
+
+
+def waiting_body(assignment: str, sha: str, limit: str, secrets: list[str]) -> str:
+    lines = [marker(assignment), f"**Grading service** · commit `{sha[:12]}` waits: it is over the rate limit.", "",
+             limit]
+    return _capped(redact("\n".join(lines) + "\n", secrets))
+
+
+def failed_body(assignment: str, sha: str, reason: str, limit: str, secrets: list[str]) -> str:
+    lines = [marker(assignment), f"**Grading service** · commit `{sha[:12]}` · not graded", "",
+             f"**Not graded:** {markdown_text(reason, 500)}", "", limit]
+    return _capped(redact("\n".join(lines) + "\n", secrets))
+
+
+def _capped(body: str) -> str:
+    if len(body) > MAX_COMMENT_CHARS:
+        body = body[:MAX_COMMENT_CHARS] + "\n\n*(cut)*\n"
+    return body
