@@ -151,5 +151,6 @@ def next_allowed(started: list[datetime], limit: int, window: timedelta) -> date
     return started[len(started) - limit] + window
 
 
-def asas_utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+def as_utc(moment: datetime | None) -> datetime | None:
+    """SQLite gives times back without their zone; every time here is UTC."""
+    return moment if moment is None or moment.tzinfo else moment.replace(tzinfo=timezone.utc)

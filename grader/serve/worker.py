@@ -41,7 +41,12 @@ class GradingWorker:
 
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():
-            job = self.queue.take()
+            try:
+                job = self.queue.take()
+            except Exception as error:  # the database is away for a moment: try again, never die
+                self.log("queue.unavailable", level="error", error=f"{type(error).__name__}: {str(error)[:300]}")
+                stop.wait(5 * self.config.poll_seconds)
+                continue
             if job is None:
                 self.wake.wait(self.config.poll_seconds)
                 self.wake.clear()
@@ -71,11 +76,11 @@ class GradingWorker:
         if until is not None:
             limit = comment.limit_line(config.limit_text, len(started), until)
             first_wait = job.not_before is None
+            if first_wait and commit.pull_request is not None:
+                self._comment(job, comment.waiting_body(job.assignment, commit.sha, limit, config.secrets()))
             self.queue.defer(job.id, until, "over the rate limit")
             self.log("job.deferred", job=job.id, assignment=job.assignment, student=job.student,
                      until=until.isoformat())
-            if first_wait and commit.pull_request is not None:
-                self._comment(job, comment.waiting_body(job.assignment, commit.sha, limit, config.secrets()))
             return
         self.log("job.started", job=job.id, assignment=job.assignment, student=job.student, sha=commit.sha,
                  attempt=job.attempts)
