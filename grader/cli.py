@@ -302,15 +302,19 @@ def doctor(cluster: str | None) -> None:
 @click.option("--allow-unisolated", is_flag=True,
               help="grade even where the sandbox lacks network or filesystem isolation (recorded with every run)")
 @CLUSTER
+@click.option("--batch", "batch_size", type=click.IntRange(min=1), default=None,
+              help="queued commits judged together (default: 1; 16 with --cluster)")
 def serve(port: int, host: str, checks_dir: str, db_url: str, repo_pattern: str | None, max_per_window: int,
-          window_seconds: float, device: str, allow_unisolated: bool, cluster: str | None) -> None:
+          window_seconds: float, device: str, allow_unisolated: bool, cluster: str | None,
+          batch_size: int | None) -> None:
     """Run the grading service: take GitHub's and GitLab's webhooks, grade with the hidden checks, comment.
 
     Secrets come from the environment: GRADER_WEBHOOK_SECRET, GITHUB_TOKEN (and GITHUB_API_URL for
     GitHub Enterprise), GITLAB_TOKEN and GITLAB_API_URL. Log lines are JSON on stderr.
     """
     api.serve(port, checks_dir, db_url, host=host, repo_pattern=repo_pattern, max_per_window=max_per_window,
-              window_seconds=window_seconds, device=device, allow_unisolated=allow_unisolated, cluster=cluster)
+              window_seconds=window_seconds, device=device, allow_unisolated=allow_unisolated, cluster=cluster,
+              batch_size=batch_size or (16 if cluster else 1))
 
 
 def run() -> None:

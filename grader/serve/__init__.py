@@ -27,9 +27,10 @@ def run_service(config: ServiceConfig, stop: threading.Event | None = None) -> N
     gradebook = Gradebook(config.db_url, create=True)
     queue = JobQueue(gradebook.engine)
     requeued = queue.requeue_interrupted()
-    worker = GradingWorker(config, queue, gradebook, log)
+    worker = GradingWorker(config, queue, gradebook, log, batch_size=config.batch_size)
     server = WebhookServer(config, queue, log, worker.wake,
-                           workers=lambda: {"count": 1, "busy": worker.busy, "cluster": config.cluster or None})
+                           workers=lambda: {"grading": worker.busy, "batch": config.batch_size,
+                                            "cluster": config.cluster or None})
     thread = threading.Thread(target=server.serve_forever, name="webhooks", daemon=True)
     if threading.current_thread() is threading.main_thread():
         for number in (signal.SIGTERM, signal.SIGINT):

@@ -44,6 +44,7 @@ class ServiceConfig(BaseModel):
     device: str = "cpu"
     allow_unisolated: bool = False
     cluster: str | None = None
+    batch_size: int = 1  # jobs judged together (with --cluster: sent to the cluster at once)
     poll_seconds: float = 0.5
 
     def secrets(self) -> list[str]:

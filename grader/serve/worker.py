@@ -1,15 +1,17 @@
-"""The background worker: take a queued commit, fetch its notebook, judge it warm, store, comment, finish.
+"""The background worker: take queued commits, fetch their notebooks, judge them warm, store, comment, finish.
 
 Judges stay warm between jobs (one per assignment: its sandbox's fork server has torch imported
-and the checks are collected again in ~0.1 s), or the jobs go to a Dask cluster with ``--cluster``.
-The order is the gradebook's first: a verdict is stored before the comment is posted, and the job
-is marked done last, so a service killed at any point grades the job again rather than losing it.
+and the checks are collected again in ~0.1 s), or, with ``--cluster``, each batch of queued jobs
+goes to the Dask cluster at once. The order is the gradebook's first: a verdict is stored before
+the comment is posted, and the job is marked done last, so a service killed at any point grades
+the job again rather than losing it.
 """
 
 from __future__ import annotations
 
 import tempfile
 import threading
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
@@ -30,85 +32,136 @@ from grader.verdicts import Grading
 MAX_ATTEMPTS = 3  # a job whose grading kept killing the service is stored as an error after this
 
 
+@dataclass
+class Prepared:
+    """One taken job, ready to judge: its unit, or already its verdict (nothing to fetch, nothing to judge)."""
+
+    job: Job
+    spec: AssignmentSpec
+    grading: Grading
+    notebook: str
+    used: list  # when this student's gradings in the window started, this one not counted
+    unit: ExtractedSubmission | None = None
+    verdict: Verdict | None = None
+
+
+@dataclass
+class Batch:
+    prepared: list[Prepared] = field(default_factory=list)
+    counted: dict[tuple[str, str], int] = field(default_factory=dict)  # (assignment, student) -> in this batch
+
+
 class GradingWorker:
-    def __init__(self, config: ServiceConfig, queue: JobQueue, gradebook, log: EventLog):
+    def __init__(self, config: ServiceConfig, queue: JobQueue, gradebook, log: EventLog, batch_size: int = 1):
         self.config, self.queue, self.gradebook, self.log = config, queue, gradebook, log
+        self.batch_size = batch_size
         self.judges: dict[str, object] = {}
         self.wake = threading.Event()
-        self.busy = False
+        self.busy = 0
+        self.window = timedelta(seconds=config.window_seconds)
 
     # -- the loop ------------------------------------------------------------------------
 
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():
             try:
-                job = self.queue.take()
+                jobs = self.take()
             except Exception as error:  # the database is away for a moment: try again, never die
                 self.log("queue.unavailable", level="error", error=f"{type(error).__name__}: {str(error)[:300]}")
                 stop.wait(5 * self.config.poll_seconds)
                 continue
-            if job is None:
+            if not jobs:
                 self.wake.wait(self.config.poll_seconds)
                 self.wake.clear()
                 continue
-            self.busy = True
+            self.busy = len(jobs)
             try:
-                self.handle(job)
-            except Exception as error:  # the service goes on; the job is stored as failed, not lost silently
-                self.log("job.crashed", level="error", job=job.id, error=f"{type(error).__name__}: {error}")
-                self.queue.finish(job.id, None, None, "the grading service failed on this commit")
+                self.grade(jobs)
             finally:
-                self.busy = False
+                self.busy = 0
         self.close()
+
+    def take(self) -> list[Job]:
+        jobs: list[Job] = []
+        while len(jobs) < self.batch_size:
+            job = self.queue.take()
+            if job is None:
+                break
+            jobs.append(job)
+        return jobs
 
     def close(self) -> None:
         for judge in self.judges.values():
             judge.close()
         self.judges.clear()
 
+    def grade(self, jobs: list[Job]) -> None:
+        batch = Batch()
+        for job in jobs:
+            try:
+                prepared = self.prepare(job, batch)
+            except Exception as error:  # the service goes on; the job is stored as failed, not lost silently
+                self.crashed(job, error)
+                continue
+            if prepared is not None:
+                batch.prepared.append(prepared)
+        waiting = [each for each in batch.prepared if each.verdict is None]
+        by_assignment: dict[str, list[Prepared]] = {}
+        for each in waiting:
+            by_assignment.setdefault(each.spec.id, []).append(each)
+        for group in by_assignment.values():
+            self.judge(group)
+        for each in batch.prepared:
+            try:
+                self.finish(each)
+            except Exception as error:
+                self.crashed(each.job, error)
+
+    def crashed(self, job: Job, error: Exception) -> None:
+        self.log("job.crashed", level="error", job=job.id, error=f"{type(error).__name__}: {str(error)[:500]}")
+        self.queue.finish(job.id, None, None, "the grading service failed on this commit")
+
     # -- one job ---------------------------------------------------------------------------
 
-    def handle(self, job: Job) -> None:
+    def prepare(self, job: Job, batch: Batch) -> Prepared | None:
         config, commit = self.config, job.commit
-        window = timedelta(seconds=config.window_seconds)
-        started = self.queue.graded_in_window(job.assignment, job.student, window)
-        until = next_allowed(started, config.max_per_window, window)
+        key = (job.assignment, job.student)
+        started = self.queue.graded_in_window(job.assignment, job.student, self.window)
+        used = [*started, *[utcnow()] * batch.counted.get(key, 0)]
+        until = next_allowed(used, config.max_per_window, self.window)
         if until is not None:
-            limit = comment.limit_line(config.limit_text, len(started), until)
-            first_wait = job.not_before is None
-            if first_wait and commit.pull_request is not None:
+            limit = comment.limit_line(config.limit_text, len(used), until)
+            if job.not_before is None and commit.pull_request is not None:  # said once, not at every retry
                 self._comment(job, comment.waiting_body(job.assignment, commit.sha, limit, config.secrets()))
             self.queue.defer(job.id, until, "over the rate limit")
             self.log("job.deferred", job=job.id, assignment=job.assignment, student=job.student,
                      until=until.isoformat())
-            return
+            return None
+        batch.counted[key] = batch.counted.get(key, 0) + 1
         self.log("job.started", job=job.id, assignment=job.assignment, student=job.student, sha=commit.sha,
                  attempt=job.attempts)
         spec = load_assignment(job.assignment, config.checks_dir)
         grading = Grading.of(spec, include_hidden=True, device=config.device)
+        prepared = Prepared(job=job, spec=spec, grading=grading, notebook=spec.notebook, used=used)
         if job.attempts > MAX_ATTEMPTS:
-            verdict = grading.error(self._name(job, spec.notebook), job.student,
-                                    "the grading service stopped while grading this commit, several times")
-            notebook = spec.notebook
-        else:
-            notebook, verdict = self._verdict(job, spec, grading)
-        verdict = self.gradebook.record_or_error(verdict)
-        limit = comment.limit_line(config.limit_text, len(started) + 1,
-                                   next_allowed([*started, utcnow()], config.max_per_window, window))
-        body = comment.graded_body(verdict, notebook, commit.sha, limit, config.secrets())
-        url = self._comment(job, body)
-        self.queue.finish(job.id, verdict.score, verdict.max_score,
-                          verdict.message if verdict.status == "error" else "graded", url)
-        self.log("job.graded", job=job.id, assignment=job.assignment, student=job.student, sha=commit.sha,
-                 status=verdict.status, score=verdict.score, max_score=verdict.max_score, comment=bool(url))
+            prepared.verdict = grading.error(self._name(job, spec.notebook), job.student,
+                                             "the grading service stopped while grading this commit, several times")
+            return prepared
+        self._read(prepared)
+        if prepared.unit is not None and any(other.unit is not None and other.unit.path == prepared.unit.path
+                                             for other in batch.prepared):
+            self.queue.defer(job.id, utcnow(), "the same commit is in this batch already")  # graded next round
+            return None
+        return prepared
 
     def _name(self, job: Job, notebook: str) -> str:
         """How the run is named in the gradebook: the repository and commit, then the notebook."""
         where = f"{job.commit.project}!{job.commit.pull_request}" if job.commit.pull_request else job.commit.project
         return f"{where}@{job.commit.sha[:12]}:{notebook}"
 
-    def _verdict(self, job: Job, spec: AssignmentSpec, grading: Grading) -> tuple[str, Verdict]:
-        commit, config = job.commit, self.config
+    def _read(self, prepared: Prepared) -> None:
+        job, spec, grading, config = prepared.job, prepared.spec, prepared.grading, self.config
+        commit = job.commit
         account = config.account(commit.forge)
         auth = basic_auth(SOURCES[commit.forge].git_user(), account.token.get_secret_value()) if account else None
         with tempfile.TemporaryDirectory(prefix="grader-serve-") as scratch:
@@ -117,37 +170,49 @@ class GradingWorker:
                                            Path(scratch), auth)
             except FetchError as error:
                 self.log("job.fetch_failed", level="warning", job=job.id, reason=str(error))
-                return spec.notebook, grading.error(self._name(job, spec.notebook), job.student, str(error))
+                prepared.verdict = grading.error(self._name(job, spec.notebook), job.student, str(error))
+                return
             local = Path(scratch) / "submission" / Path(spec.notebook).name
             local.parent.mkdir()
             local.write_bytes(data)
-            name = self._name(job, path)
-            file = SubmissionFile(name=name, source=str(local), student=job.student, layout="service")
-            unit = read_submission(file, spec, grading)
-            if isinstance(unit, Verdict):
-                return path, unit
-            return path, self._judge(spec, grading, unit)
+            file = SubmissionFile(name=self._name(job, path), source=str(local), student=job.student,
+                                  layout="service")
+            prepared.notebook = path
+            unit = read_submission(file, spec, grading)  # the code is extracted now: the file can go
+        if isinstance(unit, Verdict):
+            prepared.verdict = unit
+        else:
+            prepared.unit = unit
 
-    def _judge(self, spec: AssignmentSpec, grading: Grading, unit: ExtractedSubmission) -> Verdict:
-        verdicts: list[Verdict] = []
+    def judge(self, group: list[Prepared]) -> None:
+        spec, grading = group[0].spec, group[0].grading
+        by_path = {each.unit.path: each for each in group}
+        units = [each.unit for each in group]
+
+        def keep(verdict: Verdict) -> None:
+            if verdict.submission in by_path:
+                by_path[verdict.submission].verdict = verdict
+
         try:
             if self.config.cluster:
                 from grader.executors import JudgeJob, choose_executor
 
                 job = JudgeJob(assignment=spec.id, assignments_dir=str(spec.root.parent), include_hidden=True,
                                device=self.config.device, allow_unisolated=self.config.allow_unisolated)
-                choose_executor(spec, job, grading, 1, cluster=self.config.cluster).judge([unit], verdicts.append)
+                choose_executor(spec, job, grading, len(units), cluster=self.config.cluster).judge(units, keep)
             else:
-                self._warm_judge(spec).run([unit], verdicts.append)
+                self._warm_judge(spec).run(units, keep)
         except (GraderError, OSError, RuntimeError) as error:
             self.log("judge.failed", level="error", assignment=spec.id, error=str(error)[:500])
             judge = self.judges.pop(spec.id, None)
             if judge is not None:
                 judge.close()
-            # The reason may quote the checks: the student reads only that grading failed on our side.
-            return grading.error(unit.path, unit.student, "the grading service could not judge this commit; "
-                                 "the course staff can see why in its log", sha256=unit.sha256)
-        return verdicts[0]
+        for each in group:
+            if each.verdict is None:
+                # The reason may quote the checks: the student reads only that grading failed on our side.
+                each.verdict = grading.error(each.unit.path, each.unit.student, sha256=each.unit.sha256,
+                                             message="the grading service could not judge this commit; the "
+                                                     "course staff can see why in its log")
 
     def _warm_judge(self, spec: AssignmentSpec):
         judge = self.judges.get(spec.id)
@@ -158,6 +223,19 @@ class GradingWorker:
                                 allow_unisolated=self.config.allow_unisolated)
             self.judges[spec.id] = judge
         return judge
+
+    def finish(self, prepared: Prepared) -> None:
+        job, config = prepared.job, self.config
+        verdict = self.gradebook.record_or_error(prepared.verdict)
+        used = [*prepared.used, utcnow()]
+        limit = comment.limit_line(config.limit_text, len(used), next_allowed(used, config.max_per_window,
+                                                                                self.window))
+        body = comment.graded_body(verdict, prepared.notebook, job.commit.sha, limit, config.secrets())
+        url = self._comment(job, body)
+        self.queue.finish(job.id, verdict.score, verdict.max_score,
+                          verdict.message if verdict.status == "error" else "graded", url)
+        self.log("job.graded", job=job.id, assignment=job.assignment, student=job.student, sha=job.commit.sha,
+                 status=verdict.status, score=verdict.score, max_score=verdict.max_score, comment=bool(url))
 
     def _comment(self, job: Job, body: str) -> str:
         try:
