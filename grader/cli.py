@@ -294,6 +294,9 @@ def doctor(cluster: str | None) -> None:
 @click.option("--repo-pattern", default=None, metavar="REGEX",
               help="how a repository's name gives (?P<assignment>...) and (?P<student>...) "
                    "(default: Classroom's hw2-alice)")
+@click.option("--repos", "repositories_file", type=click.Path(dir_okay=False), default=None,
+              help='a TOML file naming repositories the pattern does not fit: ["owner/name"] assignment = "hw2" '
+                   'student = "alice"')
 @click.option("--rate-limit", "max_per_window", type=click.IntRange(min=1), default=10, show_default=True,
               help="gradings per student and assignment in each --rate-window")
 @click.option("--rate-window", "window_seconds", type=click.FloatRange(min=1), default=3600.0, show_default=True,
@@ -304,7 +307,8 @@ def doctor(cluster: str | None) -> None:
 @CLUSTER
 @click.option("--batch", "batch_size", type=click.IntRange(min=1), default=None,
               help="queued commits judged together (default: 1; 16 with --cluster)")
-def serve(port: int, host: str, checks_dir: str, db_url: str, repo_pattern: str | None, max_per_window: int,
+def serve(port: int, host: str, checks_dir: str, db_url: str, repo_pattern: str | None,
+          repositories_file: str | None, max_per_window: int,
           window_seconds: float, device: str, allow_unisolated: bool, cluster: str | None,
           batch_size: int | None) -> None:
     """Run the grading service: take GitHub's and GitLab's webhooks, grade with the hidden checks, comment.
@@ -312,7 +316,8 @@ def serve(port: int, host: str, checks_dir: str, db_url: str, repo_pattern: str 
     Secrets come from the environment: GRADER_WEBHOOK_SECRET, GITHUB_TOKEN (and GITHUB_API_URL for
     GitHub Enterprise), GITLAB_TOKEN and GITLAB_API_URL. Log lines are JSON on stderr.
     """
-    api.serve(port, checks_dir, db_url, host=host, repo_pattern=repo_pattern, max_per_window=max_per_window,
+    api.serve(port, checks_dir, db_url, host=host, repo_pattern=repo_pattern, repositories_file=repositories_file,
+              max_per_window=max_per_window,
               window_seconds=window_seconds, device=device, allow_unisolated=allow_unisolated, cluster=cluster,
               batch_size=batch_size or (16 if cluster else 1))
 

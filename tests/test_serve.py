@@ -61,18 +61,20 @@ class StudentRepository:
 # -- the service ------------------------------------------------------------------------------
 
 class Service:
-    def __init__(self, tmp_path: Path, forge: FakeForge, checks_dir: Path, *options: str):
+    def __init__(self, tmp_path: Path, forge: FakeForge, checks_dir: Path, *options: str,
+                 gitlab_token: str = GITLAB_TOKEN):
         self.db_path = tmp_path / "grades.db"
         self.log_path = tmp_path / "serve.log"
         self.forge, self.checks_dir, self.options = forge, checks_dir, options
         self.process: subprocess.Popen | None = None
         self.port = 0
+        self.gitlab_token = gitlab_token
 
     def start(self) -> "Service":
         environment = {name: value for name, value in os.environ.items()
                        if not re.match(r"^(GITHUB_|GITLAB_|CI_|GRADER_)", name)}
         environment.update(GRADER_WEBHOOK_SECRET=SECRET, GITHUB_TOKEN=TOKEN, GITHUB_API_URL=f"{self.forge.url}/github",
-                           GITLAB_TOKEN=GITLAB_TOKEN, GITLAB_API_URL=f"{self.forge.url}/api/v4")
+                           GITLAB_TOKEN=self.gitlab_token, GITLAB_API_URL=f"{self.forge.url}/api/v4")
         start = self.log_path.stat().st_size if self.log_path.exists() else 0
         log = open(self.log_path, "a")
         self.process = subprocess.Popen(
@@ -147,8 +149,8 @@ def forge():
 def services(tmp_path, forge):
     started: list[Service] = []
 
-    def start(checks_dir: Path = TEST_ASSIGNMENTS, *options: str) -> Service:
-        service = Service(tmp_path, forge, checks_dir, *options).start()
+    def start(checks_dir: Path = TEST_ASSIGNMENTS, *options: str, **settings) -> Service:
+        service = Service(tmp_path, forge, checks_dir, *options, **settings).start()
         started.append(service)
         return service
 
@@ -311,7 +313,7 @@ def test_a_flood_of_pushes_is_rate_limited_and_the_comment_says_so(tmp_path, for
         status, _ = service.github("pull_request", pull_request_event("course", repository, "toy-erin", 8,
                                                                       flood[-1], action="synchronize"))
         assert status == 202
-    wait_for(lambda: service.rows("serve_jobs")[-1]["not_before"] is not None, what="the last push to wait")
+    wait_for(lambda: service.rows("serve_jobs")[-1]["message"] == "over the rate limit", what="the last push to wait")
     states = [row["state"] for row in service.rows("serve_jobs")]
     assert states == ["done", "superseded", "superseded", "superseded", "superseded", "queued"]
     body = forge.github[("course/toy-erin", 8)][0]["body"]
@@ -390,3 +392,53 @@ def test_a_notebook_committed_as_a_symbolic_link_is_not_followed(tmp_path, forge
     body = forge.github[("course/toy-kim", 9)][0]["body"]
     assert "toy.ipynb is a symbolic link; commit the notebook itself" in body
     assert "root:" not in body
+
+
+def test_a_gitlab_merge_request_gets_one_note_and_a_push_gets_a_commit_comment(tmp_path, forge, services):
+    merge = StudentRepository(tmp_path / "toy-lea")
+    merge_sha = merge.commit_notebook("toy.ipynb", TOY_WRONG)
+    pushed = StudentRepository(tmp_path / "toy-max")
+    push_sha = pushed.commit_notebook("toy.ipynb", TOY_RIGHT)
+    forge.gitlab[("42", 6)] = []
+    service = services(gitlab_token=TOKEN)  # the fake forge knows one token
+    assert service.gitlab("Merge Request Hook", merge_request_event(42, merge, "toy-lea", 6, merge_sha))[0] == 202
+    push = {"object_kind": "push", "ref": "refs/heads/main", "after": push_sha, "checkout_sha": push_sha,
+            "project_id": 43, "project": {"id": 43, "path": "toy-max", "git_http_url": pushed.url}}
+    assert service.gitlab("Push Hook", push)[0] == 202
+    graded(service, 2)
+    notes = forge.gitlab[("42", 6)]
+    assert len(notes) == 1 and "toy: 1 / 4" in notes[0]["body"] and "*(hidden)*" in notes[0]["body"]
+    comments = forge.commit_comments[("gitlab", "43", push_sha)]
+    assert len(comments) == 1 and "toy: 4 / 4" in comments[0]["note"]
+    assert sorted(row["student"] for row in service.rows("submissions")) == ["lea", "max"]
+
+
+def test_a_commit_pushed_to_a_pull_requests_branch_is_graded_once_on_the_pull_request(tmp_path, forge, services):
+    repository = StudentRepository(tmp_path / "toy-ned")
+    sha = repository.commit_notebook("toy.ipynb", TOY_RIGHT)
+    forge.github[("course/toy-ned", 2)] = []
+    service = services()
+    assert service.github("push", push_event("course", repository, "toy-ned", sha))[0] == 202
+    assert service.github("pull_request", pull_request_event("course", repository, "toy-ned", 2, sha,
+                                                             action="synchronize"))[0] == 202
+    status, answer = service.github("push", push_event("course", repository, "toy-ned", sha))
+    assert status == 202 and answer == {"ignored": "this commit is graded on its pull request"}
+    graded(service, 1)
+    assert [row["state"] for row in service.rows("serve_jobs")] == ["superseded", "done"]
+    assert len(forge.github[("course/toy-ned", 2)]) == 1 and forge.commit_comments == {}
+    assert len(service.rows("runs")) == 1
+
+
+def test_status_reports_the_queue_and_the_last_verdicts(tmp_path, forge, services):
+    repository = StudentRepository(tmp_path / "toy-olga")
+    sha = repository.commit_notebook("toy.ipynb", TOY_RIGHT)
+    forge.github[("course/toy-olga", 1)] = []
+    service = services()
+    service.github("pull_request", pull_request_event("course", repository, "toy-olga", 1, sha))
+    graded(service, 1)
+    status = service.get("/status")
+    assert status["queued"] == 0 and status["done"] == 1 and status["workers"]["batch"] == 1
+    assert [(v["student"], v["sha"], v["score"], v["max_score"]) for v in status["last_verdicts"]] == \
+        [("olga", sha, 4.0, 4.0)]
+    events = [line["event"] for line in service.log_lines()]
+    assert events[:1] == ["service.started"] and "webhook.queued" in events and "job.graded" in events

@@ -25,7 +25,7 @@ def run_service(config: ServiceConfig, stop: threading.Event | None = None) -> N
     stop = stop or threading.Event()
     log = EventLog(config.secrets())
     gradebook = Gradebook(config.db_url, create=True)
-    queue = JobQueue(gradebook.engine)
+    queue = JobQueue(gradebook.engine, config.settle_seconds)
     requeued = queue.requeue_interrupted()
     worker = GradingWorker(config, queue, gradebook, log, batch_size=config.batch_size)
     server = WebhookServer(config, queue, log, worker.wake,

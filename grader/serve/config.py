@@ -38,6 +38,8 @@ class ServiceConfig(BaseModel):
     github: ForgeAccount | None = None
     gitlab: ForgeAccount | None = None
     repo_pattern: str = DEFAULT_REPO_PATTERN
+    # from --repos FILE: a repository (owner/name, GitLab project id, or bare name) -> (assignment, student)
+    repositories: dict[str, tuple[str, str]] = {}
     max_per_window: int = 10  # gradings per student and assignment ...
     window_seconds: float = 3600.0  # ... in this many seconds
     fetch: FetchLimits = FetchLimits()
@@ -46,6 +48,7 @@ class ServiceConfig(BaseModel):
     cluster: str | None = None
     batch_size: int = 1  # jobs judged together (with --cluster: sent to the cluster at once)
     poll_seconds: float = 0.5
+    settle_seconds: float = 2.0  # a push and its pull_request event come a moment apart: grade once
 
     def secrets(self) -> list[str]:
         """Every secret value the service holds: redacted from any comment and log line."""
@@ -56,8 +59,11 @@ class ServiceConfig(BaseModel):
     def account(self, forge: str) -> ForgeAccount | None:
         return self.github if forge == "github" else self.gitlab if forge == "gitlab" else None
 
-    def repository_match(self, name: str) -> tuple[str, str] | None:
-        """(assignment, student) from a repository's name, or None when the pattern does not fit."""
+    def repository_match(self, project: str, name: str) -> tuple[str, str] | None:
+        """(assignment, student): from the mapping file, else from the repository's name; None: unknown."""
+        for key in (project, name):
+            if key in self.repositories:
+                return self.repositories[key]
         match = re.fullmatch(self.repo_pattern, name)
         if match is None:
             return None
@@ -101,6 +107,9 @@ def service_config(port: int, checks_dir: str | Path, db_url: str, environ: Mapp
     if not {"assignment", "student"} <= set(groups):
         raise GraderError(f"--repo-pattern {pattern!r}: name the groups (?P<assignment>...) and (?P<student>...)")
     options["repo_pattern"] = pattern
+    if options.get("repositories_file"):
+        options["repositories"] = read_repositories(Path(options["repositories_file"]))
+    options.pop("repositories_file", None)
     github = _account(environ, ("GITHUB_TOKEN", "GRADER_GITHUB_TOKEN"), "GITHUB_API_URL", "https://api.github.com")
     gitlab = _account(environ, ("GITLAB_TOKEN", "GRADER_GITLAB_TOKEN"), "GITLAB_API_URL",
                       "https://gitlab.com/api/v4")
@@ -108,3 +117,22 @@ def service_config(port: int, checks_dir: str | Path, db_url: str, environ: Mapp
         raise GraderError("neither GITHUB_TOKEN nor GITLAB_TOKEN is set; the service needs a token to comment with")
     return ServiceConfig(port=port, checks_dir=checks.resolve(), db_url=db_url, webhook_secret=SecretStr(secret),
                          github=github, gitlab=gitlab, **{k: v for k, v in options.items() if v is not None})
+
+
+def read_repositories(path: Path) -> dict[str, tuple[str, str]]:
+    """--repos FILE: a TOML table per repository, e.g. ["course/hw2-alice"] assignment = "hw2" student = "alice"."""
+    import tomllib
+
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise GraderError(f"--repos {path}: {error.strerror}; name a TOML file of repositories") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise GraderError(f"--repos {path}: not TOML ({error}); fix the file") from None
+    found = {}
+    for repository, entry in data.items():
+        if not (isinstance(entry, dict) and isinstance(entry.get("assignment"), str)
+                and isinstance(entry.get("student"), str)):
+            raise GraderError(f'--repos {path}: [{repository!r}] needs assignment = "..." and student = "..."')
+        found[repository] = (entry["assignment"], entry["student"])
+    return found

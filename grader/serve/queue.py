@@ -20,6 +20,7 @@ from grader.serve.events import CommitToGrade
 from grader.store import ServeJobRow
 
 WAITING = ("queued", "running")
+RATE_LIMITED = "over the rate limit"
 
 
 class Job(BaseModel):
@@ -41,17 +42,31 @@ def _job(row: ServeJobRow) -> Job:
 
 
 class JobQueue:
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, settle_seconds: float = 0.0):
+        """``settle_seconds``: a new job waits this long, so the second event for the same commit
+        (GitHub's push and pull_request synchronize come a moment apart) finds it still queued."""
         self.engine = engine
+        self.settle = timedelta(seconds=settle_seconds)
 
-    def add(self, commit: CommitToGrade, assignment: str, student: str) -> tuple[int, list[int]]:
-        """Queue a commit; returns its job id and the ids of the queued jobs it superseded."""
+    def add(self, commit: CommitToGrade, assignment: str, student: str) -> tuple[int | None, list[int]]:
+        """Queue a commit; returns its job id and the ids of the queued jobs it superseded.
+
+        A commit pushed to a pull request's branch comes twice from GitHub (push, then pull_request
+        synchronize): the pull request's job wins, and the push is not queued (job id None).
+        """
         with Session(self.engine) as session, session.begin():
-            same = (ServeJobRow.forge == commit.forge, ServeJobRow.project == commit.project,
-                    ServeJobRow.assignment == assignment, ServeJobRow.state == "queued")
+            project = (ServeJobRow.forge == commit.forge, ServeJobRow.project == commit.project,
+                       ServeJobRow.assignment == assignment)
+            same = (*project, ServeJobRow.state == "queued")
             if commit.pull_request is not None:
-                older = select(ServeJobRow.id).where(*same, ServeJobRow.pull_request == commit.pull_request)
+                older = select(ServeJobRow.id).where(*same, (ServeJobRow.pull_request == commit.pull_request) | (
+                    ServeJobRow.pull_request.is_(None) & (ServeJobRow.sha == commit.sha)))
             else:
+                on_pull_request = session.scalar(select(func.count(ServeJobRow.id)).where(
+                    *project, ServeJobRow.sha == commit.sha, ServeJobRow.pull_request.is_not(None),
+                    ServeJobRow.state.in_(WAITING + ("done",))))
+                if on_pull_request:
+                    return None, []
                 older = select(ServeJobRow.id).where(*same, ServeJobRow.pull_request.is_(None),
                                                      ServeJobRow.ref == commit.ref)
             superseded = list(session.scalars(older).all())
@@ -61,7 +76,8 @@ class JobQueue:
             row = ServeJobRow(forge=commit.forge, project=commit.project, repository=commit.repository,
                               clone_url=commit.clone_url, sha=commit.sha, ref=commit.ref,
                               pull_request=commit.pull_request, assignment=assignment, student=student,
-                              state="queued", received_at=utcnow(), attempts=0, message="", comment_url="")
+                              state="queued", received_at=utcnow(), not_before=utcnow() + self.settle, attempts=0,
+                              message="", comment_url="")
             session.add(row)
             session.flush()
             return row.id, superseded
@@ -91,7 +107,7 @@ class JobQueue:
                     return _job(row)
         return None
 
-    def defer(self, job_id: int, until: datetime, message: str) -> None:
+    def defer(self, job_id: int, until: datetime, message: str = RATE_LIMITED) -> None:
         with Session(self.engine) as session, session.begin():
             session.execute(update(ServeJobRow).where(ServeJobRow.id == job_id)
                             .values(state="queued", not_before=until, started_at=None, message=message))
@@ -103,30 +119,19 @@ class JobQueue:
                             .values(state="done", finished_at=utcnow(), score=score, max_score=max_score,
                                     message=message[:2000], comment_url=comment_url))
 
-    def graded_in_window(self, assignment: str, student: str, window: timedelta) -> list[datetime]:
-        """When this student's gradings of this assignment in the window started, oldest first."""
+    def graded_in_window(self, assignment: str, student: str, window: timedelta) -> dict[str, datetime]:
+        """The commits of this student and assignment graded in the window, and when each was first graded.
+
+        Grading the same commit again (a push and its pull request, a restart) is not counted twice.
+        """
         since = utcnow() - window
         with Session(self.engine) as session:
-            times = session.scalars(
-                select(ServeJobRow.started_at).where(ServeJobRow.assignment == assignment,
-                                                     ServeJobRow.student == student, ServeJobRow.state == "done",
-                                                     ServeJobRow.score.is_not(None),
-                                                     ServeJobRow.started_at >= since)
-                .order_by(ServeJobRow.started_at)).all()
-        return [as_utc(moment) for moment in times]
-
-    def still_newest(self, job: Job) -> bool:
-        """No newer job came for the same pull request (or branch) while this one ran."""
-        with Session(self.engine) as session:
-            newer = select(func.count(ServeJobRow.id)).where(
-                ServeJobRow.forge == job.commit.forge, ServeJobRow.project == job.commit.project,
-                ServeJobRow.assignment == job.assignment, ServeJobRow.id > job.id,
-                ServeJobRow.state.in_(WAITING + ("done",)))
-            if job.commit.pull_request is not None:
-                newer = newer.where(ServeJobRow.pull_request == job.commit.pull_request)
-            else:
-                newer = newer.where(ServeJobRow.pull_request.is_(None), ServeJobRow.ref == job.commit.ref)
-            return not session.scalar(newer)
+            rows = session.execute(
+                select(ServeJobRow.sha, func.min(ServeJobRow.started_at))
+                .where(ServeJobRow.assignment == assignment, ServeJobRow.student == student,
+                       ServeJobRow.state == "done", ServeJobRow.score.is_not(None), ServeJobRow.started_at >= since)
+                .group_by(ServeJobRow.sha)).all()
+        return {sha: as_utc(moment) for sha, moment in rows}
 
     def summary(self, last: int = 10) -> dict:
         with Session(self.engine) as session:
@@ -148,7 +153,7 @@ def next_allowed(started: list[datetime], limit: int, window: timedelta) -> date
     """When the student may be graded again; None: now."""
     if len(started) < limit:
         return None
-    return started[len(started) - limit] + window
+    return sorted(started)[len(started) - limit] + window
 
 
 def as_utc(moment: datetime | None) -> datetime | None:

@@ -84,9 +84,9 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(400, {"error": "the body is not a JSON object"})
         try:
             commit = source.commit(headers, payload)
-            matched = self.server.config.repository_match(commit.repository)
+            matched = self.server.config.repository_match(commit.project, commit.repository)
             if matched is None:
-                raise Ignored(f"repository {commit.repository[:100]} does not match the pattern")
+                raise Ignored(f"repository {commit.repository[:100]} is not in --repos and does not match the pattern")
             assignment, student = matched
             if assignment not in self.server.assignments:
                 raise Ignored(f"no assignment {assignment[:100]} in the checks folder")
@@ -95,7 +95,16 @@ class Handler(BaseHTTPRequestHandler):
         except Ignored as why:
             log("webhook.ignored", forge=source.name, delivery=delivery, reason=str(why))
             return self.reply(202, {"ignored": str(why)})
-        job, superseded = self.server.queue.add(commit, assignment, student)
+        try:
+            job, superseded = self.server.queue.add(commit, assignment, student)
+        except Exception as error:  # the forge retries a failed delivery (or the operator redelivers it)
+            log("webhook.failed", level="error", forge=source.name, delivery=delivery,
+                error=f"{type(error).__name__}: {str(error)[:300]}")
+            return self.reply(503, {"error": "the queue is unavailable; redeliver later"})
+        if job is None:
+            log("webhook.ignored", forge=source.name, delivery=delivery, reason="graded on its pull request",
+                sha=commit.sha)
+            return self.reply(202, {"ignored": "this commit is graded on its pull request"})
         log("webhook.queued", forge=source.name, delivery=delivery, job=job, assignment=assignment, student=student,
             sha=commit.sha, pull_request=commit.pull_request, superseded=superseded)
         self.server.wake.set()

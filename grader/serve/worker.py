@@ -24,7 +24,7 @@ from grader.serve.config import ServiceConfig
 from grader.serve.fetch import FetchError, basic_auth, read_notebook
 from grader.serve.logs import EventLog
 from grader.serve.publish import publish
-from grader.serve.queue import Job, JobQueue, next_allowed
+from grader.serve.queue import RATE_LIMITED, Job, JobQueue, next_allowed
 from grader.serve.sources import SOURCES
 from grader.spec import AssignmentSpec, load_assignment
 from grader.verdicts import Grading
@@ -40,7 +40,7 @@ class Prepared:
     spec: AssignmentSpec
     grading: Grading
     notebook: str
-    used: list  # when this student's gradings in the window started, this one not counted
+    used: list  # when this student's gradings in the window started, this one included
     unit: ExtractedSubmission | None = None
     verdict: Verdict | None = None
 
@@ -126,23 +126,26 @@ class GradingWorker:
     def prepare(self, job: Job, batch: Batch) -> Prepared | None:
         config, commit = self.config, job.commit
         key = (job.assignment, job.student)
-        started = self.queue.graded_in_window(job.assignment, job.student, self.window)
-        used = [*started, *[utcnow()] * batch.counted.get(key, 0)]
-        until = next_allowed(used, config.max_per_window, self.window)
+        graded = self.queue.graded_in_window(job.assignment, job.student, self.window)
+        used = [*graded.values(), *[utcnow()] * batch.counted.get(key, 0)]
+        again = commit.sha in graded  # the same commit graded again reveals nothing new: not counted
+        until = None if again else next_allowed(used, config.max_per_window, self.window)
         if until is not None:
             limit = comment.limit_line(config.limit_text, len(used), until)
-            if job.not_before is None and commit.pull_request is not None:  # said once, not at every retry
+            if job.message != RATE_LIMITED and commit.pull_request is not None:  # said once, not at every retry
                 self._comment(job, comment.waiting_body(job.assignment, commit.sha, limit, config.secrets()))
-            self.queue.defer(job.id, until, "over the rate limit")
+            self.queue.defer(job.id, until, RATE_LIMITED)
             self.log("job.deferred", job=job.id, assignment=job.assignment, student=job.student,
                      until=until.isoformat())
             return None
-        batch.counted[key] = batch.counted.get(key, 0) + 1
+        if not again:
+            batch.counted[key] = batch.counted.get(key, 0) + 1
         self.log("job.started", job=job.id, assignment=job.assignment, student=job.student, sha=commit.sha,
                  attempt=job.attempts)
         spec = load_assignment(job.assignment, config.checks_dir)
         grading = Grading.of(spec, include_hidden=True, device=config.device)
-        prepared = Prepared(job=job, spec=spec, grading=grading, notebook=spec.notebook, used=used)
+        prepared = Prepared(job=job, spec=spec, grading=grading, notebook=spec.notebook,
+                            used=used if again else [*used, utcnow()])
         if job.attempts > MAX_ATTEMPTS:
             prepared.verdict = grading.error(self._name(job, spec.notebook), job.student,
                                              "the grading service stopped while grading this commit, several times")
@@ -227,7 +230,7 @@ class GradingWorker:
     def finish(self, prepared: Prepared) -> None:
         job, config = prepared.job, self.config
         verdict = self.gradebook.record_or_error(prepared.verdict)
-        used = [*prepared.used, utcnow()]
+        used = prepared.used
         limit = comment.limit_line(config.limit_text, len(used), next_allowed(used, config.max_per_window,
                                                                                 self.window))
         body = comment.graded_body(verdict, prepared.notebook, job.commit.sha, limit, config.secrets())
