@@ -21,6 +21,8 @@ import pytest
 
 from conftest import REPO, TEST_ASSIGNMENTS, write_notebook
 from forge_server import FakeForge
+from grader.serve.config import FetchLimits
+from grader.serve.fetch import FetchError, read_notebook
 
 TOKEN = "ghp_serviceT0kenValue_9876543210"
 GITLAB_TOKEN = "glpat-serviceT0kenValue_1234"
@@ -442,3 +444,39 @@ def test_status_reports_the_queue_and_the_last_verdicts(tmp_path, forge, service
         [("olga", sha, 4.0, 4.0)]
     events = [line["event"] for line in service.log_lines()]
     assert events[:1] == ["service.started"] and "webhook.queued" in events and "job.graded" in events
+
+
+def test_fetching_a_commit_larger_than_the_cap_stops_with_one_line(tmp_path):
+    repository = StudentRepository(tmp_path / "toy-pia")
+    (repository.path / "weights.bin").write_bytes(os.urandom(3 << 20))
+    sha = repository.commit_notebook("toy.ipynb", TOY_RIGHT)
+    with pytest.raises(FetchError, match=r"^the repository is larger than 1 MiB; keep only the notebook"):
+        read_notebook(repository.url, sha, "toy.ipynb", FetchLimits(max_bytes=1 << 20), tmp_path / "scratch")
+    path, data = read_notebook(repository.url, sha, "toy.ipynb", FetchLimits(), tmp_path / "again")
+    assert path == "toy.ipynb" and b"def double" in data
+
+
+def test_fetching_refuses_protocols_it_was_not_allowed(tmp_path):
+    repository = StudentRepository(tmp_path / "toy-quinn")
+    sha = repository.commit_notebook("toy.ipynb", TOY_RIGHT)
+    with pytest.raises(FetchError, match=r"^file:// is not an allowed protocol for fetching"):
+        read_notebook(repository.url, sha, "toy.ipynb", FetchLimits(protocols=("https",)), tmp_path / "scratch")
+
+
+def test_fetching_reads_no_git_configuration_but_its_own(tmp_path, monkeypatch):
+    repository = StudentRepository(tmp_path / "toy-rae")
+    sha = repository.commit_notebook("toy.ipynb", TOY_RIGHT)
+    decoy = StudentRepository(tmp_path / "decoy")
+    decoy.commit_notebook("toy.ipynb", TOY_WRONG)
+    witness = tmp_path / "hook-ran"
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    for hook in ("reference-transaction", "post-checkout"):
+        (hooks / hook).write_text(f"#!/bin/sh\ntouch {witness}\n")
+        (hooks / hook).chmod(0o755)
+    config = tmp_path / "gitconfig"
+    config.write_text(f'[url "{decoy.url}"]\n\tinsteadOf = {repository.url}\n[core]\n\thooksPath = {hooks}\n')
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(config))  # an operator's (or anyone's) configuration
+    monkeypatch.setenv("GIT_CONFIG_SYSTEM", str(config))
+    path, data = read_notebook(repository.url, sha, "toy.ipynb", FetchLimits(), tmp_path / "scratch")
+    assert b"return x * 2" in data and not witness.exists()

@@ -110,6 +110,14 @@ def service_config(port: int, checks_dir: str | Path, db_url: str, environ: Mapp
     if options.get("repositories_file"):
         options["repositories"] = read_repositories(Path(options["repositories_file"]))
     options.pop("repositories_file", None)
+    if options.get("fetch_limits"):
+        limits = options.pop("fetch_limits")
+        unknown = set(limits.get("protocols", ())) - {"https", "http", "file"}
+        if unknown:
+            raise GraderError(f"--git-protocols: {', '.join(sorted(unknown))} not supported; choose from "
+                              "https, http, file")
+        options["fetch"] = FetchLimits(**limits)
+    options.pop("fetch_limits", None)
     github = _account(environ, ("GITHUB_TOKEN", "GRADER_GITHUB_TOKEN"), "GITHUB_API_URL", "https://api.github.com")
     gitlab = _account(environ, ("GITLAB_TOKEN", "GRADER_GITLAB_TOKEN"), "GITLAB_API_URL",
                       "https://gitlab.com/api/v4")

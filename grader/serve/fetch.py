@@ -76,12 +76,15 @@ class GitFetcher:
             if not watch_size:
                 out, err = process.communicate(timeout=max(0.1, deadline - time.monotonic()))
             else:
-                while process.poll() is None:
+                while True:  # checked while git writes, and once more when it is done
+                    running = process.poll() is None
                     if time.monotonic() > deadline:
                         raise subprocess.TimeoutExpired(command, self.limits.seconds)
                     if _size(self.repository) > self.limits.max_bytes:
                         raise FetchError(f"the repository is larger than {self.limits.max_bytes >> 20} MiB; "
                                          "keep only the notebook and small files in it")
+                    if not running:
+                        break
                     time.sleep(0.1)
                 out, err = process.communicate(timeout=5)
         except subprocess.TimeoutExpired:
