@@ -480,3 +480,35 @@ def test_fetching_reads_no_git_configuration_but_its_own(tmp_path, monkeypatch):
     monkeypatch.setenv("GIT_CONFIG_SYSTEM", str(config))
     path, data = read_notebook(repository.url, sha, "toy.ipynb", FetchLimits(), tmp_path / "scratch")
     assert b"return x * 2" in data and not witness.exists()
+
+
+HOSTILE = ["kill_parent_in_call", "killpg", "tensor_subclass", "os_exit", "patch_comparisons", "read_environ"]
+
+
+def test_hostile_notebooks_among_honest_ones_leave_every_honest_student_one_right_comment(tmp_path, forge,
+                                                                                            services):
+    service = services()
+    students: dict[str, tuple[int, str]] = {}
+    for number, case in enumerate([*HOSTILE[:3], "honest1", *HOSTILE[3:], "honest2"], start=1):
+        student = case.replace("_", "")
+        repository = StudentRepository(tmp_path / f"toy-{student}")
+        if case.startswith("honest"):
+            sha = repository.commit_notebook("toy.ipynb", TOY_RIGHT)
+        else:
+            text = (REPO / "tests" / "hostile" / f"{case}.ipynb").read_text()
+            text = re.sub(r"@@[A-Z_]+@@", str(tmp_path / "placeholder"), text)
+            (repository.path / "toy.ipynb").write_text(text)
+            repository.git("add", "-A")
+            repository.git("commit", "-q", "-m", case)
+            sha = repository.git("rev-parse", "HEAD")
+        forge.github[(f"course/toy-{student}", number)] = []
+        students[case] = (number, student)
+        assert service.github("pull_request", pull_request_event("course", repository, f"toy-{student}", number,
+                                                                 sha))[0] == 202
+    graded(service, len(students))
+    for case, (number, student) in students.items():
+        comments = forge.github[(f"course/toy-{student}", number)]
+        assert len(comments) == 1, case
+        expected = "toy: 4 / 4" if case.startswith("honest") else "toy: 0 / 4"
+        assert expected in comments[0]["body"], (case, comments[0]["body"][:600])
+        assert "HOSTILE-EVIDENCE" not in comments[0]["body"]
