@@ -15,6 +15,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -512,3 +513,30 @@ def test_hostile_notebooks_among_honest_ones_leave_every_honest_student_one_righ
         expected = "toy: 4 / 4" if case.startswith("honest") else "toy: 0 / 4"
         assert expected in comments[0]["body"], (case, comments[0]["body"][:600])
         assert "HOSTILE-EVIDENCE" not in comments[0]["body"]
+
+
+def test_the_queue_supersedes_takes_once_and_requeues_on_both_backends(gradebook_url):
+    from grader.serve.events import CommitToGrade
+    from grader.serve.queue import JobQueue
+    from grader.store import Gradebook
+
+    def commit(sha: str, pull_request: int | None = 1) -> CommitToGrade:
+        return CommitToGrade(forge="github", project="course/toy-ann", repository="toy-ann",
+                             clone_url="https://github.example/course/toy-ann.git", sha=sha, ref="refs/heads/main",
+                             pull_request=pull_request)
+
+    with Gradebook(gradebook_url) as gradebook:
+        queue = JobQueue(gradebook.engine)
+        first, _ = queue.add(commit("a" * 40), "toy", "ann")
+        second, superseded = queue.add(commit("b" * 40), "toy", "ann")
+        assert superseded == [first]
+        assert queue.add(commit("b" * 40, pull_request=None), "toy", "ann") == (None, [])
+        taken = queue.take()
+        assert taken.id == second and taken.commit.sha == "b" * 40 and taken.attempts == 1
+        assert queue.take() is None  # the one queued job is taken; the superseded one never is
+        assert queue.requeue_interrupted() == 1  # the service died while grading it
+        again = JobQueue(gradebook.engine).take()
+        assert again.id == second and again.attempts == 2
+        queue.finish(second, 4.0, 4.0, "graded")
+        assert queue.summary()["queued"] == 0 and queue.summary()["last_verdicts"][0]["score"] == 4.0
+        assert list(queue.graded_in_window("toy", "ann", timedelta(hours=1))) == ["b" * 40]

@@ -39,6 +39,9 @@ def run_service(config: ServiceConfig, stop: threading.Event | None = None) -> N
     log("service.started", host=config.host, port=server.server_address[1], checks=str(config.checks_dir),
         db=gradebook.engine.url.render_as_string(hide_password=True), requeued=requeued,
         limit=config.limit_text, forges=[name for name in ("github", "gitlab") if config.account(name)])
+    if config.weak_secret:
+        log("service.weak_secret", level="warning",
+            advice="GRADER_WEBHOOK_SECRET has under 16 characters; register a longer one (secrets.token_hex(32))")
     try:
         worker.run(stop)
     finally:

@@ -41,8 +41,9 @@ class GitHubWebhooks(WebhookSource):
                                                                                     dict) else {}
             head_repo = head.get("repo") if isinstance(head, dict) else None
             # A fork's head lives in the fork (deleted forks come as null: the base repository then)
-            clone_url = field(head_repo, "clone_url") if isinstance(head_repo, dict) else \
-                field(payload, "repository", "clone_url")
+            clone_url = head_repo.get("clone_url") if isinstance(head_repo, dict) else None
+            if not isinstance(clone_url, str):
+                clone_url = field(payload, "repository", "clone_url")
             return CommitToGrade(forge=self.name, project=project, repository=repository,
                                  clone_url=checked_clone_url(clone_url),
                                  sha=checked_sha(field(payload, "pull_request", "head", "sha")),

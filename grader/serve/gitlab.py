@@ -28,6 +28,11 @@ class GitLabWebhooks(WebhookSource):
     def git_user(self) -> str:
         return "oauth2"
 
+    def _source_url(self, payload: dict) -> str:
+        source = payload["object_attributes"].get("source")
+        url = source.get("git_http_url") if isinstance(source, dict) else None
+        return url if isinstance(url, str) else field(payload, "project", "git_http_url")
+
     def commit(self, headers: Mapping[str, str], payload: dict) -> CommitToGrade:
         kind = payload.get("object_kind")
         if kind == "merge_request":
@@ -42,8 +47,7 @@ class GitLabWebhooks(WebhookSource):
             target = field(payload, "object_attributes", "target_project_id", kind=int)
             return CommitToGrade(forge=self.name, project=str(target),
                                  repository=field(payload, "project", "path"),
-                                 clone_url=checked_clone_url(field(payload, "object_attributes", "source",
-                                                                   "git_http_url")),
+                                 clone_url=checked_clone_url(self._source_url(payload)),
                                  sha=checked_sha(field(payload, "object_attributes", "last_commit", "id")),
                                  ref=str(attributes.get("source_branch") or "")[:200],
                                  pull_request=field(payload, "object_attributes", "iid", kind=int))
