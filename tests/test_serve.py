@@ -301,6 +301,10 @@ def test_events_it_does_not_grade_get_202_and_are_ignored(tmp_path, forge, servi
         assert status == 202 and "ignored" in answer, (event, answer)
     assert service.rows("serve_jobs") == []
     assert service.get("/healthz") == {"ok": True}
+    reasons = [line["reason"] for line in service.log_lines() if line["event"] == "webhook.ignored"]
+    assert reasons == ["pull_request closed is not graded", "event issue_comment is not graded",
+                       "repository website is not in --repos and does not match the pattern",
+                       "no assignment hw9 in the checks folder"]
 
 
 def test_a_flood_of_pushes_is_rate_limited_and_the_comment_says_so(tmp_path, forge, services):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import signal
 import threading
 
+from grader.errors import GraderError
 from grader.serve.config import ServiceConfig, service_config
 from grader.serve.logs import EventLog
 
@@ -28,9 +29,14 @@ def run_service(config: ServiceConfig, stop: threading.Event | None = None) -> N
     queue = JobQueue(gradebook.engine, config.settle_seconds)
     requeued = queue.requeue_interrupted()
     worker = GradingWorker(config, queue, gradebook, log, batch_size=config.batch_size)
-    server = WebhookServer(config, queue, log, worker.wake,
-                           workers=lambda: {"grading": worker.busy, "batch": config.batch_size,
-                                            "cluster": config.cluster or None})
+    try:
+        server = WebhookServer(config, queue, log, worker.wake,
+                               workers=lambda: {"grading": worker.busy, "batch": config.batch_size,
+                                                "cluster": config.cluster or None})
+    except OSError as error:
+        gradebook.close()
+        raise GraderError(f"cannot listen on {config.host}:{config.port}: {error.strerror}; choose another --port "
+                          "or --host") from None
     thread = threading.Thread(target=server.serve_forever, name="webhooks", daemon=True)
     if threading.current_thread() is threading.main_thread():
         for number in (signal.SIGTERM, signal.SIGINT):
