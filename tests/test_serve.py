@@ -326,6 +326,8 @@ def test_a_flood_of_pushes_is_rate_limited_and_the_comment_says_so(tmp_path, for
     body = forge.github[("course/toy-erin", 8)][0]["body"]
     assert f"commit `{flood[-1][:12]}` waits: it is over the rate limit" in body
     assert "Rate limit: 1 grading per student per hour (1 used; the next push is graded after" in body
+    # the last graded results stay under the notice, once
+    assert body.count("**Last graded:**") == 1 and body.count("toy: 1 / 4") == 1 and sha[:12] in body
     assert len(service.rows("runs")) == 1
     assert len(forge.github[("course/toy-erin", 8)]) == 1
     assert service.get("/status")["queued"] == 1

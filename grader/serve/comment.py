@@ -40,16 +40,27 @@ def graded_body(verdict: Verdict, notebook: str, sha: str, limit: str, secrets: 
     return _capped(redact("\n".join(lines) + "\n", secrets))
 
 
-def waiting_body(assignment: str, sha: str, limit: str, secrets: list[str]) -> str:
-    lines = [marker(assignment), f"**Grading service** · commit `{sha[:12]}` waits: it is over the rate limit.", "",
-             limit]
+NOTICE_START = "<!-- grader-serve:notice -->"
+NOTICE_END = "<!-- grader-serve:/notice -->"
+
+
+def waiting_body(assignment: str, sha: str, limit: str, secrets: list[str], previous: str | None = None) -> str:
+    """A push over the rate limit: a notice on top, and the last graded results kept below it."""
+    lines = [marker(assignment), NOTICE_START,
+             f"**Grading service** · commit `{sha[:12]}` waits: it is over the rate limit.", "", limit, NOTICE_END]
+    last = last_results(previous, assignment) if previous else ""
+    if last:
+        lines += ["", "---", "", "**Last graded:**", "", last]
     return _capped(redact("\n".join(lines) + "\n", secrets))
 
 
-def failed_body(assignment: str, sha: str, reason: str, limit: str, secrets: list[str]) -> str:
-    lines = [marker(assignment), f"**Grading service** · commit `{sha[:12]}` · not graded", "",
-             f"**Not graded:** {markdown_text(reason, 500)}", "", limit]
-    return _capped(redact("\n".join(lines) + "\n", secrets))
+def last_results(body: str, assignment: str) -> str:
+    """The results part of one of our comments: without its marker and without an earlier notice."""
+    text = body.split("\n", 1)[1] if body.startswith(marker(assignment)) and "\n" in body else ""
+    if NOTICE_START in text and NOTICE_END in text:
+        text = text.split(NOTICE_END, 1)[1]
+        text = text.split("**Last graded:**", 1)[1] if "**Last graded:**" in text else ""
+    return text.strip()
 
 
 def _capped(body: str) -> str:

@@ -44,7 +44,9 @@ class GitLabWebhooks(WebhookSource):
             if action == "update" and not attributes.get("oldrev"):
                 raise Ignored("a merge request update without new commits is not graded")
             # Notes live in the target project; the commits in the source project (a fork, maybe).
-            target = field(payload, "object_attributes", "target_project_id", kind=int)
+            target = attributes.get("target_project_id")
+            if not isinstance(target, int) or isinstance(target, bool):
+                target = field(payload, "project", "id", kind=int)
             return CommitToGrade(forge=self.name, project=str(target),
                                  repository=field(payload, "project", "path"),
                                  clone_url=checked_clone_url(self._source_url(payload)),
@@ -53,7 +55,10 @@ class GitLabWebhooks(WebhookSource):
                                  pull_request=field(payload, "object_attributes", "iid", kind=int))
         if kind == "push":
             ref = field(payload, "ref")
-            return CommitToGrade(forge=self.name, project=str(field(payload, "project_id", kind=int)),
+            project = payload.get("project_id")
+            if not isinstance(project, int) or isinstance(project, bool):
+                project = field(payload, "project", "id", kind=int)
+            return CommitToGrade(forge=self.name, project=str(project),
                                  repository=field(payload, "project", "path"),
                                  clone_url=checked_clone_url(field(payload, "project", "git_http_url")),
                                  sha=checked_sha(payload.get("checkout_sha") or field(payload, "after")),

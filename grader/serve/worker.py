@@ -23,7 +23,7 @@ from grader.serve import comment
 from grader.serve.config import ServiceConfig
 from grader.serve.fetch import FetchError, basic_auth, read_notebook
 from grader.serve.logs import EventLog
-from grader.serve.publish import publish
+from grader.serve.publish import current_body, publish
 from grader.serve.queue import RATE_LIMITED, Job, JobQueue, next_allowed
 from grader.serve.sources import SOURCES
 from grader.spec import AssignmentSpec, load_assignment
@@ -133,7 +133,7 @@ class GradingWorker:
         if until is not None:
             limit = comment.limit_line(config.limit_text, len(used), until)
             if job.message != RATE_LIMITED and commit.pull_request is not None:  # said once, not at every retry
-                self._comment(job, comment.waiting_body(job.assignment, commit.sha, limit, config.secrets()))
+                self._waiting_comment(job, limit)
             self.queue.defer(job.id, until, RATE_LIMITED)
             self.log("job.deferred", job=job.id, assignment=job.assignment, student=job.student,
                      until=until.isoformat())
@@ -239,6 +239,15 @@ class GradingWorker:
                           verdict.message if verdict.status == "error" else "graded", url)
         self.log("job.graded", job=job.id, assignment=job.assignment, student=job.student, sha=job.commit.sha,
                  status=verdict.status, score=verdict.score, max_score=verdict.max_score, comment=bool(url))
+
+    def _waiting_comment(self, job: Job, limit: str) -> None:
+        try:
+            previous = current_body(self.config, job.commit, job.assignment)
+        except CommentError as error:
+            self.log("comment.failed", level="warning", job=job.id, reason=str(error))
+            return
+        self._comment(job, comment.waiting_body(job.assignment, job.commit.sha, limit, self.config.secrets(),
+                                                previous))
 
     def _comment(self, job: Job, body: str) -> str:
         try:
