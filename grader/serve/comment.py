@@ -7,7 +7,6 @@ from datetime import datetime
 from grader.ci.forge import redact
 from grader.models import Verdict
 from grader.report import render_markdown
-from grader.report.untrusted import markdown_text
 
 MAX_COMMENT_CHARS = 60000
 
