@@ -233,7 +233,7 @@ def serve(port: int, checks_dir: str | Path, db_url: str = DEFAULT_DB_URL, **opt
     """What `grader serve` does (``grader.serve.run_service``): serve webhooks until SIGTERM."""
     from grader.serve import run_service, service_config
 
-    config = service_config(port, checks_dir, db_url, **options)
-    if not config.device.startswith("cuda"):
-        config = config.model_copy(update={"device": resolve_device(config.device)})
-    run_service(config)
+    device = options.pop("device", "auto")
+    # A cluster's workers may have the GPU this machine lacks: an explicit cuda is theirs to check.
+    options["device"] = device if options.get("cluster") and device.startswith("cuda") else resolve_device(device)
+    run_service(service_config(port, checks_dir, db_url, **options))

@@ -301,7 +301,7 @@ def doctor(cluster: str | None) -> None:
               help="gradings per student and assignment in each --rate-window")
 @click.option("--rate-window", "window_seconds", type=click.FloatRange(min=1), default=3600.0, show_default=True,
               help="seconds")
-@click.option("--device", default="cpu", show_default=True, help="cpu, cuda or cuda:N")
+@DEVICE
 @click.option("--allow-unisolated", is_flag=True,
               help="grade even where the sandbox lacks network or filesystem isolation (recorded with every run)")
 @CLUSTER
