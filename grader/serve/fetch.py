@@ -157,6 +157,14 @@ def read_notebook(clone_url: str, sha: str, name: str, limits: FetchLimits, scra
     return entry.path, fetcher.blob(entry.oid)
 
 
+def token_goes_to(api_url: str, clone_url: str) -> bool:
+    """The token goes only to the forge it belongs to: the API's host (api.github.com serves github.com)."""
+    api = (urllib.parse.urlsplit(api_url).hostname or "").lower()
+    clone = urllib.parse.urlsplit(clone_url)
+    host = (clone.hostname or "").lower()
+    return clone.scheme == "https" and bool(host) and api in (host, f"api.{host}")
+
+
 def basic_auth(user: str, token: str) -> str:
     """The Authorization value git sends over https (GitHub: x-access-token, GitLab: oauth2)."""
     return base64.b64encode(f"{user}:{token}".encode()).decode()

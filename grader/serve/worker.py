@@ -21,7 +21,7 @@ from grader.intake import SubmissionFile, read_submission
 from grader.models import ExtractedSubmission, Verdict, utcnow
 from grader.serve import comment
 from grader.serve.config import ServiceConfig
-from grader.serve.fetch import FetchError, basic_auth, read_notebook
+from grader.serve.fetch import FetchError, basic_auth, read_notebook, token_goes_to
 from grader.serve.logs import EventLog
 from grader.serve.publish import current_body, publish
 from grader.serve.queue import RATE_LIMITED, Job, JobQueue, next_allowed
@@ -166,7 +166,9 @@ class GradingWorker:
         job, spec, grading, config = prepared.job, prepared.spec, prepared.grading, self.config
         commit = job.commit
         account = config.account(commit.forge)
-        auth = basic_auth(SOURCES[commit.forge].git_user(), account.token.get_secret_value()) if account else None
+        auth = None
+        if account is not None and token_goes_to(account.api_url, commit.clone_url):
+            auth = basic_auth(SOURCES[commit.forge].git_user(), account.token.get_secret_value())
         with tempfile.TemporaryDirectory(prefix="grader-serve-") as scratch:
             try:
                 path, data = read_notebook(commit.clone_url, commit.sha, spec.notebook, config.fetch,

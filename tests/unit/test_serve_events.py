@@ -14,6 +14,7 @@ from grader.models import CheckResult, Verdict
 from grader.serve.comment import hidden_checks_for_students
 from grader.serve.config import ServiceConfig
 from grader.serve.events import Ignored
+from grader.serve.fetch import token_goes_to
 from grader.serve.github import GitHubWebhooks
 from grader.serve.gitlab import GitLabWebhooks
 from grader.serve.queue import next_allowed
@@ -121,3 +122,13 @@ def test_students_see_a_hidden_checks_title_result_and_points_but_not_its_messag
     shown = hidden_checks_for_students(verdict)
     assert [(c.title, c.passed, c.score, c.max_score, c.message) for c in shown.checks] == [
         ("public one", True, 1, 1, "max abs diff 0.5 at index 3"), ("hidden one", False, 0, 1, "")]
+
+
+def test_git_sends_the_token_only_to_its_own_forge_over_https():
+    assert token_goes_to("https://api.github.com", "https://github.com/course/hw2-alice.git")
+    assert token_goes_to("https://github.example.edu/api/v3", "https://github.example.edu/course/hw2-alice.git")
+    assert token_goes_to("https://gitlab.com/api/v4", "https://gitlab.com/course/hw2-alice.git")
+    assert not token_goes_to("https://api.github.com", "http://github.com/course/hw2-alice.git")
+    assert not token_goes_to("https://api.github.com", "https://evil.example/course/hw2-alice.git")
+    assert not token_goes_to("https://api.github.com", "https://github.com.evil.example/x.git")
+    assert not token_goes_to("https://api.github.com", "file:///srv/mirror/hw2-alice")
