@@ -25,6 +25,8 @@ def run_service(config: ServiceConfig, stop: threading.Event | None = None) -> N
 
     stop = stop or threading.Event()
     log = EventLog(config.secrets())
+    if not config.cluster:
+        check_sandbox(config, log)
     gradebook = Gradebook(config.db_url, create=True)
     queue = JobQueue(gradebook.engine, config.settle_seconds)
     requeued = queue.requeue_interrupted()
@@ -55,3 +57,16 @@ def run_service(config: ServiceConfig, stop: threading.Event | None = None) -> N
         server.server_close()
         gradebook.close()
         log("service.stopped")
+
+
+def check_sandbox(config: ServiceConfig, log: EventLog) -> None:
+    """Refuse to start where every push would fail on an unisolated sandbox: say so once, at the start."""
+    from grader.doctor import sandbox_report
+    from grader.sandbox.layers import missing_isolation
+
+    layers = sandbox_report()
+    missing = missing_isolation(layers)
+    log("service.sandbox", layers=sorted(key for key, held in layers.items() if held), missing=missing)
+    if missing and not config.allow_unisolated:
+        raise GraderError(f"this machine's sandbox lacks {' and '.join(missing)}: install bubblewrap "
+                          "(apt-get install -y bubblewrap) or pass --allow-unisolated; grader doctor says more")
