@@ -450,7 +450,8 @@ def test_status_reports_the_queue_and_the_last_verdicts(tmp_path, forge, service
     assert [(v["student"], v["sha"], v["score"], v["max_score"]) for v in status["last_verdicts"]] == \
         [("olga", sha, 4.0, 4.0)]
     events = [line["event"] for line in service.log_lines()]
-    assert events[:1] == ["service.started"] and "webhook.queued" in events and "job.graded" in events
+    assert events[:2] == ["service.sandbox", "service.started"] and "webhook.queued" in events
+    assert "job.started" in events and "job.graded" in events
 
 
 def test_fetching_a_commit_larger_than_the_cap_stops_with_one_line(tmp_path):
