@@ -50,6 +50,7 @@ class FakeForge:
     commit_comments: dict[tuple[str, str, str], list[dict]] = field(default_factory=dict)
     failures: list[Failure] = field(default_factory=list)
     next_link_base: str | None = None  # serve Link: next on another base URL (a hostile or broken API)
+    answers_user: bool = False  # GET /user names the account the token posts as (else 404, as for an app token)
     next_id: int = 1000
 
     def __post_init__(self):
@@ -135,6 +136,8 @@ class FakeForge:
     def serve_github(self, handler, request: RecordedRequest, path: str) -> None:
         if request.headers.get("authorization") not in (f"Bearer {self.token}", f"token {self.token}"):
             return self.reply(handler, 401, {"message": "Bad credentials"})
+        if path == "/user" and request.method == "GET" and self.answers_user:
+            return self.reply(handler, 200, {"login": "github-actions[bot]"})
         on_commit = re.fullmatch(r"/repos/([^/]+/[^/]+)/commits/([0-9a-f]{40})/comments", path)
         if on_commit and request.method == "POST":
             created = self.comment(request.json["body"], login="grader-service")
@@ -171,6 +174,8 @@ class FakeForge:
     def serve_gitlab(self, handler, request: RecordedRequest, path: str) -> None:
         if request.headers.get("private-token") != self.token and request.headers.get("job-token") != self.token:
             return self.reply(handler, 401, {"message": "401 Unauthorized"})
+        if path == "/user" and request.method == "GET" and self.answers_user:
+            return self.reply(handler, 200, {"username": "project_42_bot"})
         on_commit = re.fullmatch(r"/projects/([^/]+)/repository/commits/([0-9a-f]{40})/comments", path)
         if on_commit and request.method == "POST":
             created = self.comment(request.json["note"], login="project_42_bot")

@@ -547,3 +547,23 @@ def test_the_queue_supersedes_takes_once_and_requeues_on_both_backends(gradebook
         queue.finish(second, 4.0, 4.0, "graded")
         assert queue.summary()["queued"] == 0 and queue.summary()["last_verdicts"][0]["score"] == 4.0
         assert list(queue.graded_in_window("toy", "ann", timedelta(hours=1))) == ["b" * 40]
+
+
+def test_a_comment_someone_else_starts_with_the_marker_is_left_alone(tmp_path, forge, services):
+    forge.answers_user = True
+    repository = StudentRepository(tmp_path / "toy-sam")
+    first = repository.commit_notebook("toy.ipynb", TOY_WRONG)
+    planted = forge.comment("<!-- grader-serve:toy -->\n### ✅ toy: 4 / 4", login="sam")
+    forge.github[("course/toy-sam", 3)] = [planted]
+    service = services()
+    service.github("pull_request", pull_request_event("course", repository, "toy-sam", 3, first))
+    graded(service, 1)
+    second = repository.commit_notebook("toy.ipynb", TOY_RIGHT)
+    service.github("pull_request", pull_request_event("course", repository, "toy-sam", 3, second,
+                                                      action="synchronize"))
+    graded(service, 2)
+    comments = forge.github[("course/toy-sam", 3)]
+    assert len(comments) == 2 and comments[0] == planted and comments[0]["body"].endswith("toy: 4 / 4")
+    assert comments[1]["user"]["login"] == "github-actions[bot]" and "toy: 4 / 4" in comments[1]["body"]
+    assert second[:12] in comments[1]["body"]
+    assert sum(1 for request in forge.requests if request.path == "/github/user") == 1  # asked once
