@@ -523,6 +523,7 @@ def test_hostile_notebooks_among_honest_ones_leave_every_honest_student_one_righ
 
 
 def test_the_queue_supersedes_takes_once_and_requeues_on_both_backends(gradebook_url):
+    from grader.models import utcnow
     from grader.serve.events import CommitToGrade
     from grader.serve.queue import JobQueue
     from grader.store import Gradebook
@@ -544,6 +545,9 @@ def test_the_queue_supersedes_takes_once_and_requeues_on_both_backends(gradebook
         assert queue.requeue_interrupted() == 1  # the service died while grading it
         again = JobQueue(gradebook.engine).take()
         assert again.id == second and again.attempts == 2
+        queue.defer(second, utcnow())
+        deferred = queue.take()
+        assert deferred.id == second and deferred.attempts == 2  # a deferral is not an attempt at grading
         queue.finish(second, 4.0, 4.0, "graded")
         assert queue.summary()["queued"] == 0 and queue.summary()["last_verdicts"][0]["score"] == 4.0
         assert list(queue.graded_in_window("toy", "ann", timedelta(hours=1))) == ["b" * 40]

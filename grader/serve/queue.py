@@ -110,7 +110,8 @@ class JobQueue:
     def defer(self, job_id: int, until: datetime, message: str = RATE_LIMITED) -> None:
         with Session(self.engine) as session, session.begin():
             session.execute(update(ServeJobRow).where(ServeJobRow.id == job_id)
-                            .values(state="queued", not_before=until, started_at=None, message=message))
+                            .values(state="queued", not_before=until, started_at=None, message=message,
+                                    attempts=ServeJobRow.attempts - 1))  # taken, but not an attempt at grading
 
     def finish(self, job_id: int, score: float | None, max_score: float | None, message: str,
                comment_url: str = "") -> None:

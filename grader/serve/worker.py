@@ -119,7 +119,10 @@ class GradingWorker:
 
     def crashed(self, job: Job, error: Exception) -> None:
         self.log("job.crashed", level="error", job=job.id, error=f"{type(error).__name__}: {str(error)[:500]}")
-        self.queue.finish(job.id, None, None, "the grading service failed on this commit")
+        try:
+            self.queue.finish(job.id, None, None, "the grading service failed on this commit")
+        except Exception as again:  # the database itself is away: the job stays running, requeued at restart
+            self.log("queue.unavailable", level="error", error=f"{type(again).__name__}: {str(again)[:300]}")
 
     # -- one job ---------------------------------------------------------------------------
 
