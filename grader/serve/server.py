@@ -29,6 +29,14 @@ class WebhookServer(ThreadingHTTPServer):
         self.assignments = {path.parent.name for path in config.checks_dir.glob("*/assignment.toml")}
         super().__init__((config.host, config.port), Handler)
 
+    def handle_error(self, request, client_address) -> None:
+        """A request that broke off (a timeout, a reset): one log line, not a traceback on stderr."""
+        import sys
+
+        error = sys.exc_info()[1]
+        self.log("request.failed", level="warning", client=client_address[0],
+                 error=f"{type(error).__name__}: {str(error)[:200]}")
+
 
 class Handler(BaseHTTPRequestHandler):
     server: WebhookServer
