@@ -24,7 +24,8 @@ from grader.verdicts import Grading
 
 __all__ = ["check_notebook", "grade_submissions", "latest_results", "student_result", "student_history",
            "export_results", "write_html_report", "validate_assignment", "ValidationReport", "MutantOutcome",
-           "sandbox_report", "doctor", "DoctorReport", "resolve_device", "release_assignment", "run_ci"]
+           "sandbox_report", "doctor", "DoctorReport", "resolve_device", "release_assignment", "run_ci",
+           "serve"]
 
 
 def check_notebook(assignment: str, notebook: str | Path | None = None, device: str = "cpu",
@@ -226,3 +227,13 @@ def run_ci(*args, **kwargs):
 
     return ci(*args, **kwargs)
 
+
+
+def serve(port: int, checks_dir: str | Path, db_url: str = DEFAULT_DB_URL, **options) -> None:
+    """What `grader serve` does (``grader.serve.run_service``): serve webhooks until SIGTERM."""
+    from grader.serve import run_service, service_config
+
+    device = options.pop("device", "auto")
+    # A cluster's workers may have the GPU this machine lacks: an explicit cuda is theirs to check.
+    options["device"] = device if options.get("cluster") and device.startswith("cuda") else resolve_device(device)
+    run_service(service_config(port, checks_dir, db_url, **options))

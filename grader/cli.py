@@ -284,6 +284,52 @@ def doctor(cluster: str | None) -> None:
     console.print("this machine gives every layer grading needs")
 
 
+@main.command()
+@click.option("--port", type=click.IntRange(0, 65535), required=True, help="TCP port for the webhooks (0: any free)")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="address to listen on (put a TLS reverse proxy in front and expose only /webhook/)")
+@click.option("--checks-dir", required=True, type=click.Path(file_okay=False),
+              help="the private copy of the course's assignments/ folder (reference_solutions/ beside it)")
+@DB
+@click.option("--repo-pattern", default=None, metavar="REGEX",
+              help="how a repository's name gives (?P<assignment>...) and (?P<student>...) "
+                   "(default: Classroom's hw2-alice)")
+@click.option("--repos", "repositories_file", type=click.Path(dir_okay=False), default=None,
+              help='a TOML file naming repositories the pattern does not fit: ["owner/name"] assignment = "hw2" '
+                   'student = "alice"')
+@click.option("--rate-limit", "max_per_window", type=click.IntRange(min=1), default=10, show_default=True,
+              help="gradings per student and assignment in each --rate-window")
+@click.option("--rate-window", "window_seconds", type=click.FloatRange(min=1), default=3600.0, show_default=True,
+              help="seconds")
+@DEVICE
+@click.option("--allow-unisolated", is_flag=True,
+              help="grade even where the sandbox lacks network or filesystem isolation (recorded with every run)")
+@CLUSTER
+@click.option("--fetch-max-mb", type=click.IntRange(min=1), default=50, show_default=True,
+              help="what fetching one commit may write to disk")
+@click.option("--fetch-seconds", type=click.FloatRange(min=1), default=60.0, show_default=True,
+              help="how long fetching one commit may take")
+@click.option("--git-protocols", default="https,http,file", show_default=True,
+              help="the URL schemes git may fetch from (file: local mirrors and tests)")
+@click.option("--batch", "batch_size", type=click.IntRange(min=1), default=None,
+              help="queued commits judged together (default: 1; 16 with --cluster)")
+def serve(port: int, host: str, checks_dir: str, db_url: str, repo_pattern: str | None,
+          repositories_file: str | None, max_per_window: int,
+          window_seconds: float, device: str, allow_unisolated: bool, cluster: str | None,
+          fetch_max_mb: int, fetch_seconds: float, git_protocols: str, batch_size: int | None) -> None:
+    """Run the grading service: take GitHub's and GitLab's webhooks, grade with the hidden checks, comment.
+
+    Secrets come from the environment: GRADER_WEBHOOK_SECRET, GITHUB_TOKEN (and GITHUB_API_URL for
+    GitHub Enterprise), GITLAB_TOKEN and GITLAB_API_URL. Log lines are JSON on stderr.
+    """
+    api.serve(port, checks_dir, db_url, host=host, repo_pattern=repo_pattern, repositories_file=repositories_file,
+              max_per_window=max_per_window,
+              window_seconds=window_seconds, device=device, allow_unisolated=allow_unisolated, cluster=cluster,
+              batch_size=batch_size or (16 if cluster else 1),
+              fetch_limits=dict(max_bytes=fetch_max_mb << 20, seconds=fetch_seconds,
+                                protocols=tuple(p.strip() for p in git_protocols.split(",") if p.strip())))
+
+
 def run() -> None:
     """The `grader` program: ``main``, then an exit that skips tearing the interpreter down.
 

@@ -84,6 +84,36 @@ class CheckRow(Base):
     run: Mapped[RunRow] = relationship(back_populates="checks")
 
 
+class ServeJobRow(Base):
+    """One commit the grading service (`grader serve`) was asked to grade: its queue, kept across restarts.
+
+    ``state``: queued, running, done, superseded (a newer push to the same pull request or branch came
+    first). No token or secret is ever stored here; the clone URL is stored without credentials.
+    """
+
+    __tablename__ = "serve_jobs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    forge: Mapped[str] = mapped_column(String(20))
+    project: Mapped[str] = mapped_column(String(300))  # owner/name on GitHub, the project id on GitLab
+    repository: Mapped[str] = mapped_column(String(200))
+    clone_url: Mapped[str] = mapped_column(Text)
+    sha: Mapped[str] = mapped_column(String(64))
+    ref: Mapped[str] = mapped_column(Text, default="")
+    pull_request: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    assignment: Mapped[str] = mapped_column(String(100))
+    student: Mapped[str] = mapped_column(String(200), index=True)
+    state: Mapped[str] = mapped_column(String(20), index=True)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    not_before: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    max_score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    message: Mapped[str] = mapped_column(Text, default="")
+    comment_url: Mapped[str] = mapped_column(Text, default="")
+
+
 def _truncate(text: str) -> str:
     if len(text) <= MAX_STORED_OUTPUT:
         return text

@@ -2,7 +2,8 @@
 
 GitHub (under /github, as GitHub Enterprise serves it under /api/v3): list issue comments
 (per_page, page, a Link header), create one, edit one. GitLab (under /api/v4): list merge
-request notes (per_page, page, X-Next-Page), create one, edit one. Wrong tokens get 401,
+request notes (per_page, page, X-Next-Page), create one, edit one. Both: comment on a commit
+(``commit_comments``, for `grader serve`'s pushes without a pull request). Wrong tokens get 401,
 unknown pull requests 404; ``fail`` makes chosen requests answer an error status or
 stall. Every request is recorded with its headers and body for the tests to assert.
 """
@@ -45,8 +46,11 @@ class FakeForge:
     requests: list[RecordedRequest] = field(default_factory=list)
     github: dict[tuple[str, int], list[dict]] = field(default_factory=dict)  # (owner/name, number) -> comments
     gitlab: dict[tuple[str, int], list[dict]] = field(default_factory=dict)  # (project id, iid) -> notes
+    # (forge, owner/name or project id, sha) -> comments on that commit; any commit may be commented on
+    commit_comments: dict[tuple[str, str, str], list[dict]] = field(default_factory=dict)
     failures: list[Failure] = field(default_factory=list)
     next_link_base: str | None = None  # serve Link: next on another base URL (a hostile or broken API)
+    answers_user: bool = False  # GET /user names the account the token posts as (else 404, as for an app token)
     next_id: int = 1000
 
     def __post_init__(self):
@@ -132,6 +136,13 @@ class FakeForge:
     def serve_github(self, handler, request: RecordedRequest, path: str) -> None:
         if request.headers.get("authorization") not in (f"Bearer {self.token}", f"token {self.token}"):
             return self.reply(handler, 401, {"message": "Bad credentials"})
+        if path == "/user" and request.method == "GET" and self.answers_user:
+            return self.reply(handler, 200, {"login": "github-actions[bot]"})
+        on_commit = re.fullmatch(r"/repos/([^/]+/[^/]+)/commits/([0-9a-f]{40})/comments", path)
+        if on_commit and request.method == "POST":
+            created = self.comment(request.json["body"], login="grader-service")
+            self.commit_comments.setdefault(("github", on_commit.group(1), on_commit.group(2)), []).append(created)
+            return self.reply(handler, 201, created)
         listing = re.fullmatch(r"/repos/([^/]+/[^/]+)/issues/(\d+)/comments", path)
         edit = re.fullmatch(r"/repos/([^/]+/[^/]+)/issues/comments/(\d+)", path)
         if listing:
@@ -163,6 +174,15 @@ class FakeForge:
     def serve_gitlab(self, handler, request: RecordedRequest, path: str) -> None:
         if request.headers.get("private-token") != self.token and request.headers.get("job-token") != self.token:
             return self.reply(handler, 401, {"message": "401 Unauthorized"})
+        if path == "/user" and request.method == "GET" and self.answers_user:
+            return self.reply(handler, 200, {"username": "project_42_bot"})
+        on_commit = re.fullmatch(r"/projects/([^/]+)/repository/commits/([0-9a-f]{40})/comments", path)
+        if on_commit and request.method == "POST":
+            created = self.comment(request.json["note"], login="project_42_bot")
+            created["note"] = created["body"]
+            key = ("gitlab", urllib.parse.unquote(on_commit.group(1)), on_commit.group(2))
+            self.commit_comments.setdefault(key, []).append(created)
+            return self.reply(handler, 201, created)
         match = re.fullmatch(r"/projects/([^/]+)/merge_requests/(\d+)/notes(?:/(\d+))?", path)
         notes = self.gitlab.get((urllib.parse.unquote(match.group(1)), int(match.group(2)))) if match else None
         if notes is None:
