@@ -80,6 +80,7 @@ class CheckRow(Base):
     max_score: Mapped[float] = mapped_column(Float)
     passed: Mapped[bool] = mapped_column(Boolean)
     message: Mapped[str] = mapped_column(Text, default="")
+    student_message: Mapped[str | None] = mapped_column(Text, nullable=True)
     seconds: Mapped[float] = mapped_column(Float, default=0.0)
     run: Mapped[RunRow] = relationship(back_populates="checks")
 
@@ -215,7 +216,8 @@ class Gradebook:
                 session.execute(insert(CheckRow), [
                     dict(run_id=run.id, position=position, name=check.name, title=check.title,
                          visibility=check.visibility, score=check.score, max_score=check.max_score,
-                         passed=check.passed, message=check.message, seconds=check.seconds)
+                         passed=check.passed, message=check.message, student_message=check.student_message,
+                         seconds=check.seconds)
                     for position, check in enumerate(verdict.checks)])
             return run.id
 
@@ -229,7 +231,8 @@ class Gradebook:
             stderr=run.stderr, started_at=_utc(run.started_at), raw_score=run.raw_score,
             submitted_at=_utc(run.submitted_at), late_seconds=run.late_seconds or 0.0, penalty=run.penalty or 0.0,
             checks=[CheckResult(name=c.name, title=c.title, visibility=c.visibility, score=c.score,
-                                max_score=c.max_score, passed=c.passed, message=c.message, seconds=c.seconds)
+                                max_score=c.max_score, passed=c.passed, message=c.message,
+                                student_message=c.student_message, seconds=c.seconds)
                     for c in run.checks])
 
     def find_unchanged(self, assignment: str, path: str, sha256: str, fingerprint: str, version: str,
