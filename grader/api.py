@@ -24,7 +24,8 @@ from grader.verdicts import Grading
 
 __all__ = ["check_notebook", "grade_submissions", "latest_results", "student_result", "student_history",
            "export_results", "write_html_report", "validate_assignment", "ValidationReport", "MutantOutcome",
-           "sandbox_report", "doctor", "DoctorReport", "resolve_device", "release_assignment", "run_ci"]
+           "sandbox_report", "doctor", "DoctorReport", "resolve_device", "release_assignment", "run_ci",
+           "write_feedback"]
 
 
 def check_notebook(assignment: str, notebook: str | Path | None = None, device: str = "cpu",
@@ -103,6 +104,7 @@ class _Batch:
         # A student's files graded in this run, stored together once all are judged, the chosen one last.
         self.groups: dict[str, list[str]] = {}
         self.held: dict[str, list[Verdict]] = {}
+        self.code: dict[str, list] = {}  # each read submission's extracted cells, stored with it
 
     def read(self, regrade: bool) -> list[ExtractedSubmission]:
         units: dict[str, ExtractedSubmission] = {}
@@ -112,6 +114,7 @@ class _Batch:
             if isinstance(unit, Verdict):
                 self.unreadable.append(unit)
                 continue
+            self.code[unit.path] = unit.cells
             previous = None if regrade else self.gradebook.find_unchanged(
                 self.spec.id, unit.path, unit.sha256, self.grading.checks_fingerprint, self.grading.grader_version,
                 self.grading.include_hidden, self.grading.device)
@@ -148,7 +151,7 @@ class _Batch:
     def _store(self, verdict: Verdict) -> None:
         file = self.files.get(verdict.submission)
         verdict = apply_late_policy(verdict, self.spec, file.submitted_at if file else None)
-        verdict = self.gradebook.record_or_error(verdict)
+        verdict = self.gradebook.record_or_error(verdict, self.code.get(verdict.submission))
         self.verdicts.append(verdict)
         if self.on_verdict is not None:
             self.on_verdict(verdict)
@@ -211,6 +214,38 @@ def write_html_report(assignment: str, html_path: str | Path, db_url: str = DEFA
     verdicts = latest_results(assignment, db_url)
     path.write_text(render_html(assignment, verdicts), encoding="utf-8")
     return verdicts
+
+
+def write_feedback(assignment: str, out: str | Path, db_url: str = DEFAULT_DB_URL, fmt: str = "html",
+                   lang: str = "en", zip_layout: str | None = None, assignments_dir: str | Path | None = None):
+    """What `grader feedback` writes: one page per student (their latest run) in ``out``, in ``lang``.
+
+    Each page goes through ``grader.feedback.student_visible`` (hidden checks: title, pass/fail and
+    points only). ``zip_layout="moodle"`` also packs them for Moodle's feedback-files upload.
+    Returns a ``grader.feedback.FeedbackWritten``.
+    """
+    from grader.feedback import StudentFeedback, moodle_folder, student_visible, write_feedback_files
+    from grader.report.feedback_page import render_feedback_html, render_feedback_markdown
+
+    try:
+        spec = load_assignment(assignment, assignments_dir)
+        title, catalogs = spec.title, [spec.public_checks, spec.checks_root, spec.hidden_checks]
+    except GraderError:  # graded elsewhere: the pages still say everything the gradebook knows
+        title, catalogs = assignment, []
+    set_language(lang, catalogs)
+    try:
+        with _gradebook(db_url) as gradebook:
+            verdicts = gradebook.latest(assignment)
+            if not verdicts:
+                raise GraderError(f"no results for {assignment} in {db_url}; grade first: grader grade {assignment} DIR")
+            pages = [StudentFeedback(assignment=assignment, title=title, verdict=student_visible(verdict),
+                                     code=gradebook.submission_code(assignment, verdict.submission, verdict.sha256),
+                                     moodle_folder=moodle_folder(verdict.submission))
+                     for verdict in verdicts]
+        render = render_feedback_markdown if fmt == "md" else render_feedback_html
+        return write_feedback_files(pages, out, render, fmt=fmt, zip_layout=zip_layout)
+    finally:
+        set_language("en")
 
 
 def release_assignment(*args, **kwargs):

@@ -164,6 +164,35 @@ def report_command(assignment: str, html_path: str, db_url: str) -> None:
 
 @main.command()
 @click.argument("assignment")
+@click.argument("out", type=click.Path(file_okay=False))
+@DB
+@click.option("--format", "fmt", type=click.Choice(["html", "md"]), default="html", show_default=True,
+              help="html: one self-contained page per student; md: Markdown")
+@click.option("--lang", type=click.Choice(LANGUAGES), default="en", show_default=True,
+              help="language of the pages (ru: Russian)")
+@click.option("--zip", "zip_layout", type=click.Choice(["moodle"]), default=None,
+              help="also pack the pages as Moodle's 'upload multiple feedback files in a zip' expects")
+@ASSIGNMENTS
+def feedback(assignment: str, out: str, db_url: str, fmt: str, lang: str, zip_layout: str | None,
+             assignments_dir: str | None) -> None:
+    """Write one feedback page per student (their latest run) into OUT, to hand back.
+
+    Each page: score and late penalty, every check (hidden ones: title, pass/fail and points
+    only), the cells that raised, the student's code with them marked, changes to the score.
+    """
+    written = api.write_feedback(assignment, out, db_url=db_url, fmt=fmt, lang=lang, zip_layout=zip_layout,
+                                 assignments_dir=assignments_dir)
+    console.print(f"{len(written.pages)} feedback pages written to {written.folder}", soft_wrap=True)
+    if written.zip_path:
+        console.print(f"{len(written.packed)} packed for Moodle in {written.zip_path}", soft_wrap=True)
+        if written.not_packed:
+            console.print(Text.assemble(f"{len(written.not_packed)} not packed (their files did not come from a "
+                                        "Moodle download, so Moodle could not match them): ",
+                                        report.visible_line(", ".join(written.not_packed))), soft_wrap=True)
+
+
+@main.command()
+@click.argument("assignment")
 @DEVICE
 @ASSIGNMENTS
 def validate(assignment: str, device: str, assignments_dir: str | None) -> None:

@@ -15,7 +15,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, Operationa
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
 from grader.errors import GraderError
-from grader.models import DEFAULT_DB_URL, CellResult, CheckResult, Verdict, utcnow
+from grader.models import DEFAULT_DB_URL, CellResult, CheckResult, CodeCell, Verdict, utcnow
 
 MAX_STORED_OUTPUT = 64 * 1024
 
@@ -40,6 +40,7 @@ class SubmissionRow(Base):
     path: Mapped[str] = mapped_column(Text)
     sha256: Mapped[str] = mapped_column(String(64))
     first_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    code: Mapped[list | None] = mapped_column(JSON, nullable=True)  # the extracted cells: [{index, source}]
 
 
 class RunRow(Base):
@@ -128,21 +129,22 @@ class Gradebook:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def record(self, verdict: Verdict) -> int:
-        """Store one verdict as a new run; returns the run's id."""
+    def record(self, verdict: Verdict, code: list[CodeCell] | None = None) -> int:
+        """Store one verdict as a new run (and the submission's extracted ``code``); returns the run's id."""
         verdict = storable(verdict)
+        stored_code = _storable_text([cell.model_dump() for cell in code]) if code is not None else None
         try:
-            return self._record(verdict)
+            return self._record(verdict, stored_code)
         except IntegrityError:  # another grader created the same assignment or submission row just now
-            return self._record(verdict)
+            return self._record(verdict, stored_code)
 
-    def record_or_error(self, verdict: Verdict) -> Verdict:
+    def record_or_error(self, verdict: Verdict, code: list[CodeCell] | None = None) -> Verdict:
         """Store the verdict; one the database refuses is stored as an ``error`` row saying so, and returned.
 
         A batch goes on either way, and a resume does not stop on the same submission again.
         """
         try:
-            self.record(verdict)
+            self.record(verdict, code)
             return verdict
         except (DBAPIError, ValueError) as error:
             reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0][:200]
@@ -153,7 +155,7 @@ class Gradebook:
             self.record(failed)
             return failed
 
-    def _record(self, verdict: Verdict) -> int:
+    def _record(self, verdict: Verdict, code: list[dict] | None = None) -> int:
         with Session(self.engine) as session, session.begin():
             assignment = session.scalar(select(AssignmentRow).where(AssignmentRow.name == verdict.assignment))
             if assignment is None:
@@ -170,6 +172,8 @@ class Gradebook:
                                            path=verdict.submission, sha256=verdict.sha256)
                 session.add(submission)
                 session.flush()
+            if code is not None and submission.code is None:
+                submission.code = code
             run = RunRow(
                 submission_id=submission.id, status=verdict.status, message=verdict.message, score=verdict.score,
                 max_score=verdict.max_score, include_hidden=verdict.include_hidden, duration=verdict.duration,
@@ -235,6 +239,13 @@ class Gradebook:
             if student is not None:
                 query = query.where(SubmissionRow.student == student)
             return [self._verdict(run, assignment) for run in session.scalars(query).all()]
+
+    def submission_code(self, assignment: str, submission: str, sha256: str) -> list[CodeCell] | None:
+        """The code cells extracted from one stored submission (None: stored before code was kept)."""
+        with Session(self.engine) as session:
+            code = session.scalar(select(SubmissionRow.code).join(AssignmentRow).where(
+                AssignmentRow.name == assignment, SubmissionRow.path == submission, SubmissionRow.sha256 == sha256))
+        return None if code is None else [CodeCell.model_validate(cell) for cell in code]
 
     def students(self, assignment: str) -> list[str]:
         with Session(self.engine) as session:
