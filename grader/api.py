@@ -17,7 +17,7 @@ from grader.executors import JudgeJob, choose_executor, prepare_workers
 from grader.i18n import set_language
 from grader.intake import Intake, SubmissionFile, find_student_notebook, read_submission, submission_file
 from grader.late import apply_late_policy
-from grader.models import DEFAULT_DB_URL, ExtractedSubmission, Verdict
+from grader.models import DEFAULT_DB_URL, ExtractedSubmission, Verdict, utcnow
 from grader.spec import load_assignment
 from grader.validation import MutantOutcome, ValidationReport, validate_assignment
 from grader.verdicts import Grading
@@ -25,7 +25,7 @@ from grader.verdicts import Grading
 __all__ = ["check_notebook", "grade_submissions", "latest_results", "student_result", "student_history",
            "export_results", "write_html_report", "validate_assignment", "ValidationReport", "MutantOutcome",
            "sandbox_report", "doctor", "DoctorReport", "resolve_device", "release_assignment", "run_ci",
-           "write_feedback"]
+           "write_feedback", "override_score", "void_check", "adjustment_log"]
 
 
 def check_notebook(assignment: str, notebook: str | Path | None = None, device: str = "cpu",
@@ -88,6 +88,7 @@ def grade_submissions(assignment: str, paths: Iterable[str | Path], db_url: str 
                 job = JudgeJob(assignment=spec.id, assignments_dir=str(spec.root.parent), include_hidden=include_hidden,
                                device=device, allow_unisolated=allow_unisolated)
                 choose_executor(spec, job, grading, len(units), workers, cluster).judge(units, batch.keep)
+            batch.verdicts = _final(batch.verdicts, gradebook.adjustments(spec.id))
     order = {file.name: index for index, file in enumerate(files)}
     return sorted(batch.verdicts, key=lambda verdict: order.get(verdict.submission, len(order)))
 
@@ -155,6 +156,13 @@ class _Batch:
         self.verdicts.append(verdict)
         if self.on_verdict is not None:
             self.on_verdict(verdict)
+
+
+def _final(verdicts: list[Verdict], records) -> list[Verdict]:
+    """The verdicts with the overrides and voided checks in effect (a regrade may flag an override for review)."""
+    from grader.adjustments import apply_to_all
+
+    return apply_to_all(verdicts, records)
 
 
 def _gradebook(db_url: str, create: bool = False):
@@ -246,6 +254,99 @@ def write_feedback(assignment: str, out: str | Path, db_url: str = DEFAULT_DB_UR
         return write_feedback_files(pages, out, render, fmt=fmt, zip_layout=zip_layout)
     finally:
         set_language("en")
+
+
+def override_score(assignment: str, student: str, *, check: str | None = None, points: float | None = None,
+                   reason: str = "", by: str = "", undo: bool = False, db_url: str = DEFAULT_DB_URL):
+    """What `grader override` does: append one change to a student's score; returns (record, final verdict).
+
+    ``check`` and ``points``: that check's points; ``points`` alone: the whole score; ``undo``: append
+    the reversal of the student's newest change in effect (of ``check``, if given). Nothing is edited.
+    """
+    from grader.adjustments import AdjustmentRecord, in_effect
+
+    if not undo and not reason.strip():
+        raise GraderError("an override needs its reason: --reason 'regraded by hand: the plot is right'")
+    if not undo and points is None:
+        raise GraderError("give the new points: --check NAME --points P, or --total P for the whole score")
+    with _gradebook(db_url) as gradebook:
+        _one_student(gradebook, assignment, student, db_url)
+        graded = gradebook.latest(assignment, student, adjusted=False)[0]
+        final = gradebook.latest(assignment, student)[0]
+        if undo:
+            mine = [record for record in in_effect(gradebook.adjustments(assignment)) if record.student == student
+                    and record.kind in ("override", "total") and (check is None or record.check == check)]
+            if not mine:
+                raise GraderError(f"nothing to undo: {student} has no override in effect in {assignment}"
+                                  + (f" for {check}" if check else "") + f"; see: grader show {assignment} {student}")
+            target = mine[-1]
+            record = AdjustmentRecord(id=0, assignment=assignment, student=student, kind="undo", check=target.check,
+                                      points=target.old_points, old_points=target.points, reverses=target.id,
+                                      reason=reason or "undone", by=by, at=utcnow(),
+                                      run_id=gradebook.latest_run_id(assignment, student))
+        elif check is not None:
+            by_name = {each.name: each for each in graded.checks}
+            if check not in by_name:
+                known = ", ".join(by_name) or "none: the latest run is an error row; use --total P"
+                raise GraderError(f"no check {check!r} in {student}'s latest {assignment} run; its checks: {known}")
+            if not 0 <= points <= by_name[check].max_score:
+                raise GraderError(f"--points {points:g}: {check} is worth 0 to {by_name[check].max_score:g}")
+            shown = {each.name: each for each in final.checks}[check]
+            record = AdjustmentRecord(id=0, assignment=assignment, student=student, kind="override", check=check,
+                                      points=points, old_points=shown.score, graded_points=by_name[check].score,
+                                      graded_passed=by_name[check].passed, reason=reason, by=by, at=utcnow(),
+                                      run_id=gradebook.latest_run_id(assignment, student))
+        else:
+            if not 0 <= points <= final.max_score:
+                raise GraderError(f"--total {points:g}: {student}'s score is out of {final.max_score:g}")
+            record = AdjustmentRecord(id=0, assignment=assignment, student=student, kind="total", points=points,
+                                      old_points=final.score, graded_points=graded.score_before_penalty,
+                                      reason=reason, by=by, at=utcnow(),
+                                      run_id=gradebook.latest_run_id(assignment, student))
+        record = gradebook.add_adjustment(record)
+        return record, gradebook.latest(assignment, student)[0]
+
+
+def void_check(assignment: str, check: str, *, mode: str, reason: str = "", by: str = "", undo: bool = False,
+               db_url: str = DEFAULT_DB_URL):
+    """What `grader void-check` does: a broken check counts as full points (``mode="full"``) or not at all
+    (``"drop"``) for everyone, recorded like an override; ``undo`` reverses the newest void of it.
+    Returns (record, every student's final verdict)."""
+    from grader.adjustments import AdjustmentRecord, in_effect
+
+    if mode not in ("full", "drop"):
+        raise GraderError("choose --give-full (everyone gets the check's points) or --drop (it counts for nobody)")
+    if not undo and not reason.strip():
+        raise GraderError("voiding a check needs its reason: --reason 'the check's tolerance was wrong'")
+    with _gradebook(db_url) as gradebook:
+        verdicts = gradebook.latest(assignment, adjusted=False)
+        if not verdicts:
+            raise GraderError(f"no results for {assignment} in {db_url}; grade first: grader grade {assignment} DIR")
+        known = list(dict.fromkeys(each.name for verdict in verdicts for each in verdict.checks))
+        if check not in known:
+            close = difflib.get_close_matches(check, known, n=1)
+            raise GraderError(f"no check {check!r} in the {assignment} results; "
+                              + (f"did you mean {close[0]}?" if close else f"its checks: {', '.join(known)}"))
+        if undo:
+            voids = [record for record in in_effect(gradebook.adjustments(assignment))
+                     if record.student is None and record.check == check]
+            if not voids:
+                raise GraderError(f"nothing to undo: {check} is not voided in {assignment}")
+            record = AdjustmentRecord(id=0, assignment=assignment, student=None, kind="undo", check=check,
+                                      reverses=voids[-1].id, reason=reason or "undone", by=by, at=utcnow())
+        else:
+            worth = max(each.max_score for verdict in verdicts for each in verdict.checks if each.name == check)
+            record = AdjustmentRecord(id=0, assignment=assignment, student=None, check=check, graded_points=worth,
+                                      kind="void_full" if mode == "full" else "void_drop", reason=reason, by=by,
+                                      at=utcnow())
+        record = gradebook.add_adjustment(record)
+        return record, gradebook.latest(assignment)
+
+
+def adjustment_log(assignment: str, db_url: str = DEFAULT_DB_URL):
+    """Every change made to an assignment's scores, oldest first (``grader override ASSIGNMENT --list``)."""
+    with _gradebook(db_url) as gradebook:
+        return gradebook.adjustments(assignment)
 
 
 def release_assignment(*args, **kwargs):

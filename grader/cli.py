@@ -191,6 +191,83 @@ def feedback(assignment: str, out: str, db_url: str, fmt: str, lang: str, zip_la
                                         report.visible_line(", ".join(written.not_packed))), soft_wrap=True)
 
 
+def _who() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+@main.command()
+@click.argument("assignment")
+@click.argument("student", required=False)
+@click.option("--check", "check_name", default=None, metavar="NAME", help="the check whose points change")
+@click.option("--points", type=float, default=None, help="the check's new points")
+@click.option("--total", type=float, default=None, help="the student's new score, in place of the final score")
+@click.option("--reason", default="", help="why (shown to the student on their feedback page)")
+@click.option("--by", "made_by", default=None, help="who makes the change (default: this user)")
+@click.option("--undo", is_flag=True, help="append the reversal of the student's newest override (of --check)")
+@click.option("--list", "list_all", is_flag=True, help="every change made to this assignment's scores")
+@DB
+def override(assignment: str, student: str | None, check_name: str | None, points: float | None,
+             total: float | None, reason: str, made_by: str | None, undo: bool, list_all: bool, db_url: str) -> None:
+    """Change one student's points for a check (--check NAME --points P) or their score (--total P).
+
+    Every change is appended with who, when, why and the points before and after; nothing is
+    edited or deleted (--undo appends the reversal). A later regrade that changes the verdict of
+    an overridden check marks the override for review.
+    """
+    if list_all:
+        records = api.adjustment_log(assignment, db_url)
+        for record in records:
+            target = "everyone" if record.student is None else record.student
+            console.print(report.visible_line(
+                f"#{record.id} {record.at:%Y-%m-%d %H:%M} {record.kind} {target} {record.check or 'total'} "
+                f"{'' if record.points is None else f'{record.old_points if record.old_points is not None else 0:g} → {record.points:g} '}"
+                f"{f'(reverses #{record.reverses}) ' if record.reverses else ''}by {record.by}: {record.reason}"),
+                soft_wrap=True)
+        console.print(f"{len(records)} changes")
+        return
+    if student is None:
+        raise GraderError(f"name the student: grader override {assignment} STUDENT --check NAME --points P "
+                          "--reason TEXT (or --list)")
+    if total is not None and (check_name or points is not None):
+        raise GraderError("--total replaces the whole score: give it without --check and --points")
+    if not undo and total is None and (check_name is None or points is None):
+        raise GraderError("give --check NAME --points P, or --total P")
+    record, final = api.override_score(assignment, student, check=check_name, points=total if total is not None
+                                       else points, reason=reason, by=made_by or _who(), undo=undo, db_url=db_url)
+    what = record.check or "total"
+    action = f"undid #{record.reverses} ({what})" if record.kind == "undo" else \
+        f"{what}: {record.old_points:g} → {record.points:g}"
+    console.print(Text.assemble(f"#{record.id} ", report.visible_line(student), f": {action}; final score ",
+                                report.final_score(final)), soft_wrap=True)
+
+
+@main.command("void-check")
+@click.argument("assignment")
+@click.argument("check_name", metavar="CHECK")
+@click.option("--give-full", "give_full", is_flag=True, help="everyone gets the check's points")
+@click.option("--drop", is_flag=True, help="the check counts for nobody (the maximum score shrinks)")
+@click.option("--reason", default="", help="why (shown on the feedback pages)")
+@click.option("--by", "made_by", default=None, help="who makes the change (default: this user)")
+@click.option("--undo", is_flag=True, help="append the reversal of the newest void of CHECK")
+@DB
+def void_check(assignment: str, check_name: str, give_full: bool, drop: bool, reason: str, made_by: str | None,
+               undo: bool, db_url: str) -> None:
+    """A broken check, fixed for everyone at once: --give-full or --drop; recorded like an override."""
+    if give_full == drop and not undo:
+        raise GraderError("choose one: --give-full (everyone gets its points) or --drop (it counts for nobody)")
+    record, verdicts = api.void_check(assignment, check_name, mode="full" if give_full or undo else "drop",
+                                      reason=reason, by=made_by or _who(), undo=undo, db_url=db_url)
+    done = f"undid #{record.reverses}" if record.kind == "undo" else \
+        ("full points for everyone" if record.kind == "void_full" else "counts for nobody")
+    console.print(Text.assemble(f"#{record.id} ", report.visible_line(check_name), f": {done}"), soft_wrap=True)
+    report.print_grade_summary(verdicts, console, title=f"{assignment}: final scores")
+
+
 @main.command()
 @click.argument("assignment")
 @DEVICE

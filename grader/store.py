@@ -14,6 +14,7 @@ from sqlalchemy import (JSON, Boolean, DateTime, Float, ForeignKey, Integer, Str
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
+from grader.adjustments import AdjustmentRecord, apply_to_all
 from grader.errors import GraderError
 from grader.models import DEFAULT_DB_URL, CellResult, CheckResult, CodeCell, Verdict, utcnow
 
@@ -83,6 +84,26 @@ class CheckRow(Base):
     message: Mapped[str] = mapped_column(Text, default="")
     seconds: Mapped[float] = mapped_column(Float, default=0.0)
     run: Mapped[RunRow] = relationship(back_populates="checks")
+
+
+class AdjustmentRow(Base):
+    """A person's change to scores (``grader.adjustments``): appended, never edited or deleted."""
+
+    __tablename__ = "adjustments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id"), index=True)
+    student: Mapped[str | None] = mapped_column(String(200), nullable=True)  # None: everyone (a voided check)
+    kind: Mapped[str] = mapped_column(String(20))
+    check_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    points: Mapped[float | None] = mapped_column(Float, nullable=True)
+    old_points: Mapped[float | None] = mapped_column(Float, nullable=True)
+    graded_points: Mapped[float | None] = mapped_column(Float, nullable=True)
+    graded_passed: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"), nullable=True)
+    reverses: Mapped[int | None] = mapped_column(ForeignKey("adjustments.id"), nullable=True)
+    reason: Mapped[str] = mapped_column(Text)
+    made_by: Mapped[str] = mapped_column(String(200))
+    made_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 def _truncate(text: str) -> str:
@@ -219,8 +240,15 @@ class Gradebook:
                 .order_by(RunRow.id.desc()).limit(1)).first()
             return self._verdict(run, assignment) if run is not None else None
 
-    def latest(self, assignment: str, student: str | None = None) -> list[Verdict]:
-        """The newest run of every student of an assignment (or of one student), by student."""
+    def latest(self, assignment: str, student: str | None = None, adjusted: bool = True) -> list[Verdict]:
+        """The newest run of every student of an assignment (or of one student), by student.
+
+        ``adjusted``: with the overrides and voided checks in effect (the final scores); else as graded.
+        """
+        verdicts = self._latest(assignment, student)
+        return apply_to_all(verdicts, self.adjustments(assignment)) if adjusted else verdicts
+
+    def _latest(self, assignment: str, student: str | None = None) -> list[Verdict]:
         with Session(self.engine) as session:
             newest = (select(SubmissionRow.student, func.max(RunRow.id).label("run_id"))
                       .join(RunRow, RunRow.submission_id == SubmissionRow.id)
@@ -232,13 +260,48 @@ class Gradebook:
             verdicts = [self._verdict(run, assignment) for run in runs]
         return sorted(verdicts, key=lambda v: (v.student, v.submission))
 
-    def history(self, assignment: str, student: str | None = None) -> list[Verdict]:
+    def history(self, assignment: str, student: str | None = None, adjusted: bool = True) -> list[Verdict]:
+        """Every run, oldest first; ``adjusted``: each with the changes in effect now (see ``latest``)."""
         with Session(self.engine) as session:
             query = (select(RunRow).join(SubmissionRow).join(AssignmentRow)
                      .where(AssignmentRow.name == assignment).order_by(RunRow.id))
             if student is not None:
                 query = query.where(SubmissionRow.student == student)
-            return [self._verdict(run, assignment) for run in session.scalars(query).all()]
+            verdicts = [self._verdict(run, assignment) for run in session.scalars(query).all()]
+        return apply_to_all(verdicts, self.adjustments(assignment)) if adjusted else verdicts
+
+    def latest_run_id(self, assignment: str, student: str) -> int | None:
+        with Session(self.engine) as session:
+            return session.scalar(select(func.max(RunRow.id)).join(SubmissionRow).join(AssignmentRow).where(
+                AssignmentRow.name == assignment, SubmissionRow.student == student))
+
+    def add_adjustment(self, record: AdjustmentRecord) -> AdjustmentRecord:
+        """Append one change (``record.id`` is ignored); returns it as stored."""
+        record = AdjustmentRecord.model_validate(_storable_text(record.model_dump()))
+        with Session(self.engine) as session, session.begin():
+            assignment = session.scalar(select(AssignmentRow).where(AssignmentRow.name == record.assignment))
+            if assignment is None:
+                raise GraderError(f"no results for {record.assignment} in {self.url}; grade first: "
+                                  f"grader grade {record.assignment} DIR")
+            row = AdjustmentRow(assignment_id=assignment.id, student=record.student, kind=record.kind,
+                                check_name=record.check, points=record.points, old_points=record.old_points,
+                                graded_points=record.graded_points, graded_passed=record.graded_passed,
+                                run_id=record.run_id, reverses=record.reverses, reason=record.reason,
+                                made_by=record.by, made_at=record.at)
+            session.add(row)
+            session.flush()
+            return record.model_copy(update=dict(id=row.id))
+
+    def adjustments(self, assignment: str) -> list[AdjustmentRecord]:
+        """Every change ever made to the assignment's scores, oldest first (undone ones and undos too)."""
+        with Session(self.engine) as session:
+            rows = session.scalars(select(AdjustmentRow).join(AssignmentRow).where(
+                AssignmentRow.name == assignment).order_by(AdjustmentRow.id)).all()
+            return [AdjustmentRecord(id=row.id, assignment=assignment, student=row.student, kind=row.kind,
+                                     check=row.check_name, points=row.points, old_points=row.old_points,
+                                     graded_points=row.graded_points, graded_passed=row.graded_passed,
+                                     run_id=row.run_id, reverses=row.reverses, reason=row.reason, by=row.made_by,
+                                     at=_utc(row.made_at)) for row in rows]
 
     def submission_code(self, assignment: str, submission: str, sha256: str) -> list[CodeCell] | None:
         """The code cells extracted from one stored submission (None: stored before code was kept)."""

@@ -13,10 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, TEST_ASSIGNMENTS, run_grader, write_notebook
+from conftest import REPO, run_grader, write_notebook
 
-HIDDEN_CHECKS = TEST_ASSIGNMENTS / "course" / "checks" / "hidden" / "test_hidden.py"
-REFERENCE = TEST_ASSIGNMENTS.parent / "reference_solutions" / "course.py"
+# A course's folder: assignments/ (one small assignment, "course"), reference_solutions/, roster.csv.
+COURSE = Path(__file__).resolve().parent / "data" / "course"
+COURSE_ASSIGNMENTS = COURSE / "assignments"
+HIDDEN_CHECKS = COURSE_ASSIGNMENTS / "course" / "checks" / "hidden" / "test_hidden.py"
+REFERENCE = COURSE / "reference_solutions" / "course.py"
 ON_TIME = datetime(2026, 5, 31, 12, 0, tzinfo=timezone.utc).timestamp()
 LATE = datetime(2026, 6, 3, 12, 0, tzinfo=timezone.utc).timestamp()  # 2.5 days: 3 started days, 30%
 
@@ -44,7 +47,7 @@ def graded(tmp_path_factory):
     notebook(hand_ins / "cy.ipynb", CY, ON_TIME)
     (hand_ins / "dee.ipynb").write_text("not json")
     db = f"sqlite:///{tmp / 'grades.db'}"
-    result = run_grader("grade", "course", str(hand_ins), "--db", db, "--assignments", str(TEST_ASSIGNMENTS),
+    result = run_grader("grade", "course", str(hand_ins), "--db", db, "--assignments", str(COURSE_ASSIGNMENTS),
                         "--workers", "1")
     assert result.returncode == 0, result.stderr
     return tmp, db
@@ -53,7 +56,7 @@ def graded(tmp_path_factory):
 def feedback(graded, folder: str, *options: str) -> tuple[subprocess.CompletedProcess, dict[str, str]]:
     tmp, db = graded
     out = tmp / folder
-    result = run_grader("feedback", "course", str(out), "--db", db, "--assignments", str(TEST_ASSIGNMENTS), *options)
+    result = run_grader("feedback", "course", str(out), "--db", db, "--assignments", str(COURSE_ASSIGNMENTS), *options)
     assert result.returncode == 0, result.stderr
     pages = {}
     for path in out.iterdir():
@@ -177,7 +180,7 @@ def test_moodle_zip_holds_one_folder_per_student_moodle_can_match(graded):
 
 def test_feedback_without_results_is_one_line(tmp_path):
     result = run_grader("feedback", "course", str(tmp_path / "out"), "--db", f"sqlite:///{tmp_path / 'none.db'}",
-                        "--assignments", str(TEST_ASSIGNMENTS))
+                        "--assignments", str(COURSE_ASSIGNMENTS))
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         f"error: no results for course in sqlite:///{tmp_path / 'none.db'}; grade first: grader grade course DIR"]

@@ -50,8 +50,9 @@ def _check_message(check) -> str:
     return tr(check.message) if check.message else ""
 
 
-def _adjustment_text(adjustment: Adjustment) -> str:
-    what = adjustment.check if adjustment.check else tr("the total")
+def _adjustment_text(adjustment: Adjustment, verdict: Verdict) -> str:
+    titles = {check.name: tr(check.title or check.name) for check in verdict.checks}
+    what = titles.get(adjustment.check, adjustment.check) if adjustment.check else tr("the total")
     if adjustment.kind == "void_drop":
         change = tr("{what} no longer counts, for everyone", what=what)
     elif adjustment.kind == "void_full":
@@ -91,7 +92,7 @@ def render_feedback_html(feedback: StudentFeedback) -> str:
                      f'<th>{html_text(tr("check"))}</th><th>{html_text(tr("points"))}</th>'
                      f'<th>{html_text(tr("feedback"))}</th></tr>{"".join(rows)}</table>')
     if verdict.adjustments:
-        items = "".join(f'<li class="adjustment">{html_text(_adjustment_text(a))} — '
+        items = "".join(f'<li class="adjustment">{html_text(_adjustment_text(a, verdict))} — '
                         f'{html_text(tr("reason"))}: {html_text(a.reason)} ({html_text(a.by)}, '
                         f'{a.at:%Y-%m-%d})</li>' for a in verdict.adjustments)
         parts.append(f'<h2>{html_text(tr("Changes to your score"))}</h2><ul id="adjustments">{items}</ul>')
@@ -175,7 +176,7 @@ def render_feedback_markdown(feedback: StudentFeedback) -> str:
                          f"{markdown_text(_check_message(check))} |")
     if verdict.adjustments:
         lines += ["", f"## {markdown_text(tr('Changes to your score'))}", ""]
-        lines += [f"- {markdown_text(_adjustment_text(a))} — {markdown_text(tr('reason'))}: {markdown_text(a.reason)} "
+        lines += [f"- {markdown_text(_adjustment_text(a, verdict))} — {markdown_text(tr('reason'))}: {markdown_text(a.reason)} "
                   f"({markdown_text(a.by)}, {a.at:%Y-%m-%d})" for a in verdict.adjustments]
     if raised:
         lines += ["", f"## {markdown_text(tr('Cells that raised an error'))}", ""]

@@ -11,7 +11,7 @@ from collections import Counter
 from datetime import datetime, timezone
 
 from grader.models import Verdict
-from grader.report.format import score
+from grader.report.format import adjustment_line, score
 from grader.report.stats import PassRate, check_names, check_pass_rates, graded_only, score_summary
 from grader.report.untrusted import html_text
 
@@ -107,8 +107,11 @@ def render_html(assignment: str, verdicts: list[Verdict]) -> str:
             ('<td class="pass" title="{0}">✓</td>' if by_name[name].passed else '<td class="fail" title="{0}">✗</td>')
             .format(html_text(by_name[name].message or name)) for name in names)
         late = f"−{verdict.penalty:.0%}" if verdict.penalty else ""
+        changes = "; ".join(adjustment_line(each) for each in verdict.adjustments)
+        final = (f'<td class="num adjusted" title="{html_text(changes)}">{score(verdict.score)} ✎</td>'
+                 if verdict.adjustments else f'<td class="num">{score(verdict.score)}</td>')
         rows.append(f'<tr class="{html_text(verdict.status)}"><td>{html_text(verdict.student)}</td>'
-                    f'<td class="num">{score(verdict.score)}</td><td class="num">{score(verdict.max_score)}</td>'
+                    f'{final}<td class="num">{score(verdict.max_score)}</td>'
                     f'<td class="num">{score(verdict.score_before_penalty)}</td><td>{late}</td>'
                     f'<td>{html_text(verdict.status)}</td>{marks}'
                     f'<td class="msg">{html_text(verdict.message if verdict.status == "error" else "")}</td></tr>')

@@ -15,7 +15,7 @@ from rich.text import Text
 
 from grader.i18n import tr
 from grader.models import Verdict
-from grader.report.format import duration, final_score, fraction, score
+from grader.report.format import ADJUSTED_LEGEND, adjustment_line, duration, final_score, fraction, score
 from grader.report.stats import check_names, check_pass_rates, score_summary
 from grader.report.untrusted import terminal_block, terminal_line
 
@@ -102,6 +102,7 @@ def print_grade_summary(verdicts: list[Verdict], console: Console, title: str = 
             rates.add_row(str(number), inert(rate.check), score(rate.points),
                           f"{rate.passed}/{rate.graded} ({rate.rate:.0%})" if rate.graded else "-")
         console.print(rates)
+    _legend(verdicts, console)
     summary = score_summary(verdicts)
     if summary.graded:
         console.print(f"{summary.submissions} submissions: mean {summary.mean:.2f}, median "
@@ -121,6 +122,10 @@ def print_submission_detail(verdict: Verdict, console: Console) -> None:
         late = (f"late by {duration(verdict.late_seconds)}, penalty {verdict.penalty:.0%}"
                 if verdict.late_seconds > 0 else "on time")
         console.print(inert(f"submitted {verdict.submitted_at:%Y-%m-%d %H:%M:%S %Z}: {late}"), soft_wrap=True)
+    for adjustment in verdict.adjustments:
+        console.print(Text.assemble(("adjusted ", "bold"), inert(adjustment_line(adjustment),
+                                                                 style="red" if adjustment.needs_review else "")),
+                      soft_wrap=True)
     if verdict.status == "error":
         console.print(inert(f"✗ {verdict.message}", style="red"), soft_wrap=True)
     if verdict.checks:
@@ -128,9 +133,11 @@ def print_submission_detail(verdict: Verdict, console: Console) -> None:
         for name, justify in (("", "left"), ("check", "left"), ("", "left"), ("points", "right"),
                               ("seconds", "right"), ("feedback", "left")):
             table.add_column(name, justify=justify, overflow="fold")
+        adjusted = {adjustment.check for adjustment in verdict.adjustments}
         for check in verdict.checks:
             table.add_row(Text("✓", style="green") if check.passed else Text("✗", style="red"), inert(check.name),
-                          check.visibility, fraction(check.score, check.max_score),
+                          check.visibility, fraction(check.score, check.max_score) + (" ✎" if check.name in adjusted
+                                                                                       else ""),
                           f"{check.seconds:.3f}", inert(check.message))
         console.print(table)
     if verdict.cells:
@@ -168,7 +175,13 @@ def print_history(verdicts: list[Verdict], console: Console) -> None:
                       inert(verdict.status), final_score(verdict), inert(verdict.device), inert(verdict.grader_version),
                       f"{verdict.duration:.2f}")
     console.print(table)
+    _legend(verdicts, console)
     console.print(f"{len(verdicts)} runs")
+
+
+def _legend(verdicts: list[Verdict], console: Console) -> None:
+    if any(verdict.adjustments for verdict in verdicts):
+        console.print(ADJUSTED_LEGEND, soft_wrap=True)
 
 
 def print_validation(validation, console: Console) -> None:
