@@ -17,7 +17,7 @@ from pydantic import BaseModel
 
 from grader.models import Adjustment, Verdict
 
-KINDS = ("override", "total", "void_full", "void_drop", "undo")
+KINDS = ("override", "total", "void_full", "void_drop", "exclude_run", "undo")
 
 
 class AdjustmentRecord(BaseModel):
@@ -26,7 +26,7 @@ class AdjustmentRecord(BaseModel):
     id: int
     assignment: str
     student: str | None
-    kind: Literal["override", "total", "void_full", "void_drop", "undo"]
+    kind: Literal["override", "total", "void_full", "void_drop", "exclude_run", "undo"]
     check: str | None = None
     points: float | None = None  # the new points (override, total)
     old_points: float | None = None  # the points shown just before this change
@@ -62,6 +62,11 @@ def apply_adjustments(verdict: Verdict, records: list[AdjustmentRecord]) -> Verd
     total: AdjustmentRecord | None = None
     dropped_from_errors = 0.0
     for record in effective:
+        if record.kind == "exclude_run":
+            if record.run_id is not None and record.run_id == verdict.run_id:  # shown in the run's history
+                shown.append(Adjustment(id=record.id, kind="exclude_run", reason=record.reason, by=record.by,
+                                        at=record.at))
+            continue
         if record.kind == "total":
             total = record
             continue
@@ -97,6 +102,11 @@ def apply_adjustments(verdict: Verdict, records: list[AdjustmentRecord]) -> Verd
                                 reason=total.reason, by=total.by, at=total.at, needs_review=review))
         update["score"] = total.points
     return verdict.model_copy(update=dict(update, adjustments=shown))
+
+
+def excluded_runs(records: list[AdjustmentRecord]) -> set[int]:
+    """The runs excluded (``grader runs --exclude``) and not included again."""
+    return {record.run_id for record in in_effect(records) if record.kind == "exclude_run" and record.run_id}
 
 
 def apply_to_all(verdicts: list[Verdict], records: list[AdjustmentRecord]) -> list[Verdict]:

@@ -25,7 +25,8 @@ from grader.verdicts import Grading
 __all__ = ["check_notebook", "grade_submissions", "latest_results", "student_result", "student_history",
            "export_results", "write_html_report", "validate_assignment", "ValidationReport", "MutantOutcome",
            "sandbox_report", "doctor", "DoctorReport", "resolve_device", "release_assignment", "run_ci",
-           "write_feedback", "override_score", "void_check", "adjustment_log"]
+           "write_feedback", "override_score", "void_check", "adjustment_log", "assignment_runs",
+           "exclude_run", "course_results", "export_course"]
 
 
 def check_notebook(assignment: str, notebook: str | Path | None = None, device: str = "cpu",
@@ -341,6 +342,107 @@ def void_check(assignment: str, check: str, *, mode: str, reason: str = "", by: 
                                       at=utcnow())
         record = gradebook.add_adjustment(record)
         return record, gradebook.latest(assignment)
+
+
+def assignment_runs(assignment: str, db_url: str = DEFAULT_DB_URL) -> list[Verdict]:
+    """What `grader runs` lists: every stored run of the assignment, oldest first, excluded ones marked."""
+    with _gradebook(db_url) as gradebook:
+        runs = gradebook.history(assignment)
+    if not runs:
+        raise GraderError(f"no results for {assignment} in {db_url}; grade first: grader grade {assignment} DIR")
+    return runs
+
+
+def exclude_run(assignment: str, run_id: int, *, reason: str = "", by: str = "", undo: bool = False,
+                db_url: str = DEFAULT_DB_URL):
+    """What `grader runs --exclude` does: the run stops counting (the student's previous run, if any, is
+    their result again), recorded like an override; ``undo`` counts it again. Nothing is deleted."""
+    from grader.adjustments import AdjustmentRecord, in_effect
+
+    if not undo and not reason.strip():
+        raise GraderError("excluding a run needs its reason: --reason 'demo run from the README'")
+    with _gradebook(db_url) as gradebook:
+        student = gradebook.run_owner(assignment, run_id)
+        if student is None:
+            raise GraderError(f"no run {run_id} in the {assignment} results of {db_url}; list them: "
+                              f"grader runs {assignment}")
+        exclusions = [record for record in in_effect(gradebook.adjustments(assignment))
+                      if record.kind == "exclude_run" and record.run_id == run_id]
+        if undo:
+            if not exclusions:
+                raise GraderError(f"run {run_id} is not excluded; nothing to include again")
+            record = AdjustmentRecord(id=0, assignment=assignment, student=student, kind="undo", run_id=run_id,
+                                      reverses=exclusions[-1].id, reason=reason or "included again", by=by,
+                                      at=utcnow())
+        else:
+            if exclusions:
+                raise GraderError(f"run {run_id} is already excluded (#{exclusions[-1].id}); "
+                                  f"grader runs {assignment} --include {run_id} counts it again")
+            record = AdjustmentRecord(id=0, assignment=assignment, student=student, kind="exclude_run",
+                                      run_id=run_id, reason=reason, by=by, at=utcnow())
+        return gradebook.add_adjustment(record)
+
+
+def course_results(db_url: str = DEFAULT_DB_URL, assignments_dir: str | Path | None = None,
+                   roster: str | Path | None = None):
+    """What `grader results --course` shows: a ``grader.course.CourseTable``, one row per enrolled student
+    (roster.csv beside assignments/, or ``roster``) with every assignment's final score, missing work as 0."""
+    from grader.course import course_table, load_roster, roster_path
+    from grader.spec import assignments_root, available_assignments
+
+    root = assignments_root(assignments_dir)
+    enrolled = load_roster(roster if roster else roster_path(root))
+    with _gradebook(db_url) as gradebook:
+        graded = gradebook.assignment_names()
+        course = [name for name in available_assignments(root) if name in graded] or graded
+        results = {name: gradebook.latest(name) for name in course}
+    max_scores = {}
+    for name, verdicts in results.items():
+        graded_max = [verdict.max_score for verdict in verdicts if verdict.status == "graded" and verdict.include_hidden]
+        if graded_max:
+            max_scores[name] = max(graded_max)
+        else:
+            try:
+                max_scores[name] = load_assignment(name, root).points
+            except GraderError:
+                max_scores[name] = max((verdict.max_score for verdict in verdicts), default=0.0)
+    return course_table(enrolled, results, max_scores)
+
+
+def export_course(csv_path: str | Path, fmt: str = "csv", assignment: str | None = None,
+                  db_url: str = DEFAULT_DB_URL, assignments_dir: str | Path | None = None,
+                  roster: str | Path | None = None, canvas_ids: dict[str, str] | None = None):
+    """What `grader export --course` / `--format canvas|moodle` writes: one row per enrolled student, a
+    column per assignment (only ``assignment`` when given); returns the ``CourseTable`` (with the
+    submissions that matched nobody)."""
+    from grader.report.course_files import canvas_rows, course_csv_rows, moodle_rows, write_rows
+
+    path = _writable(csv_path)
+    table = course_results(db_url, assignments_dir=assignments_dir, roster=roster)
+    if assignment is not None:
+        if assignment not in table.assignments:
+            raise GraderError(f"no results for {assignment} in {db_url}; grade first: grader grade {assignment} DIR")
+        table = table.only(assignment)
+    titles = {}
+    for name in table.assignments:
+        try:
+            titles[name] = load_assignment(name, assignments_dir).title
+        except GraderError:
+            titles[name] = name
+    if fmt == "canvas":
+        rows = canvas_rows(table, titles, canvas_ids or {})
+    elif fmt == "moodle":
+        rows = moodle_rows(table, titles)
+    else:
+        rows = course_csv_rows(table)
+    write_rows(rows, path)
+    return table
+
+
+def _writable(path):
+    from grader.report import writable
+
+    return writable(path)
 
 
 def adjustment_log(assignment: str, db_url: str = DEFAULT_DB_URL):

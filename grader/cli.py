@@ -110,12 +110,32 @@ def grade(assignment: str, paths: tuple[str, ...], db_url: str, device: str, jso
     report.print_set_aside(found, console)
 
 
+ROSTER = click.option("--roster", type=click.Path(dir_okay=False), default=None,
+                      help="the course's roster (default: roster.csv beside the assignments folder)")
+
+
 @main.command()
-@click.argument("assignment")
+@click.argument("assignment", required=False)
 @DB
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), help="also write them to this JSON file")
-def results(assignment: str, db_url: str, json_path: str | None) -> None:
-    """The latest stored score of every student, a column per check, and each check's pass rate."""
+@click.option("--course", is_flag=True, help="every assignment: one row per enrolled student (roster.csv) and the total")
+@ROSTER
+@ASSIGNMENTS
+def results(assignment: str | None, db_url: str, json_path: str | None, course: bool, roster: str | None,
+            assignments_dir: str | None) -> None:
+    """The latest stored score of every student, a column per check, and each check's pass rate.
+
+    With --course: one row per student on the roster, every assignment's final score (missing
+    work 0) and the total, then the submissions that match nobody on the roster.
+    """
+    if course:
+        table = api.course_results(db_url, assignments_dir=assignments_dir, roster=roster)
+        if json_path:
+            report.writable(json_path).write_text(table.model_dump_json(indent=2), encoding="utf-8")
+        report.print_course(table, console)
+        return
+    if assignment is None:
+        raise GraderError("name the assignment (grader results hw2), or give --course for the whole course")
     verdicts = api.latest_results(assignment, db_url)
     if json_path:
         report.write_json(verdicts, json_path)
@@ -141,14 +161,68 @@ def history(assignment: str, student: str, db_url: str) -> None:
 
 
 @main.command()
-@click.argument("assignment")
+@click.argument("assignment", required=False)
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False), required=True,
               help="the CSV file to write: one row per student, a column per check and the total")
+@click.option("--course", is_flag=True, help="every assignment: one row per enrolled student (roster.csv) and the total")
+@click.option("--format", "fmt", type=click.Choice(["csv", "canvas", "moodle"]), default="csv", show_default=True,
+              help="csv: the grader's columns; canvas, moodle: what their gradebook import takes (needs the roster)")
+@click.option("--canvas-id", "canvas_ids", multiple=True, metavar="ASSIGNMENT=ID",
+              help="Canvas's id of an assignment (its column becomes 'Title (ID)'); repeat for each")
+@ROSTER
+@ASSIGNMENTS
 @DB
-def export(assignment: str, csv_path: str, db_url: str) -> None:
-    """Write the latest result of every student to a CSV file (for a spreadsheet or an LMS)."""
-    verdicts = api.export_results(assignment, csv_path, db_url)
-    console.print(f"{len(verdicts)} students written to {csv_path}")
+def export(assignment: str | None, csv_path: str, course: bool, fmt: str, canvas_ids: tuple[str, ...],
+           roster: str | None, assignments_dir: str | None, db_url: str) -> None:
+    """Write the latest result of every student to a CSV file (for a spreadsheet or an LMS).
+
+    --course: one row per enrolled student, a column per assignment and the total. --format
+    canvas or moodle: the columns their gradebook import takes, students matched by the roster;
+    the submissions that match nobody are listed.
+    """
+    if fmt == "csv" and not course:
+        if assignment is None:
+            raise GraderError("name the assignment (grader export hw2 --csv hw2.csv), or give --course")
+        verdicts = api.export_results(assignment, csv_path, db_url)
+        console.print(f"{len(verdicts)} students written to {csv_path}")
+        return
+    ids = {}
+    for pair in canvas_ids:
+        name, _, value = pair.partition("=")
+        if not name or not value.strip():
+            raise GraderError(f"--canvas-id {pair}: expected ASSIGNMENT=ID, e.g. --canvas-id hw2=48213")
+        ids[name] = value.strip()
+    written = api.export_course(csv_path, fmt=fmt, assignment=None if course else assignment, db_url=db_url,
+                                assignments_dir=assignments_dir, roster=roster, canvas_ids=ids)
+    console.print(f"{len(written.rows)} enrolled students, {len(written.assignments)} assignment(s) written to "
+                  f"{csv_path} ({fmt})", soft_wrap=True)
+    if written.unmatched:
+        console.print(f"{len(written.unmatched)} submission(s) match nobody on the roster and are not in the file:")
+        for each in written.unmatched:
+            console.print(Text.assemble("  ", report.visible_line(each.assignment), ": ",
+                                        report.visible_line(each.student)), soft_wrap=True)
+
+
+@main.command()
+@click.argument("assignment")
+@click.option("--exclude", "exclude_id", type=int, default=None, metavar="RUN_ID",
+              help="the run stops counting (the student's previous run counts again); recorded, not deleted")
+@click.option("--include", "include_id", type=int, default=None, metavar="RUN_ID", help="count an excluded run again")
+@click.option("--reason", default="", help="why (required with --exclude)")
+@click.option("--by", "made_by", default=None, help="who (default: this user)")
+@DB
+def runs(assignment: str, exclude_id: int | None, include_id: int | None, reason: str, made_by: str | None,
+         db_url: str) -> None:
+    """Every stored run of an assignment with its id; --exclude RUN_ID takes a demo or test run out."""
+    if exclude_id is not None and include_id is not None:
+        raise GraderError("give --exclude or --include, not both")
+    if exclude_id is not None or include_id is not None:
+        record = api.exclude_run(assignment, exclude_id if exclude_id is not None else include_id, reason=reason,
+                                 by=made_by or _who(), undo=include_id is not None, db_url=db_url)
+        done = "included again" if record.kind == "undo" else "excluded"
+        console.print(Text.assemble(f"#{record.id} run {record.run_id} of ", report.visible_line(record.student or ""),
+                                    f" {done}"), soft_wrap=True)
+    report.print_runs(api.assignment_runs(assignment, db_url), console)
 
 
 @main.command("report")

@@ -62,7 +62,7 @@ class Adjustment(BaseModel):
     """
 
     id: int
-    kind: Literal["override", "total", "void_full", "void_drop"]
+    kind: Literal["override", "total", "void_full", "void_drop", "exclude_run"]
     check: str | None = None
     old_points: float | None = None
     new_points: float | None = None
@@ -99,6 +99,7 @@ class Verdict(BaseModel):
     submitted_at: datetime | None = None
     late_seconds: float = 0.0
     penalty: float = Field(0.0, description="fraction of the raw score taken off for lateness")
+    run_id: int | None = Field(None, description="the gradebook's id of this run, once stored")
     # Overrides and voided checks applied to this verdict's scores (grader override, grader void-check).
     adjustments: list[Adjustment] = Field(default_factory=list)
 

@@ -14,7 +14,7 @@ from sqlalchemy import (JSON, Boolean, DateTime, Float, ForeignKey, Integer, Str
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
-from grader.adjustments import AdjustmentRecord, apply_to_all
+from grader.adjustments import AdjustmentRecord, apply_to_all, excluded_runs
 from grader.errors import GraderError
 from grader.models import DEFAULT_DB_URL, CellResult, CheckResult, CodeCell, Verdict, utcnow
 
@@ -217,7 +217,7 @@ class Gradebook:
     def _verdict(self, run: RunRow, assignment: str) -> Verdict:
         return Verdict(
             assignment=assignment, submission=run.submission.path, student=run.submission.student,
-            sha256=run.submission.sha256, status=run.status, message=run.message, score=run.score,
+            sha256=run.submission.sha256, run_id=run.id, status=run.status, message=run.message, score=run.score,
             max_score=run.max_score, include_hidden=run.include_hidden, duration=run.duration, device=run.device,
             grader_version=run.grader_version, checks_fingerprint=run.checks_fingerprint, layers=run.layers or {},
             cells=[CellResult.model_validate(cell) for cell in run.cells or []], stdout=run.stdout,
@@ -245,16 +245,19 @@ class Gradebook:
 
         ``adjusted``: with the overrides and voided checks in effect (the final scores); else as graded.
         """
-        verdicts = self._latest(assignment, student)
-        return apply_to_all(verdicts, self.adjustments(assignment)) if adjusted else verdicts
+        records = self.adjustments(assignment)
+        verdicts = self._latest(assignment, student, excluded_runs(records))
+        return apply_to_all(verdicts, records) if adjusted else verdicts
 
-    def _latest(self, assignment: str, student: str | None = None) -> list[Verdict]:
+    def _latest(self, assignment: str, student: str | None, excluded: set[int]) -> list[Verdict]:
+        """The newest run of each student that is not excluded."""
         with Session(self.engine) as session:
             newest = (select(SubmissionRow.student, func.max(RunRow.id).label("run_id"))
                       .join(RunRow, RunRow.submission_id == SubmissionRow.id)
                       .join(AssignmentRow, AssignmentRow.id == SubmissionRow.assignment_id)
                       .where(AssignmentRow.name == assignment)
                       .where(*([SubmissionRow.student == student] if student is not None else []))
+                      .where(*([RunRow.id.not_in(excluded)] if excluded else []))
                       .group_by(SubmissionRow.student).subquery())
             runs = session.scalars(select(RunRow).join(newest, RunRow.id == newest.c.run_id)).all()
             verdicts = [self._verdict(run, assignment) for run in runs]
@@ -269,6 +272,16 @@ class Gradebook:
                 query = query.where(SubmissionRow.student == student)
             verdicts = [self._verdict(run, assignment) for run in session.scalars(query).all()]
         return apply_to_all(verdicts, self.adjustments(assignment)) if adjusted else verdicts
+
+    def run_owner(self, assignment: str, run_id: int) -> str | None:
+        """The student of one of the assignment's runs (None: no such run in this assignment)."""
+        with Session(self.engine) as session:
+            return session.scalar(select(SubmissionRow.student).join(RunRow).join(AssignmentRow).where(
+                AssignmentRow.name == assignment, RunRow.id == run_id))
+
+    def assignment_names(self) -> list[str]:
+        with Session(self.engine) as session:
+            return list(session.scalars(select(AssignmentRow.name).order_by(AssignmentRow.name)).all())
 
     def latest_run_id(self, assignment: str, student: str) -> int | None:
         with Session(self.engine) as session:

@@ -38,6 +38,8 @@ ADJUSTED_LEGEND = ("✎ a person changed this score (grader show lists the chang
 def adjustment_line(adjustment: Adjustment) -> str:
     """One change, as the instructor's views list it."""
     what = adjustment.check or "total"
+    if adjustment.kind == "exclude_run":
+        return f"#{adjustment.id} run excluded by {adjustment.by} on {adjustment.at:%Y-%m-%d %H:%M}: {adjustment.reason}"
     change = {"void_drop": f"{what} voided: counts for nobody", "void_full": f"{what} voided: full points for everyone"
               }.get(adjustment.kind, f"{what} {score(adjustment.old_points or 0)} → {score(adjustment.new_points or 0)}")
     review = " [needs review: a regrade changed this check's verdict]" if adjustment.needs_review else ""

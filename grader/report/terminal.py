@@ -254,3 +254,54 @@ def print_set_aside(files, console: Console) -> None:
             console.print(Text.assemble(inert(file.student, "bold"), ": ", inert(file.set_aside_for), " counts (newest); ",
                                         inert(file.name), " was set aside (graded and kept in the history)"),
                           soft_wrap=True)
+
+
+def print_course(table, console: Console) -> None:
+    """``grader results --course``: one row per enrolled student, every assignment, the total; then the
+    submissions that matched nobody on the roster (``table``: a ``grader.course.CourseTable``)."""
+    grid = Table(show_header=True, header_style="bold", title="course: final scores")
+    for name in ("id", "name", "section"):
+        grid.add_column(name, overflow="fold")
+    for name in table.assignments:
+        grid.add_column(f"{name} /{score(table.max_scores[name])}", justify="right")
+    grid.add_column(f"total /{score(table.max_total)}", justify="right")
+    for row in table.rows:
+        cells = []
+        for name in table.assignments:
+            cell = row.cells[name]
+            if cell.status == "missing":
+                cells.append(Text("0 missing", style="red"))
+            elif cell.status == "error":
+                cells.append(Text(f"{score(cell.score)} error", style="red"))
+            else:
+                cells.append(Text(score(cell.score) + (" ✎" if cell.adjusted else "")))
+        grid.add_row(inert(row.student.id), inert(row.student.name), inert(row.student.section), *cells,
+                     score(row.total))
+    console.print(grid)
+    console.print("missing work counts as 0; ✎ a person changed the score (grader show ASSIGNMENT STUDENT)",
+                  soft_wrap=True)
+    if table.unmatched:
+        console.print(Text(f"{len(table.unmatched)} submission(s) match nobody on the roster (add the name as an "
+                           "alias in roster.csv, or grader runs ASSIGNMENT --exclude RUN_ID):", style="bold"))
+        for each in table.unmatched:
+            console.print(Text.assemble("  ", inert(each.assignment), ": ", inert(each.student), " (",
+                                        inert(each.submission), ")"), soft_wrap=True)
+
+
+def print_runs(verdicts: list[Verdict], console: Console) -> None:
+    """``grader runs``: every stored run with its id, the excluded ones marked."""
+    table = Table(show_header=True, header_style="bold")
+    for name in ("run", "graded at", "student", "file", "status", "score", "counts"):
+        table.add_column(name, overflow="fold")
+    excluded = []
+    for verdict in verdicts:
+        exclusion = [each for each in verdict.adjustments if each.kind == "exclude_run"]
+        excluded += [(verdict, each) for each in exclusion]
+        table.add_row(str(verdict.run_id), f"{verdict.started_at:%Y-%m-%d %H:%M:%S}", inert(verdict.student),
+                      inert(verdict.submission), inert(verdict.status), final_score(verdict),
+                      Text(f"excluded #{exclusion[-1].id}", style="red") if exclusion else Text("yes"))
+    console.print(table)
+    for verdict, each in excluded:
+        console.print(Text.assemble(f"run {verdict.run_id} (", inert(verdict.student), "): ",
+                                    inert(adjustment_line(each))), soft_wrap=True)
+    console.print(f"{len(verdicts)} runs, {len(excluded)} excluded")
