@@ -78,7 +78,7 @@ def grade_submissions(assignment: str, paths: Iterable[str | Path], db_url: str 
             on_plan(files)
         if workers > 1 and len(files) > 1 and not cluster:
             prepare_workers()  # the workers' imports run while the gradebook opens and notebooks are read
-        with _gradebook(db_url, create=True) as gradebook:
+        with _gradebook(db_url, create=True, assignments_dir=spec.root.parent) as gradebook:
             batch = _Batch(spec, grading, gradebook, files, on_verdict)
             units = batch.read(regrade)
             if on_start is not None:
@@ -107,6 +107,7 @@ class _Batch:
         self.groups: dict[str, list[str]] = {}
         self.held: dict[str, list[Verdict]] = {}
         self.code: dict[str, list] = {}  # each read submission's extracted cells, stored with it
+        self.late = _LatePolicies(spec.root.parent)  # extensions: [late.extensions] and the roster
 
     def read(self, regrade: bool) -> list[ExtractedSubmission]:
         units: dict[str, ExtractedSubmission] = {}
@@ -152,7 +153,8 @@ class _Batch:
 
     def _store(self, verdict: Verdict) -> None:
         file = self.files.get(verdict.submission)
-        verdict = apply_late_policy(verdict, self.spec, file.submitted_at if file else None)
+        deadline = self.late.deadline(self.spec, verdict.student) if self.spec.late is not None else None
+        verdict = apply_late_policy(verdict, self.spec, file.submitted_at if file else None, deadline)
         verdict = self.gradebook.record_or_error(verdict, self.code.get(verdict.submission))
         self.verdicts.append(verdict)
         if self.on_verdict is not None:
@@ -166,15 +168,64 @@ def _final(verdicts: list[Verdict], records) -> list[Verdict]:
     return apply_to_all(verdicts, records)
 
 
-def _gradebook(db_url: str, create: bool = False):
+def _gradebook(db_url: str, create: bool = False, assignments_dir: str | Path | None = None):
     from grader.store import Gradebook  # sqlalchemy and alembic: not for `grader check`
 
-    return Gradebook(db_url, create=create)
+    gradebook = Gradebook(db_url, create=create)
+    gradebook.reassess = _LatePolicies(assignments_dir)
+    return gradebook
 
 
-def latest_results(assignment: str, db_url: str = DEFAULT_DB_URL) -> list[Verdict]:
-    """The newest verdict of every student; raises when the gradebook has none for the assignment."""
-    with _gradebook(db_url) as gradebook:
+class _LatePolicies:
+    """A stored verdict's penalty under the assignment's late policy as it is now: a deadline moved, or an
+    extension granted (``[late.extensions]``, or the roster's ``deadline_<assignment>`` column) after grading.
+
+    Only where the assignment (found as grading finds it) has a late policy; otherwise, and for an
+    assignment not found here, the penalty stored with the run stands.
+    """
+
+    def __init__(self, assignments_dir: str | Path | None):
+        self.assignments_dir = assignments_dir
+        self.specs: dict[str, object] = {}
+        self.roster = None
+
+    def spec(self, assignment: str):
+        if assignment not in self.specs:
+            from grader.spec import assignments_root
+
+            found = (assignments_root(self.assignments_dir) / assignment / "assignment.toml").is_file()
+            # One that is here but broken says so; one graded elsewhere keeps its stored penalties.
+            self.specs[assignment] = load_assignment(assignment, self.assignments_dir) if found else None
+        return self.specs[assignment]
+
+    def enrolled(self):
+        if self.roster is None:
+            from grader.course import Roster, load_roster, roster_path
+            from grader.spec import assignments_root
+
+            path = roster_path(assignments_root(self.assignments_dir))
+            self.roster = load_roster(path) if path.is_file() else Roster(path=str(path), students=[])
+        return self.roster
+
+    def deadline(self, spec, student: str):
+        """The student's own deadline (roster column, then [late.extensions]), or None."""
+        from grader.late import student_deadline
+
+        entry = self.enrolled().match(student)
+        return (entry.deadlines.get(spec.id) if entry else None) or student_deadline(
+            spec, student, entry.names() if entry else ())
+
+    def __call__(self, verdict: Verdict) -> Verdict:
+        spec = self.spec(verdict.assignment)
+        if spec is None or spec.late is None:
+            return verdict
+        return apply_late_policy(verdict, spec, verdict.submitted_at, self.deadline(spec, verdict.student))
+
+
+def latest_results(assignment: str, db_url: str = DEFAULT_DB_URL,
+                   assignments_dir: str | Path | None = None) -> list[Verdict]:
+    """The newest verdict of every student (final scores); raises when the gradebook has none for it."""
+    with _gradebook(db_url, assignments_dir=assignments_dir) as gradebook:
         verdicts = gradebook.latest(assignment)
     if not verdicts:
         raise GraderError(f"no results for {assignment} in {db_url}; grade first: grader grade {assignment} DIR")
@@ -192,35 +243,39 @@ def _one_student(gradebook, assignment: str, student: str, db_url: str) -> None:
         raise GraderError(f"no student {student!r} in the {assignment} results of {db_url}; {suggestion}")
 
 
-def student_result(assignment: str, student: str, db_url: str = DEFAULT_DB_URL) -> Verdict:
+def student_result(assignment: str, student: str, db_url: str = DEFAULT_DB_URL,
+                   assignments_dir: str | Path | None = None) -> Verdict:
     """What `grader show` prints: the newest verdict of one student, in full."""
-    with _gradebook(db_url) as gradebook:
+    with _gradebook(db_url, assignments_dir=assignments_dir) as gradebook:
         _one_student(gradebook, assignment, student, db_url)
         return gradebook.latest(assignment, student)[0]
 
 
-def student_history(assignment: str, student: str, db_url: str = DEFAULT_DB_URL) -> list[Verdict]:
+def student_history(assignment: str, student: str, db_url: str = DEFAULT_DB_URL,
+                    assignments_dir: str | Path | None = None) -> list[Verdict]:
     """What `grader history` prints: every stored run of one student, oldest first."""
-    with _gradebook(db_url) as gradebook:
+    with _gradebook(db_url, assignments_dir=assignments_dir) as gradebook:
         _one_student(gradebook, assignment, student, db_url)
         return gradebook.history(assignment, student)
 
 
-def export_results(assignment: str, csv_path: str | Path, db_url: str = DEFAULT_DB_URL) -> list[Verdict]:
+def export_results(assignment: str, csv_path: str | Path, db_url: str = DEFAULT_DB_URL,
+                   assignments_dir: str | Path | None = None) -> list[Verdict]:
     """What `grader export --csv` writes: one row per student, a column per check and the total."""
     from grader.report import write_csv
 
-    verdicts = latest_results(assignment, db_url)
+    verdicts = latest_results(assignment, db_url, assignments_dir)
     write_csv(verdicts, csv_path)
     return verdicts
 
 
-def write_html_report(assignment: str, html_path: str | Path, db_url: str = DEFAULT_DB_URL) -> list[Verdict]:
+def write_html_report(assignment: str, html_path: str | Path, db_url: str = DEFAULT_DB_URL,
+                      assignments_dir: str | Path | None = None) -> list[Verdict]:
     """What `grader report --html` writes: one self-contained page about the latest results."""
     from grader.report import render_html, writable
 
     path = writable(html_path)
-    verdicts = latest_results(assignment, db_url)
+    verdicts = latest_results(assignment, db_url, assignments_dir)
     path.write_text(render_html(assignment, verdicts), encoding="utf-8")
     return verdicts
 
@@ -243,7 +298,7 @@ def write_feedback(assignment: str, out: str | Path, db_url: str = DEFAULT_DB_UR
         title, catalogs = assignment, []
     set_language(lang, catalogs)
     try:
-        with _gradebook(db_url) as gradebook:
+        with _gradebook(db_url, assignments_dir=assignments_dir) as gradebook:
             verdicts = gradebook.latest(assignment)
             if not verdicts:
                 raise GraderError(f"no results for {assignment} in {db_url}; grade first: grader grade {assignment} DIR")
@@ -392,7 +447,7 @@ def course_results(db_url: str = DEFAULT_DB_URL, assignments_dir: str | Path | N
 
     root = assignments_root(assignments_dir)
     enrolled = load_roster(roster if roster else roster_path(root))
-    with _gradebook(db_url) as gradebook:
+    with _gradebook(db_url, assignments_dir=assignments_dir) as gradebook:
         graded = gradebook.assignment_names()
         course = [name for name in available_assignments(root) if name in graded] or graded
         results = {name: gradebook.latest(name) for name in course}

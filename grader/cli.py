@@ -136,7 +136,7 @@ def results(assignment: str | None, db_url: str, json_path: str | None, course: 
         return
     if assignment is None:
         raise GraderError("name the assignment (grader results hw2), or give --course for the whole course")
-    verdicts = api.latest_results(assignment, db_url)
+    verdicts = api.latest_results(assignment, db_url, assignments_dir)
     if json_path:
         report.write_json(verdicts, json_path)
     report.print_grade_summary(verdicts, console, title=f"{assignment}: latest results")
@@ -146,18 +146,20 @@ def results(assignment: str | None, db_url: str, json_path: str | None, course: 
 @click.argument("assignment")
 @click.argument("student")
 @DB
-def show(assignment: str, student: str, db_url: str) -> None:
+@ASSIGNMENTS
+def show(assignment: str, student: str, db_url: str, assignments_dir: str | None) -> None:
     """One student's latest run in full: every check, cell errors, output, sandbox layers, timings."""
-    report.print_submission_detail(api.student_result(assignment, student, db_url), console)
+    report.print_submission_detail(api.student_result(assignment, student, db_url, assignments_dir), console)
 
 
 @main.command()
 @click.argument("assignment")
 @click.argument("student")
 @DB
-def history(assignment: str, student: str, db_url: str) -> None:
+@ASSIGNMENTS
+def history(assignment: str, student: str, db_url: str, assignments_dir: str | None) -> None:
     """Every stored run of one student, oldest first."""
-    report.print_history(api.student_history(assignment, student, db_url), console)
+    report.print_history(api.student_history(assignment, student, db_url, assignments_dir), console)
 
 
 @main.command()
@@ -183,7 +185,7 @@ def export(assignment: str | None, csv_path: str, course: bool, fmt: str, canvas
     if fmt == "csv" and not course:
         if assignment is None:
             raise GraderError("name the assignment (grader export hw2 --csv hw2.csv), or give --course")
-        verdicts = api.export_results(assignment, csv_path, db_url)
+        verdicts = api.export_results(assignment, csv_path, db_url, assignments_dir)
         console.print(f"{len(verdicts)} students written to {csv_path}")
         return
     ids = {}
@@ -230,9 +232,10 @@ def runs(assignment: str, exclude_id: int | None, include_id: int | None, reason
 @click.option("--html", "html_path", type=click.Path(dir_okay=False), required=True,
               help="the page to write: score histogram, pass rate per check, slowest, common failures, students")
 @DB
-def report_command(assignment: str, html_path: str, db_url: str) -> None:
+@ASSIGNMENTS
+def report_command(assignment: str, html_path: str, db_url: str, assignments_dir: str | None) -> None:
     """Write one self-contained HTML page (no network) about the latest results."""
-    verdicts = api.write_html_report(assignment, html_path, db_url)
+    verdicts = api.write_html_report(assignment, html_path, db_url, assignments_dir)
     console.print(f"report on {len(verdicts)} students written to {html_path}")
 
 

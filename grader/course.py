@@ -3,7 +3,8 @@
 A roster is a CSV file with a header: ``id`` and ``name`` are required; ``email``, ``section``
 and ``aliases`` (other names the student goes by, separated by ``;``: a GitHub login, the name
 an LMS puts in file names, an LMS's participant id) are optional, and ``canvas_id`` and
-``sis_login_id`` help the Canvas export. A submission's student (as intake named it) is matched
+``sis_login_id`` help the Canvas export; ``deadline_hw2`` (a date and time with its offset)
+is that student's extension for hw2. A submission's student (as intake named it) is matched
 to the entry whose id, email, name or alias it equals (case and spacing ignored); a name
 such as Moodle's ``Ann Lee (101)`` also tries ``Ann Lee`` and ``101``. A submission that
 matches nobody is listed, never dropped, and never counted for anyone.
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import re
+from datetime import datetime
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -21,7 +23,7 @@ from grader.errors import GraderError
 from grader.models import Verdict
 
 REQUIRED_COLUMNS = ("id", "name")
-KNOWN_COLUMNS = ("id", "name", "email", "section", "aliases", "canvas_id", "sis_login_id")
+KNOWN_COLUMNS = ("id", "name", "email", "section", "aliases", "canvas_id", "sis_login_id", "deadline_<assignment>")
 _LMS_ID_SUFFIX = re.compile(r"^(?P<name>.+?) \((?P<id>\d+)\)$")
 
 
@@ -33,6 +35,11 @@ class RosterEntry(BaseModel):
     aliases: list[str] = []
     canvas_id: str = ""
     sis_login_id: str = ""
+    deadlines: dict[str, datetime] = {}  # a column deadline_<assignment>: this student's extension
+
+    def names(self) -> tuple[str, ...]:
+        return tuple(name for name in (self.id, self.name, self.email, self.canvas_id, self.sis_login_id,
+                                       *self.aliases) if name)
 
 
 def _key(text: str) -> str:
@@ -100,7 +107,18 @@ def load_roster(path: str | Path) -> Roster:
             continue
         if not values.get("id") or not values.get("name"):
             raise GraderError(f"{path}, line {line}: a student needs an id and a name")
-        entry = RosterEntry(id=values["id"], name=values["name"], email=values.get("email", ""),
+        deadlines = {}
+        for column, value in values.items():
+            if column.startswith("deadline_") and value:
+                try:
+                    moment = datetime.fromisoformat(value)
+                except ValueError:
+                    moment = None
+                if moment is None or moment.tzinfo is None:
+                    raise GraderError(f"{path}, line {line}: {column} {value!r}: give a date and time with its UTC "
+                                      "offset, e.g. 2026-12-03T23:59:00+03:00")
+                deadlines[column.removeprefix("deadline_")] = moment
+        entry = RosterEntry(id=values["id"], name=values["name"], email=values.get("email", ""), deadlines=deadlines,
                             section=values.get("section", ""),
                             aliases=[alias.strip() for alias in values.get("aliases", "").split(";") if alias.strip()],
                             canvas_id=values.get("canvas_id", ""), sis_login_id=values.get("sis_login_id", ""))

@@ -16,11 +16,28 @@ def submission_time(path: Path) -> datetime | None:
         return None
 
 
-def apply_late_policy(verdict: Verdict, spec, submitted_at: datetime | None) -> Verdict:
-    """The final score under the assignment's late policy (``spec``: an AssignmentSpec); the raw score is kept."""
+def student_deadline(spec, student: str, names: tuple[str, ...] = ()) -> datetime | None:
+    """The student's own deadline from ``[late.extensions]``, looked up by their name as graded or any of
+    ``names`` (their roster id, email and aliases); None: the assignment's deadline holds."""
+    if spec.late is None or not spec.late.extensions:
+        return None
+    wanted = {" ".join(name.split()).casefold() for name in (student, *names) if name}
+    for key, deadline in spec.late.extensions.items():
+        if " ".join(key.split()).casefold() in wanted:
+            return deadline
+    return None
+
+
+def apply_late_policy(verdict: Verdict, spec, submitted_at: datetime | None,
+                      deadline: datetime | None = None) -> Verdict:
+    """The final score under the assignment's late policy (``spec``: an AssignmentSpec); the raw score is kept.
+
+    ``deadline``: the student's own (an extension), else ``[late.extensions]`` by the student's name, else
+    the assignment's. Run again on a stored verdict, it recomputes the penalty under today's policy.
+    """
     raw = verdict.score_before_penalty
     late_seconds, penalty = 0.0, 0.0
     if spec.late is not None and submitted_at is not None:
-        late_seconds, penalty = spec.late.assess(submitted_at)
+        late_seconds, penalty = spec.late.assess(submitted_at, deadline or student_deadline(spec, verdict.student))
     return verdict.model_copy(update=dict(raw_score=raw, submitted_at=submitted_at, late_seconds=late_seconds,
                                           penalty=penalty, score=round(raw * (1 - penalty), 6)))

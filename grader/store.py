@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Callable
 
 from sqlalchemy import (JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint,
                         create_engine, event, func, insert, select)
@@ -117,6 +118,8 @@ class Gradebook:
         """``create=False`` (the commands that only read): a SQLite file that does not exist reads as empty,
         instead of becoming a new empty gradebook left behind by a mistyped --db."""
         self.url = url
+        # Set by the facade: a stored verdict under today's late policy (extensions), before adjustments.
+        self.reassess: Callable[[Verdict], Verdict] | None = None
         try:
             self.engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
         except ImportError as error:
@@ -246,8 +249,11 @@ class Gradebook:
         ``adjusted``: with the overrides and voided checks in effect (the final scores); else as graded.
         """
         records = self.adjustments(assignment)
-        verdicts = self._latest(assignment, student, excluded_runs(records))
+        verdicts = self._reassessed(self._latest(assignment, student, excluded_runs(records)))
         return apply_to_all(verdicts, records) if adjusted else verdicts
+
+    def _reassessed(self, verdicts: list[Verdict]) -> list[Verdict]:
+        return [self.reassess(verdict) for verdict in verdicts] if self.reassess is not None else verdicts
 
     def _latest(self, assignment: str, student: str | None, excluded: set[int]) -> list[Verdict]:
         """The newest run of each student that is not excluded."""
@@ -270,7 +276,7 @@ class Gradebook:
                      .where(AssignmentRow.name == assignment).order_by(RunRow.id))
             if student is not None:
                 query = query.where(SubmissionRow.student == student)
-            verdicts = [self._verdict(run, assignment) for run in session.scalars(query).all()]
+            verdicts = self._reassessed([self._verdict(run, assignment) for run in session.scalars(query).all()])
         return apply_to_all(verdicts, self.adjustments(assignment)) if adjusted else verdicts
 
     def run_owner(self, assignment: str, run_id: int) -> str | None:

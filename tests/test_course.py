@@ -190,3 +190,62 @@ def test_a_missing_roster_names_where_it_was_looked_for(db, tmp_path):
     assert result.stderr.strip().splitlines() == [
         f"error: no roster at {tmp_path / 'nope.csv'}: write roster.csv beside assignments/ (columns id,name,email,"
         "section,aliases) or pass --roster FILE"]
+
+
+def extended_course(tmp_path, extensions: str = "", roster_column: str = ""):
+    """A copy of the course folder with ``[late.extensions]`` lines and/or a roster column added."""
+    copy = tmp_path / "extended"
+    shutil.copytree(COURSE, copy)
+    spec = copy / "assignments" / "course" / "assignment.toml"
+    if extensions:
+        spec.write_text(spec.read_text() + "\n[late.extensions]\n" + extensions + "\n")
+    if roster_column:
+        header, *rows = (copy / "roster.csv").read_text().splitlines()
+        name, values = roster_column.split("=", 1)
+        column = dict(pair.split(":", 1) for pair in values.split(","))
+        (copy / "roster.csv").write_text("\n".join(
+            [f"{header},{name}"] + [f"{row},{column.get(row.split(',')[0], '')}" for row in rows]) + "\n")
+    return copy / "assignments"
+
+
+def stored_penalty(db: str, student: str) -> float:
+    return sqlite3.connect(db.removeprefix("sqlite:///")).execute(
+        "select r.penalty from runs r join submissions s on s.id = r.submission_id where s.student = ? "
+        "order by r.id desc", (student,)).fetchone()[0]
+
+
+def test_an_extension_in_the_assignment_recomputes_a_stored_penalty(db, tmp_path):
+    extended = extended_course(tmp_path, extensions="s002 = 2026-06-05T00:00:00+00:00")  # bo, by roster id
+    bo = {v.student: v for v in api.latest_results("course", db, assignments_dir=extended)}["bo"]
+    assert (bo.score_before_penalty, bo.penalty, bo.late_seconds, bo.score) == (4, 0, 0, 4)
+    assert {v.student: v.score for v in api.latest_results("course", db, assignments_dir=COURSE_ASSIGNMENTS)}["bo"] == 2.8
+    assert stored_penalty(db, "bo") == 0.3  # the stored run is as graded; the view is today's policy
+    table = api.course_results(db, assignments_dir=extended)
+    assert next(row for row in table.rows if row.student.id == "s002").cells["course"].score == 4
+    show = run_grader("show", "course", "bo", "--db", db, "--assignments", str(extended))
+    assert "score 4/6   graded" in show.stdout and "on time" in show.stdout
+
+
+def test_a_roster_deadline_column_is_that_students_extension(db, tmp_path):
+    extended = extended_course(tmp_path, roster_column="deadline_course=s002:2026-06-02T12:00:00+00:00")
+    bo = {v.student: v for v in api.latest_results("course", db, assignments_dir=extended)}["bo"]
+    assert (bo.penalty, bo.score) == (0.1, 3.6)  # 1 day late against their own deadline
+
+
+def test_grading_with_an_extension_stores_the_extended_penalty(tmp_path):
+    extended = extended_course(tmp_path, extensions="bo = 2026-06-04T00:00:00+00:00")
+    notebook(tmp_path / "in" / "bo.ipynb", BO, LATE)
+    db = f"sqlite:///{tmp_path / 'fresh.db'}"
+    result = run_grader("grade", "course", str(tmp_path / "in"), "--db", db, "--assignments", str(extended),
+                        "--workers", "1")
+    assert result.returncode == 0, result.stderr
+    assert stored_penalty(db, "bo") == 0
+
+
+def test_an_extension_without_a_utc_offset_is_one_line_naming_the_file(db, tmp_path):
+    extended = extended_course(tmp_path, extensions="bo = 2026-06-04T00:00:00")
+    result = run_grader("results", "course", "--db", db, "--assignments", str(extended))
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"error: {extended / 'course' / 'assignment.toml'}: late.extensions: Value error, bo: give the deadline "
+        "with its UTC offset, e.g. 2026-12-03T23:59:00+03:00; fix the file"]
