@@ -26,7 +26,8 @@ __all__ = ["check_notebook", "grade_submissions", "latest_results", "student_res
            "export_results", "write_html_report", "validate_assignment", "ValidationReport", "MutantOutcome",
            "sandbox_report", "doctor", "DoctorReport", "resolve_device", "release_assignment", "run_ci",
            "write_feedback", "override_score", "void_check", "adjustment_log", "assignment_runs",
-           "exclude_run", "course_results", "export_course"]
+           "exclude_run", "course_results", "export_course", "gradescope_zip",
+           "run_gradescope"]
 
 
 def check_notebook(assignment: str, notebook: str | Path | None = None, device: str = "cpu",
@@ -504,6 +505,50 @@ def adjustment_log(assignment: str, db_url: str = DEFAULT_DB_URL):
     """Every change made to an assignment's scores, oldest first (``grader override ASSIGNMENT --list``)."""
     with _gradebook(db_url) as gradebook:
         return gradebook.adjustments(assignment)
+
+
+def gradescope_zip(assignment: str, out: str | Path, assignments_dir: str | Path | None = None) -> list[str]:
+    """What `grader gradescope` writes: Gradescope's autograder zip for the assignment; returns its members."""
+    import importlib.metadata
+
+    from grader.gradescope import build_zip
+
+    spec = load_assignment(assignment, assignments_dir)
+    try:
+        torch_version = importlib.metadata.version("torch").split("+")[0]
+    except importlib.metadata.PackageNotFoundError:
+        torch_version = "2.13.0"
+    return build_zip(spec, out, Path(__file__).resolve().parent.parent, torch_version)
+
+
+def run_gradescope(root: str | Path, assignment: str, allow_unisolated: bool = True) -> dict:
+    """What the zip's run_autograder does: grade ``root``/submission with every check, write
+    ``root``/results/results.json (returned too). Paths under ``root`` as Gradescope lays them out."""
+    import json
+    import tempfile
+    import time
+
+    from grader.feedback import student_visible
+    from grader.gradescope import RESULTS, SUBMISSION, find_submission, results_json
+
+    root = Path(root)
+    spec = load_assignment(assignment, root / "source" / "assignments")
+    started = time.monotonic()
+    notebook = find_submission(root / SUBMISSION, spec)
+    if notebook is None:
+        verdict = Grading.of(spec, include_hidden=True, device="cpu").error(
+            spec.notebook, "submission", f"no {spec.notebook} in your submission: upload the notebook named "
+                                         f"{spec.notebook} (or only one notebook)")
+    else:
+        with tempfile.TemporaryDirectory(prefix="grader-gradescope-") as folder:
+            verdict = grade_submissions(assignment, [notebook], db_url=f"sqlite:///{folder}/grades.db", device="cpu",
+                                        assignments_dir=root / "source" / "assignments", workers=1, regrade=True,
+                                        allow_unisolated=allow_unisolated)[0]
+    results = results_json(student_visible(verdict), time.monotonic() - started)
+    path = root / RESULTS
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=2), encoding="utf-8")
+    return results
 
 
 def release_assignment(*args, **kwargs):

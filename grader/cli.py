@@ -347,6 +347,30 @@ def void_check(assignment: str, check_name: str, give_full: bool, drop: bool, re
 
 @main.command()
 @click.argument("assignment")
+@click.argument("out", type=click.Path(dir_okay=False))
+@ASSIGNMENTS
+def gradescope(assignment: str, out: str, assignments_dir: str | None) -> None:
+    """Write Gradescope's autograder zip: setup.sh, run_autograder, this grader, the assignment's checks.
+
+    Upload it as the assignment's autograder ("Zip file upload"); each submission is graded by
+    this engine in its sandbox, hidden checks shown after the due date.
+    """
+    members = api.gradescope_zip(assignment, out, assignments_dir)
+    console.print(f"{out}: Gradescope autograder for {assignment} ({len(members)} files)", soft_wrap=True)
+
+
+@main.command("gradescope-run", hidden=True)
+@click.argument("root", type=click.Path(file_okay=False))
+@click.argument("assignment")
+def gradescope_run(root: str, assignment: str) -> None:
+    """Inside Gradescope's container (run_autograder): grade ROOT/submission, write ROOT/results/results.json."""
+    allow = os.environ.get("GRADER_ALLOW_UNISOLATED", "1") != "0"
+    results = api.run_gradescope(root, assignment, allow_unisolated=allow)
+    console.print(f"score {results['score']:g}; {len(results['tests'])} tests", soft_wrap=True)
+
+
+@main.command()
+@click.argument("assignment")
 @DEVICE
 @ASSIGNMENTS
 def validate(assignment: str, device: str, assignments_dir: str | None) -> None:
