@@ -298,12 +298,13 @@ def write_feedback(assignment: str, out: str | Path, db_url: str = DEFAULT_DB_UR
     except GraderError:  # graded elsewhere: the pages still say everything the gradebook knows
         title, catalogs = assignment, []
     set_language(lang, catalogs)
+    translate = _stored_translator(lang, catalogs)
     try:
         with _gradebook(db_url, assignments_dir=assignments_dir) as gradebook:
             verdicts = gradebook.latest(assignment)
             if not verdicts:
                 raise GraderError(f"no results for {assignment} in {db_url}; grade first: grader grade {assignment} DIR")
-            pages = [StudentFeedback(assignment=assignment, title=title, verdict=student_visible(verdict),
+            pages = [StudentFeedback(assignment=assignment, title=title, verdict=translate(student_visible(verdict)),
                                      code=gradebook.submission_code(assignment, verdict.submission, verdict.sha256),
                                      moodle_folder=moodle_folder(verdict.submission))
                      for verdict in verdicts]
@@ -311,6 +312,26 @@ def write_feedback(assignment: str, out: str | Path, db_url: str = DEFAULT_DB_UR
         return write_feedback_files(pages, out, render, fmt=fmt, zip_layout=zip_layout)
     finally:
         set_language("en")
+
+
+def _stored_translator(lang: str, check_folders: list[Path]) -> Callable[[Verdict], Verdict]:
+    """A verdict with its stored messages (formatted in English at grading) in ``lang``, where the catalogs
+    know them (``grader.feedback.translate``)."""
+    if lang == "en":
+        return lambda verdict: verdict
+    from grader.feedback.translate import StoredTranslator
+    from grader.i18n import catalog_files, load_catalog
+
+    catalog: dict[str, str] = {}
+    for path in catalog_files(lang, check_folders):
+        catalog.update(load_catalog(path))
+    translator = StoredTranslator(catalog)
+
+    def translated(verdict: Verdict) -> Verdict:
+        checks = [check.model_copy(update=dict(message=translator(check.message))) for check in verdict.checks]
+        return verdict.model_copy(update=dict(checks=checks, message=translator(verdict.message)))
+
+    return translated
 
 
 def override_score(assignment: str, student: str, *, check: str | None = None, points: float | None = None,

@@ -164,6 +164,9 @@ def test_pages_in_russian(graded):
     assert "<td>scale: короткий вектор</td>" in ann and "<h2>Ваш код</h2>" in ann
     assert "скрытая проверка: показано только, пройдена ли она" in pages["cy"]
     assert "штраф за опоздание 30%" in pages["bo"]
+    # The check's message was stored in English at grading; the page gives it from the catalogs' templates.
+    assert re.search(r'data-check="test_scale_small">.*<td class="msg">scale\(x\): отличаются 2 из 2 значений; '
+                     r'наибольшее расхождение', pages["cy"])
 
 
 def test_moodle_zip_holds_one_folder_per_student_moodle_can_match(graded):
