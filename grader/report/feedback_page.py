@@ -27,7 +27,9 @@ def _raised(verdict: Verdict) -> dict[int, CellResult]:
 
 def _cell_problem(cell: CellResult) -> str:
     if cell.error is None:
-        return tr({"timeout": "ran out of time", "crashed": "the process died"}.get(cell.status, cell.status))
+        if cell.status == "timeout":
+            return tr("ran out of time")
+        return tr("the process died") if cell.status == "crashed" else cell.status
     first = cell.error.message.splitlines()[0] if cell.error.message else ""
     where = f" ({cell.error.where})" if cell.error.where else ""
     return f"{cell.error.type}: {first}{where}"
