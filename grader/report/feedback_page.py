@@ -86,7 +86,9 @@ def render_feedback_html(feedback: StudentFeedback) -> str:
             mark = "✓" if check.passed else "✗"
             css = "pass" if check.passed else "fail"
             adjusted = " *" if any(a.check == check.name for a in verdict.adjustments) else ""
-            rows.append(f'<tr class="{css} {check.visibility}" data-check="{html_text(check.name)}">'
+            # A hidden check is named by its title alone: its function's name is the checks' business.
+            named = f' data-check="{html_text(check.name)}"' if check.visibility == "public" else ""
+            rows.append(f'<tr class="{css} {check.visibility}"{named}>'
                         f'<td class="mark">{mark}</td><td>{html_text(tr(check.title or check.name))}</td>'
                         f'<td class="num">{score(check.score)}/{score(check.max_score)}{adjusted}</td>'
                         f'<td class="msg">{html_text(_check_message(check))}</td></tr>')
