@@ -75,6 +75,8 @@ def test_an_override_of_a_check_shows_in_every_view(db, tmp_path):
     report = (tmp_path / "report.html").read_text()
     assert re.search(r'<tr class="graded"><td>cy</td><td class="num adjusted" title="#\d+ test_scale_small 0 → 1 '
                      r'by TA Kim[^"]*">2 ✎</td>', report)
+    assert re.search(r'<li>cy: #\d+ test_scale_small 0 → 1 by TA Kim on [\d-]+ [\d:]+: doubling was what the handout said'
+                     r'</li>', report)
 
     cli("feedback", "course", str(tmp_path / "pages"), "--db", db, "--assignments", str(COURSE_ASSIGNMENTS))
     page = next(path.read_text() for path in (tmp_path / "pages").iterdir() if path.name.startswith("cy-"))

@@ -123,6 +123,10 @@ def render_html(assignment: str, verdicts: list[Verdict]) -> str:
                            f"<td>{html_text(message)}</td></tr>"
                            for name, message, count in failures)
     generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    changes = [(verdict.student, each) for verdict in verdicts for each in verdict.adjustments]
+    adjusted_note = ("<h2>Changes to scores</h2><p>✎ a person changed the score (hover for what and why)</p>"
+                     '<ul id="adjustments">' + "".join(f"<li>{html_text(student)}: {html_text(adjustment_line(each))}</li>"
+                                                      for student, each in changes) + "</ul>") if changes else ""
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
@@ -151,6 +155,6 @@ td.msg {{ max-width: 420px; }} ol.legend {{ columns: 2; font-size: 13px; }}
 <h2>Students</h2>
 <table id="students"><tr><th>student</th><th>score</th><th>of</th><th>raw</th><th>late</th><th>status</th>{header}
 <th>message</th></tr>{"".join(rows)}</table>
-<ol class="legend">{legend}</ol>
+{adjusted_note}<ol class="legend">{legend}</ol>
 </body></html>
 """
