@@ -233,8 +233,19 @@ def latest_results(assignment: str, db_url: str = DEFAULT_DB_URL,
     return verdicts
 
 
-def _one_student(gradebook, assignment: str, student: str, db_url: str) -> None:
+def _one_student(gradebook, assignment: str, student: str, db_url: str) -> str:
+    """The gradebook's name of ``student``: as given, else the one the roster knows by that id, email or
+    alias (``grader show hw2 s001`` for "Ann Lee (101)"); else a GraderError with the nearest names."""
     known = gradebook.students(assignment)
+    if student in known:
+        return student
+    roster = gradebook.reassess.enrolled() if isinstance(gradebook.reassess, _LatePolicies) else None
+    entry = roster.match(student) if roster is not None else None
+    if entry is not None:
+        theirs = [verdict for verdict in gradebook.latest(assignment, adjusted=False)
+                  if roster.match(verdict.student) == entry]
+        if theirs:
+            return max(theirs, key=lambda verdict: verdict.started_at).student
     if student not in known:
         if not known:
             raise GraderError(f"no results for {assignment} in {db_url}; grade first: grader grade {assignment} DIR")
@@ -248,7 +259,7 @@ def student_result(assignment: str, student: str, db_url: str = DEFAULT_DB_URL,
                    assignments_dir: str | Path | None = None) -> Verdict:
     """What `grader show` prints: the newest verdict of one student, in full."""
     with _gradebook(db_url, assignments_dir=assignments_dir) as gradebook:
-        _one_student(gradebook, assignment, student, db_url)
+        student = _one_student(gradebook, assignment, student, db_url)
         return gradebook.latest(assignment, student)[0]
 
 
@@ -256,7 +267,7 @@ def student_history(assignment: str, student: str, db_url: str = DEFAULT_DB_URL,
                     assignments_dir: str | Path | None = None) -> list[Verdict]:
     """What `grader history` prints: every stored run of one student, oldest first."""
     with _gradebook(db_url, assignments_dir=assignments_dir) as gradebook:
-        _one_student(gradebook, assignment, student, db_url)
+        student = _one_student(gradebook, assignment, student, db_url)
         return gradebook.history(assignment, student)
 
 
@@ -304,14 +315,26 @@ def write_feedback(assignment: str, out: str | Path, db_url: str = DEFAULT_DB_UR
             verdicts = gradebook.latest(assignment)
             if not verdicts:
                 raise GraderError(f"no results for {assignment} in {db_url}; grade first: grader grade {assignment} DIR")
+            roster = gradebook.reassess.enrolled() if zip_layout == "moodle" else None
             pages = [StudentFeedback(assignment=assignment, title=title, verdict=translate(student_visible(verdict)),
                                      code=gradebook.submission_code(assignment, verdict.submission, verdict.sha256),
-                                     moodle_folder=moodle_folder(verdict.submission))
+                                     moodle_folder=moodle_folder(verdict.submission) or _roster_moodle_folder(
+                                         roster, verdict.student))
                      for verdict in verdicts]
         render = render_feedback_markdown if fmt == "md" else render_feedback_html
         return write_feedback_files(pages, out, render, fmt=fmt, zip_layout=zip_layout)
     finally:
         set_language("en")
+
+
+def _roster_moodle_folder(roster, student: str) -> str | None:
+    """Moodle's feedback folder for a student whose file did not come from Moodle: the roster's moodle_id."""
+    from grader.feedback import moodle_folder
+
+    entry = roster.match(student) if roster is not None else None
+    if entry is None or not entry.moodle_id:
+        return None
+    return moodle_folder(f"{entry.name}_{entry.moodle_id}_assignsubmission_file_/x")
 
 
 def _stored_translator(lang: str, check_folders: list[Path]) -> Callable[[Verdict], Verdict]:
@@ -335,7 +358,8 @@ def _stored_translator(lang: str, check_folders: list[Path]) -> Callable[[Verdic
 
 
 def override_score(assignment: str, student: str, *, check: str | None = None, points: float | None = None,
-                   reason: str = "", by: str = "", undo: bool = False, db_url: str = DEFAULT_DB_URL):
+                   reason: str = "", by: str = "", undo: bool = False, db_url: str = DEFAULT_DB_URL,
+                   assignments_dir: str | Path | None = None):
     """What `grader override` does: append one change to a student's score; returns (record, final verdict).
 
     ``check`` and ``points``: that check's points; ``points`` alone: the whole score; ``undo``: append
@@ -347,8 +371,8 @@ def override_score(assignment: str, student: str, *, check: str | None = None, p
         raise GraderError("an override needs its reason: --reason 'regraded by hand: the plot is right'")
     if not undo and points is None:
         raise GraderError("give the new points: --check NAME --points P, or --total P for the whole score")
-    with _gradebook(db_url) as gradebook:
-        _one_student(gradebook, assignment, student, db_url)
+    with _gradebook(db_url, assignments_dir=assignments_dir) as gradebook:
+        student = _one_student(gradebook, assignment, student, db_url)
         graded = gradebook.latest(assignment, student, adjusted=False)[0]
         final = gradebook.latest(assignment, student)[0]
         if undo:
@@ -386,7 +410,7 @@ def override_score(assignment: str, student: str, *, check: str | None = None, p
 
 
 def void_check(assignment: str, check: str, *, mode: str, reason: str = "", by: str = "", undo: bool = False,
-               db_url: str = DEFAULT_DB_URL):
+               db_url: str = DEFAULT_DB_URL, assignments_dir: str | Path | None = None):
     """What `grader void-check` does: a broken check counts as full points (``mode="full"``) or not at all
     (``"drop"``) for everyone, recorded like an override; ``undo`` reverses the newest void of it.
     Returns (record, every student's final verdict)."""
@@ -396,7 +420,7 @@ def void_check(assignment: str, check: str, *, mode: str, reason: str = "", by: 
         raise GraderError("choose --give-full (everyone gets the check's points) or --drop (it counts for nobody)")
     if not undo and not reason.strip():
         raise GraderError("voiding a check needs its reason: --reason 'the check's tolerance was wrong'")
-    with _gradebook(db_url) as gradebook:
+    with _gradebook(db_url, assignments_dir=assignments_dir) as gradebook:
         verdicts = gradebook.latest(assignment, adjusted=False)
         if not verdicts:
             raise GraderError(f"no results for {assignment} in {db_url}; grade first: grader grade {assignment} DIR")

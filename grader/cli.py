@@ -288,8 +288,10 @@ def _who() -> str:
 @click.option("--undo", is_flag=True, help="append the reversal of the student's newest override (of --check)")
 @click.option("--list", "list_all", is_flag=True, help="every change made to this assignment's scores")
 @DB
+@ASSIGNMENTS
 def override(assignment: str, student: str | None, check_name: str | None, points: float | None,
-             total: float | None, reason: str, made_by: str | None, undo: bool, list_all: bool, db_url: str) -> None:
+             total: float | None, reason: str, made_by: str | None, undo: bool, list_all: bool, db_url: str,
+             assignments_dir: str | None) -> None:
     """Change one student's points for a check (--check NAME --points P) or their score (--total P).
 
     Every change is appended with who, when, why and the points before and after; nothing is
@@ -315,7 +317,8 @@ def override(assignment: str, student: str | None, check_name: str | None, point
     if not undo and total is None and (check_name is None or points is None):
         raise GraderError("give --check NAME --points P, or --total P")
     record, final = api.override_score(assignment, student, check=check_name, points=total if total is not None
-                                       else points, reason=reason, by=made_by or _who(), undo=undo, db_url=db_url)
+                                       else points, reason=reason, by=made_by or _who(), undo=undo, db_url=db_url,
+                                       assignments_dir=assignments_dir)
     what = record.check or "total"
     action = f"undid #{record.reverses} ({what})" if record.kind == "undo" else \
         f"{what}: {record.old_points:g} → {record.points:g}"
@@ -332,13 +335,15 @@ def override(assignment: str, student: str | None, check_name: str | None, point
 @click.option("--by", "made_by", default=None, help="who makes the change (default: this user)")
 @click.option("--undo", is_flag=True, help="append the reversal of the newest void of CHECK")
 @DB
+@ASSIGNMENTS
 def void_check(assignment: str, check_name: str, give_full: bool, drop: bool, reason: str, made_by: str | None,
-               undo: bool, db_url: str) -> None:
+               undo: bool, db_url: str, assignments_dir: str | None) -> None:
     """A broken check, fixed for everyone at once: --give-full or --drop; recorded like an override."""
     if give_full == drop and not undo:
         raise GraderError("choose one: --give-full (everyone gets its points) or --drop (it counts for nobody)")
     record, verdicts = api.void_check(assignment, check_name, mode="full" if give_full or undo else "drop",
-                                      reason=reason, by=made_by or _who(), undo=undo, db_url=db_url)
+                                      reason=reason, by=made_by or _who(), undo=undo, db_url=db_url,
+                                      assignments_dir=assignments_dir)
     done = f"undid #{record.reverses}" if record.kind == "undo" else \
         ("full points for everyone" if record.kind == "void_full" else "counts for nobody")
     console.print(Text.assemble(f"#{record.id} ", report.visible_line(check_name), f": {done}"), soft_wrap=True)

@@ -3,7 +3,8 @@
 A roster is a CSV file with a header: ``id`` and ``name`` are required; ``email``, ``section``
 and ``aliases`` (other names the student goes by, separated by ``;``: a GitHub login, the name
 an LMS puts in file names, an LMS's participant id) are optional, and ``canvas_id`` and
-``sis_login_id`` help the Canvas export; ``deadline_hw2`` (a date and time with its offset)
+``sis_login_id`` help the Canvas export, ``moodle_id`` (Moodle's participant id) packs a
+student's feedback for Moodle; ``deadline_hw2`` (a date and time with its offset)
 is that student's extension for hw2. A submission's student (as intake named it) is matched
 to the entry whose id, email, name or alias it equals (case and spacing ignored); a name
 such as Moodle's ``Ann Lee (101)`` also tries ``Ann Lee`` and ``101``. A submission that
@@ -23,7 +24,8 @@ from grader.errors import GraderError
 from grader.models import Verdict
 
 REQUIRED_COLUMNS = ("id", "name")
-KNOWN_COLUMNS = ("id", "name", "email", "section", "aliases", "canvas_id", "sis_login_id", "deadline_<assignment>")
+KNOWN_COLUMNS = ("id", "name", "email", "section", "aliases", "canvas_id", "sis_login_id", "moodle_id",
+                 "deadline_<assignment>")
 _LMS_ID_SUFFIX = re.compile(r"^(?P<name>.+?) \((?P<id>\d+)\)$")
 
 
@@ -35,6 +37,7 @@ class RosterEntry(BaseModel):
     aliases: list[str] = []
     canvas_id: str = ""
     sis_login_id: str = ""
+    moodle_id: str = ""  # Moodle's participant id: packs this student's feedback for Moodle's upload
     deadlines: dict[str, datetime] = {}  # a column deadline_<assignment>: this student's extension
 
     def names(self) -> tuple[str, ...]:
@@ -121,7 +124,8 @@ def load_roster(path: str | Path) -> Roster:
         entry = RosterEntry(id=values["id"], name=values["name"], email=values.get("email", ""), deadlines=deadlines,
                             section=values.get("section", ""),
                             aliases=[alias.strip() for alias in values.get("aliases", "").split(";") if alias.strip()],
-                            canvas_id=values.get("canvas_id", ""), sis_login_id=values.get("sis_login_id", ""))
+                            canvas_id=values.get("canvas_id", ""), sis_login_id=values.get("sis_login_id", ""),
+                            moodle_id=values.get("moodle_id", ""))
         for name in {_key(n) for n in (entry.id, entry.email, entry.canvas_id, entry.sis_login_id, *entry.aliases)
                      if n}:
             if name in seen and seen[name][0] != entry.id:

@@ -249,3 +249,24 @@ def test_an_extension_without_a_utc_offset_is_one_line_naming_the_file(db, tmp_p
     assert result.stderr.strip().splitlines() == [
         f"error: {extended / 'course' / 'assignment.toml'}: late.extensions: Value error, bo: give the deadline "
         "with its UTC offset, e.g. 2026-12-03T23:59:00+03:00; fix the file"]
+
+
+def test_a_student_may_be_named_by_their_roster_id_or_alias(db):
+    show = run_grader("show", "course", "s001", "--db", db, *COMMON)
+    assert show.returncode == 0, show.stderr
+    assert "student Ann Lee (101)" in show.stdout
+    record, final = api.override_score("course", "cydiaz", check="test_scale_small", points=1, reason="r", by="TA",
+                                       db_url=db, assignments_dir=COURSE_ASSIGNMENTS)
+    assert (record.student, final.student, final.score) == ("cy", "cy", 2)
+
+
+def test_moodle_feedback_zip_packs_students_the_roster_gives_a_moodle_id(db, tmp_path):
+    import zipfile
+
+    extended = extended_course(tmp_path, roster_column="moodle_id=s002:202")
+    out = tmp_path / "pages"
+    result = run_grader("feedback", "course", str(out), "--zip", "moodle", "--db", db, "--assignments", str(extended))
+    assert result.returncode == 0, result.stderr
+    assert sorted(zipfile.ZipFile(out / "course-feedback-moodle.zip").namelist()) == [
+        "Ann Lee_101_assignfeedback_file_/course-feedback.html", "Bo Chen_202_assignfeedback_file_/course-feedback.html"]
+    assert "3 not packed" in result.stdout  # cy, dee and the demo row
