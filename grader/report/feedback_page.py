@@ -91,7 +91,7 @@ def render_feedback_html(feedback: StudentFeedback) -> str:
             rows.append(f'<tr class="{css} {check.visibility}"{named}>'
                         f'<td class="mark">{mark}</td><td>{html_text(tr(check.title or check.name))}</td>'
                         f'<td class="num">{score(check.score)}/{score(check.max_score)}{adjusted}</td>'
-                        f'<td class="msg">{html_text(_check_message(check))}</td></tr>')
+                        f'<td class="msg">{html_block(_check_message(check))}</td></tr>')
         parts.append(f'<h2>{html_text(tr("Checks"))}</h2><table id="checks"><tr><th></th>'
                      f'<th>{html_text(tr("check"))}</th><th>{html_text(tr("points"))}</th>'
                      f'<th>{html_text(tr("feedback"))}</th></tr>{"".join(rows)}</table>')
@@ -130,7 +130,7 @@ table {{ border-collapse: collapse; font-size: 14px; width: 100%; }}
 td, th {{ border: 1px solid #ddd; padding: 4px 8px; vertical-align: top; text-align: left; }}
 th {{ background: #f3f3f3; }} td.num {{ text-align: right; white-space: nowrap; }}
 tr.pass td.mark {{ color: {PASS_COLOR}; }} tr.fail td.mark {{ color: {FAIL_COLOR}; }}
-tr.hidden td.msg {{ color: #777; font-style: italic; }}
+td.msg {{ white-space: pre-wrap; }} tr.hidden td.msg {{ color: #777; font-style: italic; }}
 .error, .err {{ color: {FAIL_COLOR}; }}
 .cell {{ border-left: 4px solid #ccc; margin: 0.8em 0; padding-left: 0.6em; }}
 .cell.raised {{ border-left-color: {FAIL_COLOR}; background: #fdf3f2; }}
