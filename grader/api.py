@@ -524,14 +524,18 @@ def export_course(csv_path: str | Path, fmt: str = "csv", assignment: str | None
         if assignment not in table.assignments:
             raise GraderError(f"no results for {assignment} in {db_url}; grade first: grader grade {assignment} DIR")
         table = table.only(assignment)
-    titles = {}
+    titles, ids = {}, {}
     for name in table.assignments:
         try:
-            titles[name] = load_assignment(name, assignments_dir).title
+            spec = load_assignment(name, assignments_dir)
+            titles[name] = spec.title
+            if spec.canvas_id:
+                ids[name] = spec.canvas_id
         except GraderError:
             titles[name] = name
+    ids.update(canvas_ids or {})
     if fmt == "canvas":
-        rows = canvas_rows(table, titles, canvas_ids or {})
+        rows = canvas_rows(table, titles, ids)
     elif fmt == "moodle":
         rows = moodle_rows(table, titles)
     else:

@@ -123,6 +123,7 @@ class AssignmentSpec(BaseModel):
     sandbox: SandboxPolicy = SandboxPolicy()
     student_pattern: str | None = Field(None, description="regex on the file name; group 'student' names the student")
     late: LatePolicy | None = None
+    canvas_id: str | None = Field(None, description="Canvas's id of this assignment: its column in the Canvas export")
     released_hidden_checks: int | None = Field(
         None, ge=0, description="set by `grader release`: the bundle has no hidden checks, only their count")
 

@@ -270,3 +270,15 @@ def test_moodle_feedback_zip_packs_students_the_roster_gives_a_moodle_id(db, tmp
     assert sorted(zipfile.ZipFile(out / "course-feedback-moodle.zip").namelist()) == [
         "Ann Lee_101_assignfeedback_file_/course-feedback.html", "Bo Chen_202_assignfeedback_file_/course-feedback.html"]
     assert "3 not packed" in result.stdout  # cy, dee and the demo row
+
+
+def test_canvas_column_takes_the_assignments_canvas_id_from_its_toml(db, tmp_path):
+    extended = extended_course(tmp_path)
+    spec = extended / "course2" / "assignment.toml"
+    spec.write_text('canvas_id = "48214"\n' + spec.read_text())
+    path = tmp_path / "canvas.csv"
+    result = run_grader("export", "--course", "--format", "canvas", "--csv", str(path), "--db", db,
+                        "--assignments", str(extended))
+    assert result.returncode == 0, result.stderr
+    assert next(csv.reader(open(path, encoding="utf-8")))[5:] == ["Course toy: scaling",
+                                                                   "Course toy 2: scaling again (48214)"]
