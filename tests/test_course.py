@@ -131,6 +131,8 @@ def test_excluding_a_resubmission_makes_the_previous_run_count_again(db, tmp_pat
     newest = max(run.run_id for run in api.assignment_runs("course", db) if run.student == "cy")
     api.exclude_run("course", newest, reason="handed in after the solutions were out", by="prof", db_url=db)
     assert {v.student: v.score for v in api.latest_results("course", db)}["cy"] == 1
+    history = run_grader("history", "course", "cy", "--db", db).stdout
+    assert "graded (excluded)" in history and "2 runs" in history and "✎" not in history
     with pytest.raises(GraderError, match=rf"run {newest} is already excluded"):
         api.exclude_run("course", newest, reason="again", by="prof", db_url=db)
 

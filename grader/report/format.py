@@ -26,9 +26,10 @@ def final_score(verdict: Verdict) -> str:
 def adjusted_mark(verdict: Verdict) -> str:
     """`` ✎`` where a person changed the score (`` ✎!`` where a regrade since changed the verdict of an
     overridden check: review it); empty otherwise. ``ADJUSTED_LEGEND`` explains both."""
-    if not verdict.adjustments:
+    changes = [each for each in verdict.adjustments if each.kind != "exclude_run"]
+    if not changes:
         return ""
-    return " ✎!" if any(each.needs_review for each in verdict.adjustments) else " ✎"
+    return " ✎!" if any(each.needs_review for each in changes) else " ✎"
 
 
 ADJUSTED_LEGEND = ("✎ a person changed this score (grader show lists the changes and their reasons); "

@@ -169,10 +169,11 @@ def print_submission_detail(verdict: Verdict, console: Console) -> None:
 def print_history(verdicts: list[Verdict], console: Console) -> None:
     table = Table(show_header=True, header_style="bold")
     for name in ("graded at", "file", "code", "status", "score", "device", "grader", "seconds"):
-        table.add_column(name, overflow="fold")
+        table.add_column(name, overflow="fold", no_wrap=name == "status")
     for verdict in verdicts:
+        excluded = any(each.kind == "exclude_run" for each in verdict.adjustments)
         table.add_row(f"{verdict.started_at:%Y-%m-%d %H:%M:%S}", inert(verdict.submission), verdict.sha256[:12],
-                      inert(verdict.status), final_score(verdict), inert(verdict.device), inert(verdict.grader_version),
+                      inert(verdict.status + (" (excluded)" if excluded else "")), final_score(verdict), inert(verdict.device), inert(verdict.grader_version),
                       f"{verdict.duration:.2f}")
     console.print(table)
     _legend(verdicts, console)
@@ -180,7 +181,7 @@ def print_history(verdicts: list[Verdict], console: Console) -> None:
 
 
 def _legend(verdicts: list[Verdict], console: Console) -> None:
-    if any(verdict.adjustments for verdict in verdicts):
+    if any(each.kind != "exclude_run" for verdict in verdicts for each in verdict.adjustments):
         console.print(ADJUSTED_LEGEND, soft_wrap=True)
 
 
