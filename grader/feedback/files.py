@@ -23,6 +23,7 @@ from grader.intake.identity import MOODLE_FOLDER
 FORMATS = {"html": ".html", "md": ".md"}
 ZIP_LAYOUTS = ("moodle",)
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_NOT_IN_A_FOLDER_NAME = re.compile(r"[_/\\\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 class FeedbackWritten(BaseModel):
@@ -46,7 +47,8 @@ def moodle_folder(submission: str) -> str | None:
         match = MOODLE_FOLDER.match(part)
         if match:
             # Moodle splits the folder name at underscores: one in the name would hide the id.
-            name = match.group("name").replace("_", " ").replace("/", " ")
+            # A name is the student's own text: no separator or control character reaches a zip member's name.
+            name = _NOT_IN_A_FOLDER_NAME.sub(" ", match.group("name")).strip() or "student"
             return f"{name}_{match.group('id')}_assignfeedback_file_"
     return None
 

@@ -41,3 +41,12 @@ def test_the_markdown_page_has_no_secret_and_escapes_names():
                                                     verdict=student_visible(hostile_verdict())))
     assert SECRET not in page and "<script>" not in page
     assert "| ✗ | b on big inputs | 0/2 | hidden check: only whether it passed is shown |" in page
+
+
+def test_a_moodle_feedback_folder_keeps_the_participant_id_and_no_separator_from_the_name():
+    from grader.feedback import moodle_folder
+
+    assert moodle_folder("hand-ins/Ann Lee_101_assignsubmission_file_/hw.ipynb") == "Ann Lee_101_assignfeedback_file_"
+    folder = moodle_folder("x/Ann_B\\..\x1b\u202eC_7_assignsubmission_file_/hw.ipynb")
+    assert folder == "Ann B ..  C_7_assignfeedback_file_" and folder.split("_", 4)[1] == "7"
+    assert moodle_folder("hand-ins/ann.ipynb") is None
