@@ -16,8 +16,8 @@ from grader.errors import GraderError
 from grader.executors import JudgeJob, choose_executor, prepare_workers
 from grader.i18n import set_language
 from grader.intake import Intake, SubmissionFile, find_student_notebook, read_submission, submission_file
-from grader.late import apply_late_policy
-from grader.models import DEFAULT_DB_URL, ExtractedSubmission, Verdict, utcnow
+from grader.late import LatePolicies, apply_late_policy
+from grader.models import DEFAULT_DB_URL, ExtractedSubmission, Verdict
 from grader.spec import load_assignment
 from grader.validation import MutantOutcome, ValidationReport, validate_assignment
 from grader.verdicts import Grading
@@ -108,7 +108,7 @@ class _Batch:
         self.groups: dict[str, list[str]] = {}
         self.held: dict[str, list[Verdict]] = {}
         self.code: dict[str, list] = {}  # each read submission's extracted cells, stored with it
-        self.late = _LatePolicies(spec.root.parent)  # extensions: [late.extensions] and the roster
+        self.late = LatePolicies(spec.root.parent)  # extensions: [late.extensions] and the roster
 
     def read(self, regrade: bool) -> list[ExtractedSubmission]:
         units: dict[str, ExtractedSubmission] = {}
@@ -173,54 +173,8 @@ def _gradebook(db_url: str, create: bool = False, assignments_dir: str | Path | 
     from grader.store import Gradebook  # sqlalchemy and alembic: not for `grader check`
 
     gradebook = Gradebook(db_url, create=create)
-    gradebook.reassess = _LatePolicies(assignments_dir)
+    gradebook.reassess = LatePolicies(assignments_dir)
     return gradebook
-
-
-class _LatePolicies:
-    """A stored verdict's penalty under the assignment's late policy as it is now: a deadline moved, or an
-    extension granted (``[late.extensions]``, or the roster's ``deadline_<assignment>`` column) after grading.
-
-    Only where the assignment (found as grading finds it) has a late policy; otherwise, and for an
-    assignment not found here, the penalty stored with the run stands.
-    """
-
-    def __init__(self, assignments_dir: str | Path | None):
-        self.assignments_dir = assignments_dir
-        self.specs: dict[str, object] = {}
-        self.roster = None
-
-    def spec(self, assignment: str):
-        if assignment not in self.specs:
-            from grader.spec import assignments_root
-
-            found = (assignments_root(self.assignments_dir) / assignment / "assignment.toml").is_file()
-            # One that is here but broken says so; one graded elsewhere keeps its stored penalties.
-            self.specs[assignment] = load_assignment(assignment, self.assignments_dir) if found else None
-        return self.specs[assignment]
-
-    def enrolled(self):
-        if self.roster is None:
-            from grader.course import Roster, load_roster, roster_path
-            from grader.spec import assignments_root
-
-            path = roster_path(assignments_root(self.assignments_dir))
-            self.roster = load_roster(path) if path.is_file() else Roster(path=str(path), students=[])
-        return self.roster
-
-    def deadline(self, spec, student: str):
-        """The student's own deadline (roster column, then [late.extensions]), or None."""
-        from grader.late import student_deadline
-
-        entry = self.enrolled().match(student)
-        return (entry.deadlines.get(spec.id) if entry else None) or student_deadline(
-            spec, student, entry.names() if entry else ())
-
-    def __call__(self, verdict: Verdict) -> Verdict:
-        spec = self.spec(verdict.assignment)
-        if spec is None or spec.late is None:
-            return verdict
-        return apply_late_policy(verdict, spec, verdict.submitted_at, self.deadline(spec, verdict.student))
 
 
 def latest_results(assignment: str, db_url: str = DEFAULT_DB_URL,
@@ -239,7 +193,7 @@ def _one_student(gradebook, assignment: str, student: str, db_url: str) -> str:
     known = gradebook.students(assignment)
     if student in known:
         return student
-    roster = gradebook.reassess.enrolled() if isinstance(gradebook.reassess, _LatePolicies) else None
+    roster = gradebook.reassess.enrolled() if isinstance(gradebook.reassess, LatePolicies) else None
     entry = roster.match(student) if roster is not None else None
     if entry is not None:
         theirs = [verdict for verdict in gradebook.latest(assignment, adjusted=False)
@@ -300,7 +254,9 @@ def write_feedback(assignment: str, out: str | Path, db_url: str = DEFAULT_DB_UR
     points only). ``zip_layout="moodle"`` also packs them for Moodle's feedback-files upload.
     Returns a ``grader.feedback.FeedbackWritten``.
     """
-    from grader.feedback import StudentFeedback, moodle_folder, student_visible, write_feedback_files
+    from grader.feedback import (StudentFeedback, moodle_folder, roster_moodle_folder, student_visible,
+                                 write_feedback_files)
+    from grader.feedback.translate import verdict_translator
     from grader.report.feedback_page import render_feedback_html, render_feedback_markdown
 
     try:
@@ -309,7 +265,7 @@ def write_feedback(assignment: str, out: str | Path, db_url: str = DEFAULT_DB_UR
     except GraderError:  # graded elsewhere: the pages still say everything the gradebook knows
         title, catalogs = assignment, []
     set_language(lang, catalogs)
-    translate = _stored_translator(lang, catalogs)
+    translate = verdict_translator(lang, catalogs)
     try:
         with _gradebook(db_url, assignments_dir=assignments_dir) as gradebook:
             verdicts = gradebook.latest(assignment)
@@ -318,43 +274,13 @@ def write_feedback(assignment: str, out: str | Path, db_url: str = DEFAULT_DB_UR
             roster = gradebook.reassess.enrolled() if zip_layout == "moodle" else None
             pages = [StudentFeedback(assignment=assignment, title=title, verdict=translate(student_visible(verdict)),
                                      code=gradebook.submission_code(assignment, verdict.submission, verdict.sha256),
-                                     moodle_folder=moodle_folder(verdict.submission) or _roster_moodle_folder(
+                                     moodle_folder=moodle_folder(verdict.submission) or roster_moodle_folder(
                                          roster, verdict.student))
                      for verdict in verdicts]
         render = render_feedback_markdown if fmt == "md" else render_feedback_html
         return write_feedback_files(pages, out, render, fmt=fmt, zip_layout=zip_layout)
     finally:
         set_language("en")
-
-
-def _roster_moodle_folder(roster, student: str) -> str | None:
-    """Moodle's feedback folder for a student whose file did not come from Moodle: the roster's moodle_id."""
-    from grader.feedback import moodle_folder
-
-    entry = roster.match(student) if roster is not None else None
-    if entry is None or not entry.moodle_id:
-        return None
-    return moodle_folder(f"{entry.name}_{entry.moodle_id}_assignsubmission_file_/x")
-
-
-def _stored_translator(lang: str, check_folders: list[Path]) -> Callable[[Verdict], Verdict]:
-    """A verdict with its stored messages (formatted in English at grading) in ``lang``, where the catalogs
-    know them (``grader.feedback.translate``)."""
-    if lang == "en":
-        return lambda verdict: verdict
-    from grader.feedback.translate import StoredTranslator
-    from grader.i18n import catalog_files, load_catalog
-
-    catalog: dict[str, str] = {}
-    for path in catalog_files(lang, check_folders):
-        catalog.update(load_catalog(path))
-    translator = StoredTranslator(catalog)
-
-    def translated(verdict: Verdict) -> Verdict:
-        checks = [check.model_copy(update=dict(message=translator(check.message))) for check in verdict.checks]
-        return verdict.model_copy(update=dict(checks=checks, message=translator(verdict.message)))
-
-    return translated
 
 
 def override_score(assignment: str, student: str, *, check: str | None = None, points: float | None = None,
@@ -365,47 +291,12 @@ def override_score(assignment: str, student: str, *, check: str | None = None, p
     ``check`` and ``points``: that check's points; ``points`` alone: the whole score; ``undo``: append
     the reversal of the student's newest change in effect (of ``check``, if given). Nothing is edited.
     """
-    from grader.adjustments import AdjustmentRecord, in_effect
+    from grader import score_changes
 
-    if not undo and not reason.strip():
-        raise GraderError("an override needs its reason: --reason 'regraded by hand: the plot is right'")
-    if not undo and points is None:
-        raise GraderError("give the new points: --check NAME --points P, or --total P for the whole score")
     with _gradebook(db_url, assignments_dir=assignments_dir) as gradebook:
         student = _one_student(gradebook, assignment, student, db_url)
-        graded = gradebook.latest(assignment, student, adjusted=False)[0]
-        final = gradebook.latest(assignment, student)[0]
-        if undo:
-            mine = [record for record in in_effect(gradebook.adjustments(assignment)) if record.student == student
-                    and record.kind in ("override", "total") and (check is None or record.check == check)]
-            if not mine:
-                raise GraderError(f"nothing to undo: {student} has no override in effect in {assignment}"
-                                  + (f" for {check}" if check else "") + f"; see: grader show {assignment} {student}")
-            target = mine[-1]
-            record = AdjustmentRecord(id=0, assignment=assignment, student=student, kind="undo", check=target.check,
-                                      points=target.old_points, old_points=target.points, reverses=target.id,
-                                      reason=reason or "undone", by=by, at=utcnow(),
-                                      run_id=gradebook.latest_run_id(assignment, student))
-        elif check is not None:
-            by_name = {each.name: each for each in graded.checks}
-            if check not in by_name:
-                known = ", ".join(by_name) or "none: the latest run is an error row; use --total P"
-                raise GraderError(f"no check {check!r} in {student}'s latest {assignment} run; its checks: {known}")
-            if not 0 <= points <= by_name[check].max_score:
-                raise GraderError(f"--points {points:g}: {check} is worth 0 to {by_name[check].max_score:g}")
-            shown = {each.name: each for each in final.checks}[check]
-            record = AdjustmentRecord(id=0, assignment=assignment, student=student, kind="override", check=check,
-                                      points=points, old_points=shown.score, graded_points=by_name[check].score,
-                                      graded_passed=by_name[check].passed, reason=reason, by=by, at=utcnow(),
-                                      run_id=gradebook.latest_run_id(assignment, student))
-        else:
-            if not 0 <= points <= final.max_score:
-                raise GraderError(f"--total {points:g}: {student}'s score is out of {final.max_score:g}")
-            record = AdjustmentRecord(id=0, assignment=assignment, student=student, kind="total", points=points,
-                                      old_points=final.score, graded_points=graded.score_before_penalty,
-                                      reason=reason, by=by, at=utcnow(),
-                                      run_id=gradebook.latest_run_id(assignment, student))
-        record = gradebook.add_adjustment(record)
+        record = score_changes.override(gradebook, assignment, student, check=check, points=points, reason=reason,
+                                        by=by, undo=undo)
         return record, gradebook.latest(assignment, student)[0]
 
 
@@ -414,34 +305,11 @@ def void_check(assignment: str, check: str, *, mode: str, reason: str = "", by: 
     """What `grader void-check` does: a broken check counts as full points (``mode="full"``) or not at all
     (``"drop"``) for everyone, recorded like an override; ``undo`` reverses the newest void of it.
     Returns (record, every student's final verdict)."""
-    from grader.adjustments import AdjustmentRecord, in_effect
+    from grader import score_changes
 
-    if mode not in ("full", "drop"):
-        raise GraderError("choose --give-full (everyone gets the check's points) or --drop (it counts for nobody)")
-    if not undo and not reason.strip():
-        raise GraderError("voiding a check needs its reason: --reason 'the check's tolerance was wrong'")
     with _gradebook(db_url, assignments_dir=assignments_dir) as gradebook:
-        verdicts = gradebook.latest(assignment, adjusted=False)
-        if not verdicts:
-            raise GraderError(f"no results for {assignment} in {db_url}; grade first: grader grade {assignment} DIR")
-        known = list(dict.fromkeys(each.name for verdict in verdicts for each in verdict.checks))
-        if check not in known:
-            close = difflib.get_close_matches(check, known, n=1)
-            raise GraderError(f"no check {check!r} in the {assignment} results; "
-                              + (f"did you mean {close[0]}?" if close else f"its checks: {', '.join(known)}"))
-        if undo:
-            voids = [record for record in in_effect(gradebook.adjustments(assignment))
-                     if record.student is None and record.check == check]
-            if not voids:
-                raise GraderError(f"nothing to undo: {check} is not voided in {assignment}")
-            record = AdjustmentRecord(id=0, assignment=assignment, student=None, kind="undo", check=check,
-                                      reverses=voids[-1].id, reason=reason or "undone", by=by, at=utcnow())
-        else:
-            worth = max(each.max_score for verdict in verdicts for each in verdict.checks if each.name == check)
-            record = AdjustmentRecord(id=0, assignment=assignment, student=None, check=check, graded_points=worth,
-                                      kind="void_full" if mode == "full" else "void_drop", reason=reason, by=by,
-                                      at=utcnow())
-        record = gradebook.add_adjustment(record)
+        record = score_changes.void(gradebook, assignment, check, mode=mode, reason=reason, by=by, undo=undo,
+                                    db_url=db_url)
         return record, gradebook.latest(assignment)
 
 
@@ -458,56 +326,23 @@ def exclude_run(assignment: str, run_id: int, *, reason: str = "", by: str = "",
                 db_url: str = DEFAULT_DB_URL):
     """What `grader runs --exclude` does: the run stops counting (the student's previous run, if any, is
     their result again), recorded like an override; ``undo`` counts it again. Nothing is deleted."""
-    from grader.adjustments import AdjustmentRecord, in_effect
+    from grader import score_changes
 
-    if not undo and not reason.strip():
-        raise GraderError("excluding a run needs its reason: --reason 'demo run from the README'")
     with _gradebook(db_url) as gradebook:
-        student = gradebook.run_owner(assignment, run_id)
-        if student is None:
-            raise GraderError(f"no run {run_id} in the {assignment} results of {db_url}; list them: "
-                              f"grader runs {assignment}")
-        exclusions = [record for record in in_effect(gradebook.adjustments(assignment))
-                      if record.kind == "exclude_run" and record.run_id == run_id]
-        if undo:
-            if not exclusions:
-                raise GraderError(f"run {run_id} is not excluded; nothing to include again")
-            record = AdjustmentRecord(id=0, assignment=assignment, student=student, kind="undo", run_id=run_id,
-                                      reverses=exclusions[-1].id, reason=reason or "included again", by=by,
-                                      at=utcnow())
-        else:
-            if exclusions:
-                raise GraderError(f"run {run_id} is already excluded (#{exclusions[-1].id}); "
-                                  f"grader runs {assignment} --include {run_id} counts it again")
-            record = AdjustmentRecord(id=0, assignment=assignment, student=student, kind="exclude_run",
-                                      run_id=run_id, reason=reason, by=by, at=utcnow())
-        return gradebook.add_adjustment(record)
+        return score_changes.exclude(gradebook, assignment, run_id, reason=reason, by=by, undo=undo, db_url=db_url)
 
 
 def course_results(db_url: str = DEFAULT_DB_URL, assignments_dir: str | Path | None = None,
                    roster: str | Path | None = None):
     """What `grader results --course` shows: a ``grader.course.CourseTable``, one row per enrolled student
     (roster.csv beside assignments/, or ``roster``) with every assignment's final score, missing work as 0."""
-    from grader.course import course_table, load_roster, roster_path
-    from grader.spec import assignments_root, available_assignments
+    from grader.course import gradebook_course_table, load_roster, roster_path
+    from grader.spec import assignments_root
 
     root = assignments_root(assignments_dir)
     enrolled = load_roster(roster if roster else roster_path(root))
     with _gradebook(db_url, assignments_dir=assignments_dir) as gradebook:
-        graded = gradebook.assignment_names()
-        course = [name for name in available_assignments(root) if name in graded] or graded
-        results = {name: gradebook.latest(name) for name in course}
-    max_scores = {}
-    for name, verdicts in results.items():
-        graded_max = [verdict.max_score for verdict in verdicts if verdict.status == "graded" and verdict.include_hidden]
-        if graded_max:
-            max_scores[name] = max(graded_max)
-        else:
-            try:
-                max_scores[name] = load_assignment(name, root).points
-            except GraderError:
-                max_scores[name] = max((verdict.max_score for verdict in verdicts), default=0.0)
-    return course_table(enrolled, results, max_scores)
+        return gradebook_course_table(gradebook, root, enrolled)
 
 
 def export_course(csv_path: str | Path, fmt: str = "csv", assignment: str | None = None,

@@ -204,3 +204,24 @@ def course_table(roster: Roster, results: dict[str, list[Verdict]], max_scores: 
                 adjusted=bool(verdict.adjustments), submission=verdict.submission)
     return CourseTable(assignments=list(results), max_scores=max_scores, rows=list(rows.values()),
                        unmatched=unmatched)
+
+
+def gradebook_course_table(gradebook, root: Path, roster: Roster) -> CourseTable:
+    """The course table from a gradebook: the assignments in ``root`` that have results (else every graded
+    one), each out of its graded maximum (its declared points while nothing of it is graded)."""
+    from grader.spec import available_assignments, load_assignment
+
+    graded = gradebook.assignment_names()
+    course = [name for name in available_assignments(root) if name in graded] or graded
+    results = {name: gradebook.latest(name) for name in course}
+    max_scores = {}
+    for name, verdicts in results.items():
+        graded_max = [verdict.max_score for verdict in verdicts if verdict.status == "graded" and verdict.include_hidden]
+        if graded_max:
+            max_scores[name] = max(graded_max)
+        else:
+            try:
+                max_scores[name] = load_assignment(name, root).points
+            except GraderError:
+                max_scores[name] = max((verdict.max_score for verdict in verdicts), default=0.0)
+    return course_table(roster, results, max_scores)

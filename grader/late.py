@@ -41,3 +41,47 @@ def apply_late_policy(verdict: Verdict, spec, submitted_at: datetime | None,
         late_seconds, penalty = spec.late.assess(submitted_at, deadline or student_deadline(spec, verdict.student))
     return verdict.model_copy(update=dict(raw_score=raw, submitted_at=submitted_at, late_seconds=late_seconds,
                                           penalty=penalty, score=round(raw * (1 - penalty), 6)))
+
+
+class LatePolicies:
+    """A stored verdict's penalty under the assignment's late policy as it is now: a deadline moved, or an
+    extension granted (``[late.extensions]``, or the roster's ``deadline_<assignment>`` column) after grading.
+
+    Only where the assignment (found as grading finds it) has a late policy; otherwise, and for an
+    assignment not found here, the penalty stored with the run stands.
+    """
+
+    def __init__(self, assignments_dir: str | Path | None):
+        self.assignments_dir = assignments_dir
+        self.specs: dict[str, object] = {}
+        self.roster = None
+
+    def spec(self, assignment: str):
+        if assignment not in self.specs:
+            from grader.spec import assignments_root, load_assignment
+
+            found = (assignments_root(self.assignments_dir) / assignment / "assignment.toml").is_file()
+            # One that is here but broken says so; one graded elsewhere keeps its stored penalties.
+            self.specs[assignment] = load_assignment(assignment, self.assignments_dir) if found else None
+        return self.specs[assignment]
+
+    def enrolled(self):
+        if self.roster is None:
+            from grader.course import Roster, load_roster, roster_path
+            from grader.spec import assignments_root
+
+            path = roster_path(assignments_root(self.assignments_dir))
+            self.roster = load_roster(path) if path.is_file() else Roster(path=str(path), students=[])
+        return self.roster
+
+    def deadline(self, spec, student: str):
+        """The student's own deadline (roster column, then [late.extensions]), or None."""
+        entry = self.enrolled().match(student)
+        return (entry.deadlines.get(spec.id) if entry else None) or student_deadline(
+            spec, student, entry.names() if entry else ())
+
+    def __call__(self, verdict: Verdict) -> Verdict:
+        spec = self.spec(verdict.assignment)
+        if spec is None or spec.late is None:
+            return verdict
+        return apply_late_policy(verdict, spec, verdict.submitted_at, self.deadline(spec, verdict.student))

@@ -4,8 +4,9 @@
 it; ``files`` names and writes the pages and packs them for Moodle.
 """
 
-from grader.feedback.files import FeedbackWritten, moodle_folder, page_name, write_feedback_files
+from grader.feedback.files import (FeedbackWritten, moodle_folder, page_name, roster_moodle_folder,
+                                   write_feedback_files)
 from grader.feedback.view import StudentFeedback, student_visible
 
-__all__ = ["FeedbackWritten", "StudentFeedback", "moodle_folder", "page_name", "student_visible",
-           "write_feedback_files"]
+__all__ = ["FeedbackWritten", "StudentFeedback", "moodle_folder", "page_name", "roster_moodle_folder",
+           "student_visible", "write_feedback_files"]

@@ -87,3 +87,11 @@ def write_feedback_files(feedback: list[StudentFeedback], out: str | Path, rende
                 written.packed.append(each.verdict.student)
         written.zip_path = str(zip_path)
     return written
+
+
+def roster_moodle_folder(roster, student: str) -> str | None:
+    """Moodle's feedback folder for a student whose file did not come from Moodle: the roster's moodle_id."""
+    entry = roster.match(student) if roster is not None else None
+    if entry is None or not entry.moodle_id:
+        return None
+    return moodle_folder(f"{entry.name}_{entry.moodle_id}_assignsubmission_file_/x")

@@ -12,6 +12,10 @@ from __future__ import annotations
 
 import re
 import string
+from pathlib import Path
+from typing import Callable
+
+from grader.models import Verdict
 
 MAX_DEPTH = 3
 
@@ -65,3 +69,22 @@ class StoredTranslator:
             except (KeyError, IndexError, ValueError):
                 return line
         return line
+
+
+def verdict_translator(lang: str, check_folders: list[Path]) -> Callable[[Verdict], Verdict]:
+    """A verdict with its stored messages (formatted in English at grading) in ``lang``, where the catalogs
+    know them (``StoredTranslator``)."""
+    if lang == "en":
+        return lambda verdict: verdict
+    from grader.i18n import catalog_files, load_catalog
+
+    catalog: dict[str, str] = {}
+    for path in catalog_files(lang, check_folders):
+        catalog.update(load_catalog(path))
+    translator = StoredTranslator(catalog)
+
+    def translated(verdict: Verdict) -> Verdict:
+        checks = [check.model_copy(update=dict(message=translator(check.message))) for check in verdict.checks]
+        return verdict.model_copy(update=dict(checks=checks, message=translator(verdict.message)))
+
+    return translated
