@@ -322,7 +322,7 @@ def override(assignment: str, student: str | None, check_name: str | None, point
     what = record.check or "total"
     action = f"undid #{record.reverses} ({what})" if record.kind == "undo" else \
         f"{what}: {record.old_points:g} → {record.points:g}"
-    console.print(Text.assemble(f"#{record.id} ", report.visible_line(student), f": {action}; final score ",
+    console.print(Text.assemble(f"#{record.id} ", report.visible_line(final.student), f": {action}; final score ",
                                 report.final_score(final)), soft_wrap=True)
 
 

@@ -260,6 +260,9 @@ def test_a_student_may_be_named_by_their_roster_id_or_alias(db):
     record, final = api.override_score("course", "cydiaz", check="test_scale_small", points=1, reason="r", by="TA",
                                        db_url=db, assignments_dir=COURSE_ASSIGNMENTS)
     assert (record.student, final.student, final.score) == ("cy", "cy", 2)
+    undone = run_grader("override", "course", "s003", "--undo", "--db", db, *COMMON)
+    assert undone.returncode == 0, undone.stderr
+    assert undone.stdout.startswith(f"#{record.id + 1} cy: undid #{record.id} (test_scale_small); final score 1/6")
 
 
 def test_moodle_feedback_zip_packs_students_the_roster_gives_a_moodle_id(db, tmp_path):
