@@ -302,9 +302,10 @@ def override(assignment: str, student: str | None, check_name: str | None, point
         records = api.adjustment_log(assignment, db_url)
         for record in records:
             target = "everyone" if record.student is None else record.student
+            before = record.old_points if record.old_points is not None else 0
+            change = "" if record.points is None else f"{before:g} → {record.points:g} "
             console.print(report.visible_line(
-                f"#{record.id} {record.at:%Y-%m-%d %H:%M} {record.kind} {target} {record.check or 'total'} "
-                f"{'' if record.points is None else f'{record.old_points if record.old_points is not None else 0:g} → {record.points:g} '}"
+                f"#{record.id} {record.at:%Y-%m-%d %H:%M} {record.kind} {target} {record.check or 'total'} {change}"
                 f"{f'(reverses #{record.reverses}) ' if record.reverses else ''}by {record.by}: {record.reason}"),
                 soft_wrap=True)
         console.print(f"{len(records)} changes")

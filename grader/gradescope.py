@@ -100,7 +100,8 @@ def find_submission(folder: Path, spec) -> Path | None:
     if named:
         return named[0]
     candidates = sorted(path for suffix in ("*.ipynb", "*.py") for path in folder.rglob(suffix) if path.is_file()
-                        and not any(part.startswith(".") or part == "__MACOSX" for part in path.relative_to(folder).parts))
+                        and not any(part.startswith(".") or part == "__MACOSX"
+                                    for part in path.relative_to(folder).parts))
     return candidates[0] if len(candidates) == 1 else None
 
 
@@ -117,7 +118,8 @@ def results_json(verdict: Verdict, execution_time: float) -> dict:
                       "status": "passed" if check.passed else "failed",
                       "output": "" if hidden else check.message,
                       "visibility": "after_due_date" if hidden else "visible"})
-    raised = [f"code cell {cell.index}: {cell.error.type}: {cell.error.message.splitlines()[0] if cell.error.message else ''}"
+    raised = [f"code cell {cell.index}: {cell.error.type}: "
+              + (cell.error.message.splitlines()[0] if cell.error.message else "")
               for cell in verdict.cells if cell.status != "ok" and cell.error is not None]
     output = verdict.message if verdict.status == "error" else "\n".join(raised)
     return {"score": verdict.score_before_penalty if verdict.status == "graded" else 0.0,

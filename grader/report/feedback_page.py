@@ -180,7 +180,8 @@ def render_feedback_markdown(feedback: StudentFeedback) -> str:
                          f"{markdown_text(_check_message(check))} |")
     if verdict.adjustments:
         lines += ["", f"## {markdown_text(tr('Changes to your score'))}", ""]
-        lines += [f"- {markdown_text(_adjustment_text(a, verdict))} — {markdown_text(tr('reason'))}: {markdown_text(a.reason)} "
+        lines += [f"- {markdown_text(_adjustment_text(a, verdict))} — {markdown_text(tr('reason'))}: "
+                  f"{markdown_text(a.reason)} "
                   f"({markdown_text(a.by)}, {a.at:%Y-%m-%d})" for a in verdict.adjustments]
     if raised:
         lines += ["", f"## {markdown_text(tr('Cells that raised an error'))}", ""]

@@ -173,7 +173,8 @@ def print_history(verdicts: list[Verdict], console: Console) -> None:
     for verdict in verdicts:
         excluded = any(each.kind == "exclude_run" for each in verdict.adjustments)
         table.add_row(f"{verdict.started_at:%Y-%m-%d %H:%M:%S}", inert(verdict.submission), verdict.sha256[:12],
-                      inert(verdict.status + (" (excluded)" if excluded else "")), final_score(verdict), inert(verdict.device), inert(verdict.grader_version),
+                      inert(verdict.status + (" (excluded)" if excluded else "")), final_score(verdict),
+                      inert(verdict.device), inert(verdict.grader_version),
                       f"{verdict.duration:.2f}")
     console.print(table)
     _legend(verdicts, console)
