@@ -157,6 +157,11 @@ def _fence(code: str) -> str:
     return "`" * max(3, longest + 1)
 
 
+def _markdown_lines(text: str) -> str:
+    """A message's lines inside one table cell: each escaped, joined by <br> (the only markup added)."""
+    return "<br>".join(markdown_text(line) for line in text.replace("\r\n", "\n").split("\n"))
+
+
 def render_feedback_markdown(feedback: StudentFeedback) -> str:
     verdict = feedback.verdict
     raised = _raised(verdict)
@@ -177,7 +182,7 @@ def render_feedback_markdown(feedback: StudentFeedback) -> str:
             adjusted = " \\*" if any(a.check == check.name for a in verdict.adjustments) else ""
             lines.append(f"| {'✓' if check.passed else '✗'} | {markdown_text(tr(check.title or check.name))} | "
                          f"{score(check.score)}/{score(check.max_score)}{adjusted} | "
-                         f"{markdown_text(_check_message(check))} |")
+                         f"{_markdown_lines(_check_message(check))} |")
     if verdict.adjustments:
         lines += ["", f"## {markdown_text(tr('Changes to your score'))}", ""]
         lines += [f"- {markdown_text(_adjustment_text(a, verdict))} — {markdown_text(tr('reason'))}: "

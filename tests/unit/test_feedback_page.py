@@ -50,3 +50,11 @@ def test_a_moodle_feedback_folder_keeps_the_participant_id_and_no_separator_from
     folder = moodle_folder("x/Ann_B\\..\x1b\u202eC_7_assignsubmission_file_/hw.ipynb")
     assert folder == "Ann B ..  C_7_assignfeedback_file_" and folder.split("_", 4)[1] == "7"
     assert moodle_folder("hand-ins/ann.ipynb") is None
+
+
+def test_a_markdown_message_keeps_its_lines_and_nothing_else_becomes_markup():
+    verdict = Verdict(assignment="hw", submission="a.ipynb", student="a", status="graded", score=0, max_score=1,
+                      checks=[CheckResult(name="t", title="t", visibility="public", score=0, max_score=1,
+                                          passed=False, message="wrong <b>x</b>\nHint: use |dim=1|")])
+    page = render_feedback_markdown(StudentFeedback(assignment="hw", title="HW", verdict=verdict))
+    assert "| ✗ | t | 0/1 | wrong &lt;b&gt;x&lt;/b&gt;<br>Hint: use \\|dim=1\\| |" in page
