@@ -256,6 +256,7 @@ def write_feedback(assignment: str, out: str | Path, db_url: str = DEFAULT_DB_UR
     """
     from grader.feedback import (StudentFeedback, moodle_folder, roster_moodle_folder, student_visible,
                                  write_feedback_files)
+    from grader.course import newest_per_enrolled_student
     from grader.feedback.translate import verdict_translator
     from grader.report.feedback_page import render_feedback_html, render_feedback_markdown
 
@@ -271,7 +272,8 @@ def write_feedback(assignment: str, out: str | Path, db_url: str = DEFAULT_DB_UR
             verdicts = gradebook.latest(assignment)
             if not verdicts:
                 raise GraderError(f"no results for {assignment} in {db_url}; grade first: grader grade {assignment} DIR")
-            roster = gradebook.reassess.enrolled() if zip_layout == "moodle" else None
+            roster = gradebook.reassess.enrolled()
+            verdicts = newest_per_enrolled_student(verdicts, roster)
             pages = [StudentFeedback(assignment=assignment, title=title, verdict=translate(student_visible(verdict)),
                                      code=gradebook.submission_code(assignment, verdict.submission, verdict.sha256),
                                      moodle_folder=moodle_folder(verdict.submission) or roster_moodle_folder(

@@ -181,6 +181,19 @@ class CourseTable(BaseModel):
                            unmatched=[each for each in self.unmatched if each.assignment == assignment])
 
 
+def newest_per_enrolled_student(verdicts: list[Verdict], roster: Roster) -> list[Verdict]:
+    """One verdict per enrolled student (the newest, where their files came under two names), then every
+    verdict that matches nobody, in the order given."""
+    newest: dict[str, Verdict] = {}
+    for verdict in verdicts:
+        entry = roster.match(verdict.student)
+        key = entry.id if entry is not None else f"\0{verdict.student}"  # unmatched: each its own
+        if key not in newest or verdict.started_at > newest[key].started_at:
+            newest[key] = verdict
+    kept = {id(verdict) for verdict in newest.values()}
+    return [verdict for verdict in verdicts if id(verdict) in kept]
+
+
 def course_table(roster: Roster, results: dict[str, list[Verdict]], max_scores: dict[str, float]) -> CourseTable:
     """One row per enrolled student: each assignment's final score (missing: 0), the total; and the
     submissions that matched nobody. ``results``: each assignment's latest verdicts (final scores)."""

@@ -287,3 +287,15 @@ def test_canvas_column_takes_the_assignments_canvas_id_from_its_toml(db, tmp_pat
     assert result.returncode == 0, result.stderr
     assert next(csv.reader(open(path, encoding="utf-8")))[5:] == ["Course toy: scaling",
                                                                    "Course toy 2: scaling again (48214)"]
+
+
+def test_feedback_gives_one_page_per_enrolled_student_under_two_names(db, tmp_path):
+    again = tmp_path / "again"
+    notebook(again / "cydiaz.ipynb", ANN, ON_TIME)  # cy again, under their other alias: the newest counts
+    grade(db, "course", again)
+    out = tmp_path / "pages"
+    result = run_grader("feedback", "course", str(out), "--db", db, *COMMON)
+    assert result.returncode == 0, result.stderr
+    assert "5 feedback pages written" in result.stdout  # Ann, bo, cy (once), dee, and demo who matches nobody
+    pages = {path.name.split("-")[0]: path.read_text() for path in out.iterdir()}
+    assert "cy" not in pages and '<p class="score" id="score">Score: 6 of 6</p>' in pages["cydiaz"]
