@@ -16,7 +16,7 @@ from grader.errors import GraderError
 from grader.executors import JudgeJob, choose_executor, prepare_workers
 from grader.i18n import set_language
 from grader.intake import Intake, SubmissionFile, find_student_notebook, read_submission, submission_file
-from grader.late import apply_late_policy
+from grader.late import LatePolicies, apply_late_policy
 from grader.models import DEFAULT_DB_URL, ExtractedSubmission, Verdict
 from grader.spec import load_assignment
 from grader.validation import MutantOutcome, ValidationReport, validate_assignment
@@ -25,7 +25,10 @@ from grader.verdicts import Grading
 __all__ = ["check_notebook", "grade_submissions", "latest_results", "student_result", "student_history",
            "export_results", "write_html_report", "validate_assignment", "ValidationReport", "MutantOutcome",
            "sandbox_report", "doctor", "DoctorReport", "resolve_device", "release_assignment", "run_ci",
-           "serve"]
+           "serve",
+           "write_feedback", "override_score", "void_check", "adjustment_log", "assignment_runs",
+           "exclude_run", "course_results", "export_course", "gradescope_zip",
+           "run_gradescope"]
 
 
 def check_notebook(assignment: str, notebook: str | Path | None = None, device: str = "cpu",
@@ -77,7 +80,7 @@ def grade_submissions(assignment: str, paths: Iterable[str | Path], db_url: str 
             on_plan(files)
         if workers > 1 and len(files) > 1 and not cluster:
             prepare_workers()  # the workers' imports run while the gradebook opens and notebooks are read
-        with _gradebook(db_url, create=True) as gradebook:
+        with _gradebook(db_url, create=True, assignments_dir=spec.root.parent) as gradebook:
             batch = _Batch(spec, grading, gradebook, files, on_verdict)
             units = batch.read(regrade)
             if on_start is not None:
@@ -88,6 +91,7 @@ def grade_submissions(assignment: str, paths: Iterable[str | Path], db_url: str 
                 job = JudgeJob(assignment=spec.id, assignments_dir=str(spec.root.parent), include_hidden=include_hidden,
                                device=device, allow_unisolated=allow_unisolated)
                 choose_executor(spec, job, grading, len(units), workers, cluster).judge(units, batch.keep)
+            batch.verdicts = _final(batch.verdicts, gradebook.adjustments(spec.id))
     order = {file.name: index for index, file in enumerate(files)}
     return sorted(batch.verdicts, key=lambda verdict: order.get(verdict.submission, len(order)))
 
@@ -104,6 +108,8 @@ class _Batch:
         # A student's files graded in this run, stored together once all are judged, the chosen one last.
         self.groups: dict[str, list[str]] = {}
         self.held: dict[str, list[Verdict]] = {}
+        self.code: dict[str, list] = {}  # each read submission's extracted cells, stored with it
+        self.late = LatePolicies(spec.root.parent)  # extensions: [late.extensions] and the roster
 
     def read(self, regrade: bool) -> list[ExtractedSubmission]:
         units: dict[str, ExtractedSubmission] = {}
@@ -113,6 +119,7 @@ class _Batch:
             if isinstance(unit, Verdict):
                 self.unreadable.append(unit)
                 continue
+            self.code[unit.path] = unit.cells
             previous = None if regrade else self.gradebook.find_unchanged(
                 self.spec.id, unit.path, unit.sha256, self.grading.checks_fingerprint, self.grading.grader_version,
                 self.grading.include_hidden, self.grading.device)
@@ -148,30 +155,52 @@ class _Batch:
 
     def _store(self, verdict: Verdict) -> None:
         file = self.files.get(verdict.submission)
-        verdict = apply_late_policy(verdict, self.spec, file.submitted_at if file else None)
-        verdict = self.gradebook.record_or_error(verdict)
+        deadline = self.late.deadline(self.spec, verdict.student) if self.spec.late is not None else None
+        verdict = apply_late_policy(verdict, self.spec, file.submitted_at if file else None, deadline)
+        verdict = self.gradebook.record_or_error(verdict, self.code.get(verdict.submission))
         self.verdicts.append(verdict)
         if self.on_verdict is not None:
             self.on_verdict(verdict)
 
 
-def _gradebook(db_url: str, create: bool = False):
+def _final(verdicts: list[Verdict], records) -> list[Verdict]:
+    """The verdicts with the overrides and voided checks in effect (a regrade may flag an override for review)."""
+    from grader.adjustments import apply_to_all
+
+    return apply_to_all(verdicts, records)
+
+
+def _gradebook(db_url: str, create: bool = False, assignments_dir: str | Path | None = None):
     from grader.store import Gradebook  # sqlalchemy and alembic: not for `grader check`
 
-    return Gradebook(db_url, create=create)
+    gradebook = Gradebook(db_url, create=create)
+    gradebook.reassess = LatePolicies(assignments_dir)
+    return gradebook
 
 
-def latest_results(assignment: str, db_url: str = DEFAULT_DB_URL) -> list[Verdict]:
-    """The newest verdict of every student; raises when the gradebook has none for the assignment."""
-    with _gradebook(db_url) as gradebook:
+def latest_results(assignment: str, db_url: str = DEFAULT_DB_URL,
+                   assignments_dir: str | Path | None = None) -> list[Verdict]:
+    """The newest verdict of every student (final scores); raises when the gradebook has none for it."""
+    with _gradebook(db_url, assignments_dir=assignments_dir) as gradebook:
         verdicts = gradebook.latest(assignment)
     if not verdicts:
         raise GraderError(f"no results for {assignment} in {db_url}; grade first: grader grade {assignment} DIR")
     return verdicts
 
 
-def _one_student(gradebook, assignment: str, student: str, db_url: str) -> None:
+def _one_student(gradebook, assignment: str, student: str, db_url: str) -> str:
+    """The gradebook's name of ``student``: as given, else the one the roster knows by that id, email or
+    alias (``grader show hw2 s001`` for "Ann Lee (101)"); else a GraderError with the nearest names."""
     known = gradebook.students(assignment)
+    if student in known:
+        return student
+    roster = gradebook.reassess.enrolled() if isinstance(gradebook.reassess, LatePolicies) else None
+    entry = roster.match(student) if roster is not None else None
+    if entry is not None:
+        theirs = [verdict for verdict in gradebook.latest(assignment, adjusted=False)
+                  if roster.match(verdict.student) == entry]
+        if theirs:
+            return max(theirs, key=lambda verdict: verdict.started_at).student
     if student not in known:
         if not known:
             raise GraderError(f"no results for {assignment} in {db_url}; grade first: grader grade {assignment} DIR")
@@ -181,37 +210,233 @@ def _one_student(gradebook, assignment: str, student: str, db_url: str) -> None:
         raise GraderError(f"no student {student!r} in the {assignment} results of {db_url}; {suggestion}")
 
 
-def student_result(assignment: str, student: str, db_url: str = DEFAULT_DB_URL) -> Verdict:
+def student_result(assignment: str, student: str, db_url: str = DEFAULT_DB_URL,
+                   assignments_dir: str | Path | None = None) -> Verdict:
     """What `grader show` prints: the newest verdict of one student, in full."""
-    with _gradebook(db_url) as gradebook:
-        _one_student(gradebook, assignment, student, db_url)
+    with _gradebook(db_url, assignments_dir=assignments_dir) as gradebook:
+        student = _one_student(gradebook, assignment, student, db_url)
         return gradebook.latest(assignment, student)[0]
 
 
-def student_history(assignment: str, student: str, db_url: str = DEFAULT_DB_URL) -> list[Verdict]:
+def student_history(assignment: str, student: str, db_url: str = DEFAULT_DB_URL,
+                    assignments_dir: str | Path | None = None) -> list[Verdict]:
     """What `grader history` prints: every stored run of one student, oldest first."""
-    with _gradebook(db_url) as gradebook:
-        _one_student(gradebook, assignment, student, db_url)
+    with _gradebook(db_url, assignments_dir=assignments_dir) as gradebook:
+        student = _one_student(gradebook, assignment, student, db_url)
         return gradebook.history(assignment, student)
 
 
-def export_results(assignment: str, csv_path: str | Path, db_url: str = DEFAULT_DB_URL) -> list[Verdict]:
+def export_results(assignment: str, csv_path: str | Path, db_url: str = DEFAULT_DB_URL,
+                   assignments_dir: str | Path | None = None) -> list[Verdict]:
     """What `grader export --csv` writes: one row per student, a column per check and the total."""
     from grader.report import write_csv
 
-    verdicts = latest_results(assignment, db_url)
+    verdicts = latest_results(assignment, db_url, assignments_dir)
     write_csv(verdicts, csv_path)
     return verdicts
 
 
-def write_html_report(assignment: str, html_path: str | Path, db_url: str = DEFAULT_DB_URL) -> list[Verdict]:
+def write_html_report(assignment: str, html_path: str | Path, db_url: str = DEFAULT_DB_URL,
+                      assignments_dir: str | Path | None = None) -> list[Verdict]:
     """What `grader report --html` writes: one self-contained page about the latest results."""
     from grader.report import render_html, writable
 
     path = writable(html_path)
-    verdicts = latest_results(assignment, db_url)
+    verdicts = latest_results(assignment, db_url, assignments_dir)
     path.write_text(render_html(assignment, verdicts), encoding="utf-8")
     return verdicts
+
+
+def write_feedback(assignment: str, out: str | Path, db_url: str = DEFAULT_DB_URL, fmt: str = "html",
+                   lang: str = "en", zip_layout: str | None = None, assignments_dir: str | Path | None = None):
+    """What `grader feedback` writes: one page per student (their latest run) in ``out``, in ``lang``.
+
+    Each page goes through ``grader.feedback.student_visible`` (hidden checks: title, pass/fail and
+    points only). ``zip_layout="moodle"`` also packs them for Moodle's feedback-files upload.
+    Returns a ``grader.feedback.FeedbackWritten``.
+    """
+    from grader.feedback import (StudentFeedback, moodle_folder, roster_moodle_folder, student_visible,
+                                 write_feedback_files)
+    from grader.course import newest_per_enrolled_student
+    from grader.feedback.translate import verdict_translator
+    from grader.report.feedback_page import render_feedback_html, render_feedback_markdown
+
+    try:
+        spec = load_assignment(assignment, assignments_dir)
+        title, catalogs = spec.title, [spec.public_checks, spec.checks_root, spec.hidden_checks]
+        policy = spec.feedback
+    except GraderError:  # graded elsewhere: the pages still say everything the gradebook knows
+        title, catalogs, policy = assignment, [], None
+    set_language(lang, catalogs)
+    translate = verdict_translator(lang, catalogs)
+    try:
+        with _gradebook(db_url, assignments_dir=assignments_dir) as gradebook:
+            verdicts = gradebook.latest(assignment)
+            if not verdicts:
+                raise GraderError(f"no results for {assignment} in {db_url}; grade first: grader grade {assignment} DIR")
+            roster = gradebook.reassess.enrolled()
+            verdicts = newest_per_enrolled_student(verdicts, roster)
+            pages = [StudentFeedback(assignment=assignment, title=title, verdict=translate(student_visible(verdict, policy)),
+                                     code=gradebook.submission_code(assignment, verdict.submission, verdict.sha256),
+                                     moodle_folder=moodle_folder(verdict.submission) or roster_moodle_folder(
+                                         roster, verdict.student))
+                     for verdict in verdicts]
+        render = render_feedback_markdown if fmt == "md" else render_feedback_html
+        return write_feedback_files(pages, out, render, fmt=fmt, zip_layout=zip_layout)
+    finally:
+        set_language("en")
+
+
+def override_score(assignment: str, student: str, *, check: str | None = None, points: float | None = None,
+                   reason: str = "", by: str = "", undo: bool = False, db_url: str = DEFAULT_DB_URL,
+                   assignments_dir: str | Path | None = None):
+    """What `grader override` does: append one change to a student's score; returns (record, final verdict).
+
+    ``check`` and ``points``: that check's points; ``points`` alone: the whole score; ``undo``: append
+    the reversal of the student's newest change in effect (of ``check``, if given). Nothing is edited.
+    """
+    from grader import score_changes
+
+    with _gradebook(db_url, assignments_dir=assignments_dir) as gradebook:
+        student = _one_student(gradebook, assignment, student, db_url)
+        record = score_changes.override(gradebook, assignment, student, check=check, points=points, reason=reason,
+                                        by=by, undo=undo)
+        return record, gradebook.latest(assignment, student)[0]
+
+
+def void_check(assignment: str, check: str, *, mode: str, reason: str = "", by: str = "", undo: bool = False,
+               db_url: str = DEFAULT_DB_URL, assignments_dir: str | Path | None = None):
+    """What `grader void-check` does: a broken check counts as full points (``mode="full"``) or not at all
+    (``"drop"``) for everyone, recorded like an override; ``undo`` reverses the newest void of it.
+    Returns (record, every student's final verdict)."""
+    from grader import score_changes
+
+    with _gradebook(db_url, assignments_dir=assignments_dir) as gradebook:
+        record = score_changes.void(gradebook, assignment, check, mode=mode, reason=reason, by=by, undo=undo,
+                                    db_url=db_url)
+        return record, gradebook.latest(assignment)
+
+
+def assignment_runs(assignment: str, db_url: str = DEFAULT_DB_URL) -> list[Verdict]:
+    """What `grader runs` lists: every stored run of the assignment, oldest first, excluded ones marked."""
+    with _gradebook(db_url) as gradebook:
+        runs = gradebook.history(assignment)
+    if not runs:
+        raise GraderError(f"no results for {assignment} in {db_url}; grade first: grader grade {assignment} DIR")
+    return runs
+
+
+def exclude_run(assignment: str, run_id: int, *, reason: str = "", by: str = "", undo: bool = False,
+                db_url: str = DEFAULT_DB_URL):
+    """What `grader runs --exclude` does: the run stops counting (the student's previous run, if any, is
+    their result again), recorded like an override; ``undo`` counts it again. Nothing is deleted."""
+    from grader import score_changes
+
+    with _gradebook(db_url) as gradebook:
+        return score_changes.exclude(gradebook, assignment, run_id, reason=reason, by=by, undo=undo, db_url=db_url)
+
+
+def course_results(db_url: str = DEFAULT_DB_URL, assignments_dir: str | Path | None = None,
+                   roster: str | Path | None = None):
+    """What `grader results --course` shows: a ``grader.course.CourseTable``, one row per enrolled student
+    (roster.csv beside assignments/, or ``roster``) with every assignment's final score, missing work as 0."""
+    from grader.course import gradebook_course_table, load_roster, roster_path
+    from grader.spec import assignments_root
+
+    root = assignments_root(assignments_dir)
+    enrolled = load_roster(roster if roster else roster_path(root))
+    with _gradebook(db_url, assignments_dir=assignments_dir) as gradebook:
+        return gradebook_course_table(gradebook, root, enrolled)
+
+
+def export_course(csv_path: str | Path, fmt: str = "csv", assignment: str | None = None,
+                  db_url: str = DEFAULT_DB_URL, assignments_dir: str | Path | None = None,
+                  roster: str | Path | None = None, canvas_ids: dict[str, str] | None = None):
+    """What `grader export --course` / `--format canvas|moodle` writes: one row per enrolled student, a
+    column per assignment (only ``assignment`` when given); returns the ``CourseTable`` (with the
+    submissions that matched nobody)."""
+    from grader.report.course_files import canvas_rows, course_csv_rows, moodle_rows, write_rows
+
+    path = _writable(csv_path)
+    table = course_results(db_url, assignments_dir=assignments_dir, roster=roster)
+    if assignment is not None:
+        if assignment not in table.assignments:
+            raise GraderError(f"no results for {assignment} in {db_url}; grade first: grader grade {assignment} DIR")
+        table = table.only(assignment)
+    titles, ids = {}, {}
+    for name in table.assignments:
+        try:
+            spec = load_assignment(name, assignments_dir)
+            titles[name] = spec.title
+            if spec.canvas_id:
+                ids[name] = spec.canvas_id
+        except GraderError:
+            titles[name] = name
+    ids.update(canvas_ids or {})
+    if fmt == "canvas":
+        rows = canvas_rows(table, titles, ids)
+    elif fmt == "moodle":
+        rows = moodle_rows(table, titles)
+    else:
+        rows = course_csv_rows(table)
+    write_rows(rows, path)
+    return table
+
+
+def _writable(path):
+    from grader.report import writable
+
+    return writable(path)
+
+
+def adjustment_log(assignment: str, db_url: str = DEFAULT_DB_URL):
+    """Every change made to an assignment's scores, oldest first (``grader override ASSIGNMENT --list``)."""
+    with _gradebook(db_url) as gradebook:
+        return gradebook.adjustments(assignment)
+
+
+def gradescope_zip(assignment: str, out: str | Path, assignments_dir: str | Path | None = None) -> list[str]:
+    """What `grader gradescope` writes: Gradescope's autograder zip for the assignment; returns its members."""
+    import importlib.metadata
+
+    from grader.gradescope import build_zip
+
+    spec = load_assignment(assignment, assignments_dir)
+    try:
+        torch_version = importlib.metadata.version("torch").split("+")[0]
+    except importlib.metadata.PackageNotFoundError:
+        torch_version = "2.13.0"
+    return build_zip(spec, out, Path(__file__).resolve().parent.parent, torch_version)
+
+
+def run_gradescope(root: str | Path, assignment: str, allow_unisolated: bool = True) -> dict:
+    """What the zip's run_autograder does: grade ``root``/submission with every check, write
+    ``root``/results/results.json (returned too). Paths under ``root`` as Gradescope lays them out."""
+    import json
+    import tempfile
+    import time
+
+    from grader.feedback import student_visible
+    from grader.gradescope import RESULTS, SUBMISSION, find_submission, results_json
+
+    root = Path(root)
+    spec = load_assignment(assignment, root / "source" / "assignments")
+    started = time.monotonic()
+    notebook = find_submission(root / SUBMISSION, spec)
+    if notebook is None:
+        verdict = Grading.of(spec, include_hidden=True, device="cpu").error(
+            spec.notebook, "submission", f"no {spec.notebook} in your submission: upload the notebook named "
+                                         f"{spec.notebook} (or only one notebook)")
+    else:
+        with tempfile.TemporaryDirectory(prefix="grader-gradescope-") as folder:
+            verdict = grade_submissions(assignment, [notebook], db_url=f"sqlite:///{folder}/grades.db", device="cpu",
+                                        assignments_dir=root / "source" / "assignments", workers=1, regrade=True,
+                                        allow_unisolated=allow_unisolated)[0]
+    results = results_json(student_visible(verdict, spec.feedback), time.monotonic() - started)
+    path = root / RESULTS
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=2), encoding="utf-8")
+    return results
 
 
 def release_assignment(*args, **kwargs):

@@ -110,13 +110,33 @@ def grade(assignment: str, paths: tuple[str, ...], db_url: str, device: str, jso
     report.print_set_aside(found, console)
 
 
+ROSTER = click.option("--roster", type=click.Path(dir_okay=False), default=None,
+                      help="the course's roster (default: roster.csv beside the assignments folder)")
+
+
 @main.command()
-@click.argument("assignment")
+@click.argument("assignment", required=False)
 @DB
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), help="also write them to this JSON file")
-def results(assignment: str, db_url: str, json_path: str | None) -> None:
-    """The latest stored score of every student, a column per check, and each check's pass rate."""
-    verdicts = api.latest_results(assignment, db_url)
+@click.option("--course", is_flag=True, help="every assignment: one row per enrolled student (roster.csv) and the total")
+@ROSTER
+@ASSIGNMENTS
+def results(assignment: str | None, db_url: str, json_path: str | None, course: bool, roster: str | None,
+            assignments_dir: str | None) -> None:
+    """The latest stored score of every student, a column per check, and each check's pass rate.
+
+    With --course: one row per student on the roster, every assignment's final score (missing
+    work 0) and the total, then the submissions that match nobody on the roster.
+    """
+    if course:
+        table = api.course_results(db_url, assignments_dir=assignments_dir, roster=roster)
+        if json_path:
+            report.writable(json_path).write_text(table.model_dump_json(indent=2), encoding="utf-8")
+        report.print_course(table, console)
+        return
+    if assignment is None:
+        raise GraderError("name the assignment (grader results hw2), or give --course for the whole course")
+    verdicts = api.latest_results(assignment, db_url, assignments_dir)
     if json_path:
         report.write_json(verdicts, json_path)
     report.print_grade_summary(verdicts, console, title=f"{assignment}: latest results")
@@ -126,29 +146,85 @@ def results(assignment: str, db_url: str, json_path: str | None) -> None:
 @click.argument("assignment")
 @click.argument("student")
 @DB
-def show(assignment: str, student: str, db_url: str) -> None:
+@ASSIGNMENTS
+def show(assignment: str, student: str, db_url: str, assignments_dir: str | None) -> None:
     """One student's latest run in full: every check, cell errors, output, sandbox layers, timings."""
-    report.print_submission_detail(api.student_result(assignment, student, db_url), console)
+    report.print_submission_detail(api.student_result(assignment, student, db_url, assignments_dir), console)
 
 
 @main.command()
 @click.argument("assignment")
 @click.argument("student")
 @DB
-def history(assignment: str, student: str, db_url: str) -> None:
+@ASSIGNMENTS
+def history(assignment: str, student: str, db_url: str, assignments_dir: str | None) -> None:
     """Every stored run of one student, oldest first."""
-    report.print_history(api.student_history(assignment, student, db_url), console)
+    report.print_history(api.student_history(assignment, student, db_url, assignments_dir), console)
+
+
+@main.command()
+@click.argument("assignment", required=False)
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False), required=True,
+              help="the CSV file to write: one row per student, a column per check and the total")
+@click.option("--course", is_flag=True, help="every assignment: one row per enrolled student (roster.csv) and the total")
+@click.option("--format", "fmt", type=click.Choice(["csv", "canvas", "moodle"]), default="csv", show_default=True,
+              help="csv: the grader's columns; canvas, moodle: what their gradebook import takes (needs the roster)")
+@click.option("--canvas-id", "canvas_ids", multiple=True, metavar="ASSIGNMENT=ID",
+              help="Canvas's id of an assignment (its column becomes 'Title (ID)'); repeat for each")
+@ROSTER
+@ASSIGNMENTS
+@DB
+def export(assignment: str | None, csv_path: str, course: bool, fmt: str, canvas_ids: tuple[str, ...],
+           roster: str | None, assignments_dir: str | None, db_url: str) -> None:
+    """Write the latest result of every student to a CSV file (for a spreadsheet or an LMS).
+
+    --course: one row per enrolled student, a column per assignment and the total. --format
+    canvas or moodle: the columns their gradebook import takes, students matched by the roster;
+    the submissions that match nobody are listed.
+    """
+    if fmt == "csv" and not course:
+        if assignment is None:
+            raise GraderError("name the assignment (grader export hw2 --csv hw2.csv), or give --course")
+        verdicts = api.export_results(assignment, csv_path, db_url, assignments_dir)
+        console.print(f"{len(verdicts)} students written to {csv_path}")
+        return
+    ids = {}
+    for pair in canvas_ids:
+        name, _, value = pair.partition("=")
+        if not name or not value.strip():
+            raise GraderError(f"--canvas-id {pair}: expected ASSIGNMENT=ID, e.g. --canvas-id hw2=48213")
+        ids[name] = value.strip()
+    written = api.export_course(csv_path, fmt=fmt, assignment=None if course else assignment, db_url=db_url,
+                                assignments_dir=assignments_dir, roster=roster, canvas_ids=ids)
+    console.print(f"{len(written.rows)} enrolled students, {len(written.assignments)} assignment(s) written to "
+                  f"{csv_path} ({fmt})", soft_wrap=True)
+    if written.unmatched:
+        console.print(f"{len(written.unmatched)} submission(s) match nobody on the roster and are not in the file:")
+        for each in written.unmatched:
+            console.print(Text.assemble("  ", report.visible_line(each.assignment), ": ",
+                                        report.visible_line(each.student)), soft_wrap=True)
 
 
 @main.command()
 @click.argument("assignment")
-@click.option("--csv", "csv_path", type=click.Path(dir_okay=False), required=True,
-              help="the CSV file to write: one row per student, a column per check and the total")
+@click.option("--exclude", "exclude_id", type=int, default=None, metavar="RUN_ID",
+              help="the run stops counting (the student's previous run counts again); recorded, not deleted")
+@click.option("--include", "include_id", type=int, default=None, metavar="RUN_ID", help="count an excluded run again")
+@click.option("--reason", default="", help="why (required with --exclude)")
+@click.option("--by", "made_by", default=None, help="who (default: this user)")
 @DB
-def export(assignment: str, csv_path: str, db_url: str) -> None:
-    """Write the latest result of every student to a CSV file (for a spreadsheet or an LMS)."""
-    verdicts = api.export_results(assignment, csv_path, db_url)
-    console.print(f"{len(verdicts)} students written to {csv_path}")
+def runs(assignment: str, exclude_id: int | None, include_id: int | None, reason: str, made_by: str | None,
+         db_url: str) -> None:
+    """Every stored run of an assignment with its id; --exclude RUN_ID takes a demo or test run out."""
+    if exclude_id is not None and include_id is not None:
+        raise GraderError("give --exclude or --include, not both")
+    if exclude_id is not None or include_id is not None:
+        record = api.exclude_run(assignment, exclude_id if exclude_id is not None else include_id, reason=reason,
+                                 by=made_by or _who(), undo=include_id is not None, db_url=db_url)
+        done = "included again" if record.kind == "undo" else "excluded"
+        console.print(Text.assemble(f"#{record.id} run {record.run_id} of ", report.visible_line(record.student or ""),
+                                    f" {done}"), soft_wrap=True)
+    report.print_runs(api.assignment_runs(assignment, db_url), console)
 
 
 @main.command("report")
@@ -156,10 +232,147 @@ def export(assignment: str, csv_path: str, db_url: str) -> None:
 @click.option("--html", "html_path", type=click.Path(dir_okay=False), required=True,
               help="the page to write: score histogram, pass rate per check, slowest, common failures, students")
 @DB
-def report_command(assignment: str, html_path: str, db_url: str) -> None:
+@ASSIGNMENTS
+def report_command(assignment: str, html_path: str, db_url: str, assignments_dir: str | None) -> None:
     """Write one self-contained HTML page (no network) about the latest results."""
-    verdicts = api.write_html_report(assignment, html_path, db_url)
+    verdicts = api.write_html_report(assignment, html_path, db_url, assignments_dir)
     console.print(f"report on {len(verdicts)} students written to {html_path}")
+
+
+@main.command()
+@click.argument("assignment")
+@click.argument("out", type=click.Path(file_okay=False))
+@DB
+@click.option("--format", "fmt", type=click.Choice(["html", "md"]), default="html", show_default=True,
+              help="html: one self-contained page per student; md: Markdown")
+@click.option("--lang", type=click.Choice(LANGUAGES), default="en", show_default=True,
+              help="language of the pages (ru: Russian)")
+@click.option("--zip", "zip_layout", type=click.Choice(["moodle"]), default=None,
+              help="also pack the pages as Moodle's 'upload multiple feedback files in a zip' expects")
+@ASSIGNMENTS
+def feedback(assignment: str, out: str, db_url: str, fmt: str, lang: str, zip_layout: str | None,
+             assignments_dir: str | None) -> None:
+    """Write one feedback page per student (their latest run) into OUT, to hand back.
+
+    Each page: score and late penalty, every check (hidden ones: title, pass/fail and points
+    only), the cells that raised, the student's code with them marked, changes to the score.
+    """
+    written = api.write_feedback(assignment, out, db_url=db_url, fmt=fmt, lang=lang, zip_layout=zip_layout,
+                                 assignments_dir=assignments_dir)
+    console.print(f"{len(written.pages)} feedback pages written to {written.folder}", soft_wrap=True)
+    if written.zip_path:
+        console.print(f"{len(written.packed)} packed for Moodle in {written.zip_path}", soft_wrap=True)
+        if written.not_packed:
+            console.print(Text.assemble(f"{len(written.not_packed)} not packed (their files did not come from a "
+                                        "Moodle download, so Moodle could not match them): ",
+                                        report.visible_line(", ".join(written.not_packed))), soft_wrap=True)
+
+
+def _who() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+@main.command()
+@click.argument("assignment")
+@click.argument("student", required=False)
+@click.option("--check", "check_name", default=None, metavar="NAME", help="the check whose points change")
+@click.option("--points", type=float, default=None, help="the check's new points")
+@click.option("--total", type=float, default=None, help="the student's new score, in place of the final score")
+@click.option("--reason", default="", help="why (shown to the student on their feedback page)")
+@click.option("--by", "made_by", default=None, help="who makes the change (default: this user)")
+@click.option("--undo", is_flag=True, help="append the reversal of the student's newest override (of --check)")
+@click.option("--list", "list_all", is_flag=True, help="every change made to this assignment's scores")
+@DB
+@ASSIGNMENTS
+def override(assignment: str, student: str | None, check_name: str | None, points: float | None,
+             total: float | None, reason: str, made_by: str | None, undo: bool, list_all: bool, db_url: str,
+             assignments_dir: str | None) -> None:
+    """Change one student's points for a check (--check NAME --points P) or their score (--total P).
+
+    Every change is appended with who, when, why and the points before and after; nothing is
+    edited or deleted (--undo appends the reversal). A later regrade that changes the verdict of
+    an overridden check marks the override for review.
+    """
+    if list_all:
+        records = api.adjustment_log(assignment, db_url)
+        for record in records:
+            target = "everyone" if record.student is None else record.student
+            before = record.old_points if record.old_points is not None else 0
+            change = "" if record.points is None else f"{before:g} → {record.points:g} "
+            console.print(report.visible_line(
+                f"#{record.id} {record.at:%Y-%m-%d %H:%M} {record.kind} {target} {record.check or 'total'} {change}"
+                f"{f'(reverses #{record.reverses}) ' if record.reverses else ''}by {record.by}: {record.reason}"),
+                soft_wrap=True)
+        console.print(f"{len(records)} changes")
+        return
+    if student is None:
+        raise GraderError(f"name the student: grader override {assignment} STUDENT --check NAME --points P "
+                          "--reason TEXT (or --list)")
+    if total is not None and (check_name or points is not None):
+        raise GraderError("--total replaces the whole score: give it without --check and --points")
+    if not undo and total is None and (check_name is None or points is None):
+        raise GraderError("give --check NAME --points P, or --total P")
+    record, final = api.override_score(assignment, student, check=check_name, points=total if total is not None
+                                       else points, reason=reason, by=made_by or _who(), undo=undo, db_url=db_url,
+                                       assignments_dir=assignments_dir)
+    what = record.check or "total"
+    action = f"undid #{record.reverses} ({what})" if record.kind == "undo" else \
+        f"{what}: {record.old_points:g} → {record.points:g}"
+    console.print(Text.assemble(f"#{record.id} ", report.visible_line(final.student), f": {action}; final score ",
+                                report.final_score(final)), soft_wrap=True)
+
+
+@main.command("void-check")
+@click.argument("assignment")
+@click.argument("check_name", metavar="CHECK")
+@click.option("--give-full", "give_full", is_flag=True, help="everyone gets the check's points")
+@click.option("--drop", is_flag=True, help="the check counts for nobody (the maximum score shrinks)")
+@click.option("--reason", default="", help="why (shown on the feedback pages)")
+@click.option("--by", "made_by", default=None, help="who makes the change (default: this user)")
+@click.option("--undo", is_flag=True, help="append the reversal of the newest void of CHECK")
+@DB
+@ASSIGNMENTS
+def void_check(assignment: str, check_name: str, give_full: bool, drop: bool, reason: str, made_by: str | None,
+               undo: bool, db_url: str, assignments_dir: str | None) -> None:
+    """A broken check, fixed for everyone at once: --give-full or --drop; recorded like an override."""
+    if give_full == drop and not undo:
+        raise GraderError("choose one: --give-full (everyone gets its points) or --drop (it counts for nobody)")
+    record, verdicts = api.void_check(assignment, check_name, mode="full" if give_full or undo else "drop",
+                                      reason=reason, by=made_by or _who(), undo=undo, db_url=db_url,
+                                      assignments_dir=assignments_dir)
+    done = f"undid #{record.reverses}" if record.kind == "undo" else \
+        ("full points for everyone" if record.kind == "void_full" else "counts for nobody")
+    console.print(Text.assemble(f"#{record.id} ", report.visible_line(check_name), f": {done}"), soft_wrap=True)
+    report.print_grade_summary(verdicts, console, title=f"{assignment}: final scores")
+
+
+@main.command()
+@click.argument("assignment")
+@click.argument("out", type=click.Path(dir_okay=False))
+@ASSIGNMENTS
+def gradescope(assignment: str, out: str, assignments_dir: str | None) -> None:
+    """Write Gradescope's autograder zip: setup.sh, run_autograder, this grader, the assignment's checks.
+
+    Upload it as the assignment's autograder ("Zip file upload"); each submission is graded by
+    this engine in its sandbox, hidden checks shown after the due date.
+    """
+    members = api.gradescope_zip(assignment, out, assignments_dir)
+    console.print(f"{out}: Gradescope autograder for {assignment} ({len(members)} files)", soft_wrap=True)
+
+
+@main.command("gradescope-run", hidden=True)
+@click.argument("root", type=click.Path(file_okay=False))
+@click.argument("assignment")
+def gradescope_run(root: str, assignment: str) -> None:
+    """Inside Gradescope's container (run_autograder): grade ROOT/submission, write ROOT/results/results.json."""
+    allow = os.environ.get("GRADER_ALLOW_UNISOLATED", "1") != "0"
+    results = api.run_gradescope(root, assignment, allow_unisolated=allow)
+    console.print(f"score {results['score']:g}; {len(results['tests'])} tests", soft_wrap=True)
 
 
 @main.command()

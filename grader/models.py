@@ -74,6 +74,24 @@ class CheckResult(BaseModel):
                           "shape, dtype, device); None for public checks, whose message students read as it is")
 
 
+class Adjustment(BaseModel):
+    """A person's change to a stored score, in effect on a verdict: an override, or a voided check.
+
+    ``check`` None: the whole score. ``old_points``/``new_points``: the check's (or the total's)
+    points before and after. ``needs_review``: the check's verdict changed in a later regrade.
+    """
+
+    id: int
+    kind: Literal["override", "total", "void_full", "void_drop", "exclude_run"]
+    check: str | None = None
+    old_points: float | None = None
+    new_points: float | None = None
+    reason: str = ""
+    by: str = ""
+    at: datetime
+    needs_review: bool = False
+
+
 class Verdict(BaseModel):
     """One submission judged: what the report shows and the gradebook stores."""
 
@@ -101,6 +119,9 @@ class Verdict(BaseModel):
     submitted_at: datetime | None = None
     late_seconds: float = 0.0
     penalty: float = Field(0.0, description="fraction of the raw score taken off for lateness")
+    run_id: int | None = Field(None, description="the gradebook's id of this run, once stored")
+    # Overrides and voided checks applied to this verdict's scores (grader override, grader void-check).
+    adjustments: list[Adjustment] = Field(default_factory=list)
 
     @property
     def score_before_penalty(self) -> float:

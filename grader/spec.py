@@ -102,6 +102,8 @@ class LatePolicy(BaseModel):
     grace_minutes: float = Field(0, ge=0, description="lateness forgiven before any penalty")
     penalty_per_day: float = Field(0.1, ge=0, le=1, description="fraction of the raw score per started day late")
     max_penalty: float = Field(1.0, ge=0, le=1, description="the most that lateness can take")
+    extensions: dict[str, datetime] = Field(
+        default_factory=dict, description="[late.extensions]: a student's own deadline, by name, roster id or alias")
 
     @field_validator("deadline")
     @classmethod
@@ -110,9 +112,18 @@ class LatePolicy(BaseModel):
             raise ValueError("give the deadline with its UTC offset, e.g. 2026-12-01T23:59:00+03:00")
         return deadline
 
-    def assess(self, submitted_at: datetime) -> tuple[float, float]:
-        """(seconds late, fraction of the raw score taken off) for a submission made at ``submitted_at``."""
-        late = (submitted_at - self.deadline).total_seconds()
+    @field_validator("extensions")
+    @classmethod
+    def _extensions_need_offsets(cls, extensions: dict[str, datetime]) -> dict[str, datetime]:
+        for student, deadline in extensions.items():
+            if deadline.tzinfo is None:
+                raise ValueError(f"{student}: give the deadline with its UTC offset, e.g. 2026-12-03T23:59:00+03:00")
+        return extensions
+
+    def assess(self, submitted_at: datetime, deadline: datetime | None = None) -> tuple[float, float]:
+        """(seconds late, fraction of the raw score taken off) for a submission made at ``submitted_at``,
+        against ``deadline`` (a student's extension) or the assignment's."""
+        late = (submitted_at - (deadline or self.deadline)).total_seconds()
         if late <= self.grace_minutes * 60:
             return max(late, 0.0), 0.0
         days = math.ceil(late / 86400)
@@ -133,6 +144,7 @@ class AssignmentSpec(BaseModel):
     student_pattern: str | None = Field(None, description="regex on the file name; group 'student' names the student")
     late: LatePolicy | None = None
     feedback: FeedbackPolicy = FeedbackPolicy()
+    canvas_id: str | None = Field(None, description="Canvas's id of this assignment: its column in the Canvas export")
     released_hidden_checks: int | None = Field(
         None, ge=0, description="set by `grader release`: the bundle has no hidden checks, only their count")
     student_files: list[str] = Field(

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Callable
 
 from sqlalchemy import (JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint,
                         create_engine, event, func, insert, select)
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
+from grader.adjustments import AdjustmentRecord, apply_to_all, excluded_runs
 from grader.errors import GraderError
-from grader.models import DEFAULT_DB_URL, CellResult, CheckResult, Verdict, utcnow
+from grader.models import DEFAULT_DB_URL, CellResult, CheckResult, CodeCell, Verdict, utcnow
 
 MAX_STORED_OUTPUT = 64 * 1024
 
@@ -40,6 +42,7 @@ class SubmissionRow(Base):
     path: Mapped[str] = mapped_column(Text)
     sha256: Mapped[str] = mapped_column(String(64))
     first_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    code: Mapped[list | None] = mapped_column(JSON, nullable=True)  # the extracted cells: [{index, source}]
 
 
 class RunRow(Base):
@@ -115,6 +118,26 @@ class ServeJobRow(Base):
     comment_url: Mapped[str] = mapped_column(Text, default="")
 
 
+class AdjustmentRow(Base):
+    """A person's change to scores (``grader.adjustments``): appended, never edited or deleted."""
+
+    __tablename__ = "adjustments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id"), index=True)
+    student: Mapped[str | None] = mapped_column(String(200), nullable=True)  # None: everyone (a voided check)
+    kind: Mapped[str] = mapped_column(String(20))
+    check_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    points: Mapped[float | None] = mapped_column(Float, nullable=True)
+    old_points: Mapped[float | None] = mapped_column(Float, nullable=True)
+    graded_points: Mapped[float | None] = mapped_column(Float, nullable=True)
+    graded_passed: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"), nullable=True)
+    reverses: Mapped[int | None] = mapped_column(ForeignKey("adjustments.id"), nullable=True)
+    reason: Mapped[str] = mapped_column(Text)
+    made_by: Mapped[str] = mapped_column(String(200))
+    made_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 def _truncate(text: str) -> str:
     if len(text) <= MAX_STORED_OUTPUT:
         return text
@@ -126,6 +149,8 @@ class Gradebook:
         """``create=False`` (the commands that only read): a SQLite file that does not exist reads as empty,
         instead of becoming a new empty gradebook left behind by a mistyped --db."""
         self.url = url
+        # Set by the facade: a stored verdict under today's late policy (extensions), before adjustments.
+        self.reassess: Callable[[Verdict], Verdict] | None = None
         try:
             self.engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
         except ImportError as error:
@@ -159,21 +184,22 @@ class Gradebook:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def record(self, verdict: Verdict) -> int:
-        """Store one verdict as a new run; returns the run's id."""
+    def record(self, verdict: Verdict, code: list[CodeCell] | None = None) -> int:
+        """Store one verdict as a new run (and the submission's extracted ``code``); returns the run's id."""
         verdict = storable(verdict)
+        stored_code = _storable_text([cell.model_dump() for cell in code]) if code is not None else None
         try:
-            return self._record(verdict)
+            return self._record(verdict, stored_code)
         except IntegrityError:  # another grader created the same assignment or submission row just now
-            return self._record(verdict)
+            return self._record(verdict, stored_code)
 
-    def record_or_error(self, verdict: Verdict) -> Verdict:
+    def record_or_error(self, verdict: Verdict, code: list[CodeCell] | None = None) -> Verdict:
         """Store the verdict; one the database refuses is stored as an ``error`` row saying so, and returned.
 
         A batch goes on either way, and a resume does not stop on the same submission again.
         """
         try:
-            self.record(verdict)
+            self.record(verdict, code)
             return verdict
         except (DBAPIError, ValueError) as error:
             reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0][:200]
@@ -184,7 +210,7 @@ class Gradebook:
             self.record(failed)
             return failed
 
-    def _record(self, verdict: Verdict) -> int:
+    def _record(self, verdict: Verdict, code: list[dict] | None = None) -> int:
         with Session(self.engine) as session, session.begin():
             assignment = session.scalar(select(AssignmentRow).where(AssignmentRow.name == verdict.assignment))
             if assignment is None:
@@ -201,6 +227,8 @@ class Gradebook:
                                            path=verdict.submission, sha256=verdict.sha256)
                 session.add(submission)
                 session.flush()
+            if code is not None and submission.code is None:
+                submission.code = code
             run = RunRow(
                 submission_id=submission.id, status=verdict.status, message=verdict.message, score=verdict.score,
                 max_score=verdict.max_score, include_hidden=verdict.include_hidden, duration=verdict.duration,
@@ -224,7 +252,7 @@ class Gradebook:
     def _verdict(self, run: RunRow, assignment: str) -> Verdict:
         return Verdict(
             assignment=assignment, submission=run.submission.path, student=run.submission.student,
-            sha256=run.submission.sha256, status=run.status, message=run.message, score=run.score,
+            sha256=run.submission.sha256, run_id=run.id, status=run.status, message=run.message, score=run.score,
             max_score=run.max_score, include_hidden=run.include_hidden, duration=run.duration, device=run.device,
             grader_version=run.grader_version, checks_fingerprint=run.checks_fingerprint, layers=run.layers or {},
             cells=[CellResult.model_validate(cell) for cell in run.cells or []], stdout=run.stdout,
@@ -248,26 +276,91 @@ class Gradebook:
                 .order_by(RunRow.id.desc()).limit(1)).first()
             return self._verdict(run, assignment) if run is not None else None
 
-    def latest(self, assignment: str, student: str | None = None) -> list[Verdict]:
-        """The newest run of every student of an assignment (or of one student), by student."""
+    def latest(self, assignment: str, student: str | None = None, adjusted: bool = True) -> list[Verdict]:
+        """The newest run of every student of an assignment (or of one student), by student.
+
+        ``adjusted``: with the overrides and voided checks in effect (the final scores); else as graded.
+        """
+        records = self.adjustments(assignment)
+        verdicts = self._reassessed(self._latest(assignment, student, excluded_runs(records)))
+        return apply_to_all(verdicts, records) if adjusted else verdicts
+
+    def _reassessed(self, verdicts: list[Verdict]) -> list[Verdict]:
+        return [self.reassess(verdict) for verdict in verdicts] if self.reassess is not None else verdicts
+
+    def _latest(self, assignment: str, student: str | None, excluded: set[int]) -> list[Verdict]:
+        """The newest run of each student that is not excluded."""
         with Session(self.engine) as session:
             newest = (select(SubmissionRow.student, func.max(RunRow.id).label("run_id"))
                       .join(RunRow, RunRow.submission_id == SubmissionRow.id)
                       .join(AssignmentRow, AssignmentRow.id == SubmissionRow.assignment_id)
                       .where(AssignmentRow.name == assignment)
                       .where(*([SubmissionRow.student == student] if student is not None else []))
+                      .where(*([RunRow.id.not_in(excluded)] if excluded else []))
                       .group_by(SubmissionRow.student).subquery())
             runs = session.scalars(select(RunRow).join(newest, RunRow.id == newest.c.run_id)).all()
             verdicts = [self._verdict(run, assignment) for run in runs]
         return sorted(verdicts, key=lambda v: (v.student, v.submission))
 
-    def history(self, assignment: str, student: str | None = None) -> list[Verdict]:
+    def history(self, assignment: str, student: str | None = None, adjusted: bool = True) -> list[Verdict]:
+        """Every run, oldest first; ``adjusted``: each with the changes in effect now (see ``latest``)."""
         with Session(self.engine) as session:
             query = (select(RunRow).join(SubmissionRow).join(AssignmentRow)
                      .where(AssignmentRow.name == assignment).order_by(RunRow.id))
             if student is not None:
                 query = query.where(SubmissionRow.student == student)
-            return [self._verdict(run, assignment) for run in session.scalars(query).all()]
+            verdicts = self._reassessed([self._verdict(run, assignment) for run in session.scalars(query).all()])
+        return apply_to_all(verdicts, self.adjustments(assignment)) if adjusted else verdicts
+
+    def run_owner(self, assignment: str, run_id: int) -> str | None:
+        """The student of one of the assignment's runs (None: no such run in this assignment)."""
+        with Session(self.engine) as session:
+            return session.scalar(select(SubmissionRow.student).join(RunRow).join(AssignmentRow).where(
+                AssignmentRow.name == assignment, RunRow.id == run_id))
+
+    def assignment_names(self) -> list[str]:
+        with Session(self.engine) as session:
+            return list(session.scalars(select(AssignmentRow.name).order_by(AssignmentRow.name)).all())
+
+    def latest_run_id(self, assignment: str, student: str) -> int | None:
+        with Session(self.engine) as session:
+            return session.scalar(select(func.max(RunRow.id)).join(SubmissionRow).join(AssignmentRow).where(
+                AssignmentRow.name == assignment, SubmissionRow.student == student))
+
+    def add_adjustment(self, record: AdjustmentRecord) -> AdjustmentRecord:
+        """Append one change (``record.id`` is ignored); returns it as stored."""
+        record = AdjustmentRecord.model_validate(_storable_text(record.model_dump()))
+        with Session(self.engine) as session, session.begin():
+            assignment = session.scalar(select(AssignmentRow).where(AssignmentRow.name == record.assignment))
+            if assignment is None:
+                raise GraderError(f"no results for {record.assignment} in {self.url}; grade first: "
+                                  f"grader grade {record.assignment} DIR")
+            row = AdjustmentRow(assignment_id=assignment.id, student=record.student, kind=record.kind,
+                                check_name=record.check, points=record.points, old_points=record.old_points,
+                                graded_points=record.graded_points, graded_passed=record.graded_passed,
+                                run_id=record.run_id, reverses=record.reverses, reason=record.reason,
+                                made_by=record.by, made_at=record.at)
+            session.add(row)
+            session.flush()
+            return record.model_copy(update=dict(id=row.id))
+
+    def adjustments(self, assignment: str) -> list[AdjustmentRecord]:
+        """Every change ever made to the assignment's scores, oldest first (undone ones and undos too)."""
+        with Session(self.engine) as session:
+            rows = session.scalars(select(AdjustmentRow).join(AssignmentRow).where(
+                AssignmentRow.name == assignment).order_by(AdjustmentRow.id)).all()
+            return [AdjustmentRecord(id=row.id, assignment=assignment, student=row.student, kind=row.kind,
+                                     check=row.check_name, points=row.points, old_points=row.old_points,
+                                     graded_points=row.graded_points, graded_passed=row.graded_passed,
+                                     run_id=row.run_id, reverses=row.reverses, reason=row.reason, by=row.made_by,
+                                     at=_utc(row.made_at)) for row in rows]
+
+    def submission_code(self, assignment: str, submission: str, sha256: str) -> list[CodeCell] | None:
+        """The code cells extracted from one stored submission (None: stored before code was kept)."""
+        with Session(self.engine) as session:
+            code = session.scalar(select(SubmissionRow.code).join(AssignmentRow).where(
+                AssignmentRow.name == assignment, SubmissionRow.path == submission, SubmissionRow.sha256 == sha256))
+        return None if code is None else [CodeCell.model_validate(cell) for cell in code]
 
     def students(self, assignment: str) -> list[str]:
         with Session(self.engine) as session:

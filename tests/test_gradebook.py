@@ -96,7 +96,7 @@ def test_fresh_gradebook_is_created_by_the_migrations_at_head(gradebook_url):
     try:
         with engine.connect() as connection:
             context = MigrationContext.configure(connection)
-            assert context.get_current_revision() == head_revision() == "0004"
+            assert context.get_current_revision() == head_revision() == "0006"
             # The migrations build exactly the schema the ORM models describe: a column added to the
             # models without a migration fails here.
             assert compare_metadata(context, Base.metadata) == []
@@ -110,7 +110,7 @@ def test_a_newer_schema_is_refused_with_the_fix(gradebook_url):
     with engine.begin() as connection:
         connection.execute(text("update alembic_version set version_num = '0099'"))
     engine.dispose()
-    with pytest.raises(GraderError, match=r"schema revision 0099, newer than this grader knows \(0004\); "
+    with pytest.raises(GraderError, match=r"schema revision 0099, newer than this grader knows \(0006\); "
                                           r"upgrade grader: pip install -U grader"):
         Gradebook(gradebook_url)
     shown = run_grader("results", "toy", "--db", gradebook_url)
@@ -149,7 +149,7 @@ def test_previous_schema_sqlite_fixture_upgrades_in_place(tmp_path):
         assert book.count_runs() == 6
     finally:
         book.close()
-    assert scalar(url, "select version_num from alembic_version") == "0004"
+    assert scalar(url, "select version_num from alembic_version") == "0006"
 
 
 def test_previous_schema_postgresql_upgrades_in_place(postgres_server):
@@ -174,7 +174,7 @@ def test_previous_schema_postgresql_upgrades_in_place(postgres_server):
         assert [(v.score, v.raw_score, v.penalty) for v in book.history("hw9")] == [(4, 4, 0), (8, 8, 0)]
     finally:
         book.close()
-    assert scalar(url, "select version_num from alembic_version") == "0004"
+    assert scalar(url, "select version_num from alembic_version") == "0006"
 
 
 def test_two_grader_processes_share_one_postgresql_gradebook(postgres_server, tmp_path):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from grader.models import Verdict
+from grader.models import Adjustment, Verdict
 
 
 def score(value: float) -> str:
@@ -20,7 +20,31 @@ def final_score(verdict: Verdict) -> str:
     text = fraction(verdict.score, verdict.max_score)
     if verdict.penalty:
         text += f" (raw {score(verdict.score_before_penalty)}, late −{verdict.penalty:.0%})"
-    return text
+    return text + adjusted_mark(verdict)
+
+
+def adjusted_mark(verdict: Verdict) -> str:
+    """`` ✎`` where a person changed the score (`` ✎!`` where a regrade since changed the verdict of an
+    overridden check: review it); empty otherwise. ``ADJUSTED_LEGEND`` explains both."""
+    changes = [each for each in verdict.adjustments if each.kind != "exclude_run"]
+    if not changes:
+        return ""
+    return " ✎!" if any(each.needs_review for each in changes) else " ✎"
+
+
+ADJUSTED_LEGEND = ("✎ a person changed this score (grader show lists the changes and their reasons); "
+                   "✎! a regrade changed the verdict of an overridden check: review the override")
+
+
+def adjustment_line(adjustment: Adjustment) -> str:
+    """One change, as the instructor's views list it."""
+    what = adjustment.check or "total"
+    if adjustment.kind == "exclude_run":
+        return f"#{adjustment.id} run excluded by {adjustment.by} on {adjustment.at:%Y-%m-%d %H:%M}: {adjustment.reason}"
+    change = {"void_drop": f"{what} voided: counts for nobody", "void_full": f"{what} voided: full points for everyone"
+              }.get(adjustment.kind, f"{what} {score(adjustment.old_points or 0)} → {score(adjustment.new_points or 0)}")
+    review = " [needs review: a regrade changed this check's verdict]" if adjustment.needs_review else ""
+    return f"#{adjustment.id} {change} by {adjustment.by} on {adjustment.at:%Y-%m-%d %H:%M}: {adjustment.reason}{review}"
 
 
 def duration(seconds: float) -> str:

@@ -11,7 +11,7 @@ from collections import Counter
 from datetime import datetime, timezone
 
 from grader.models import Verdict
-from grader.report.format import score
+from grader.report.format import adjustment_line, score
 from grader.report.stats import PassRate, check_names, check_pass_rates, graded_only, score_summary
 from grader.report.untrusted import html_text
 
@@ -107,8 +107,11 @@ def render_html(assignment: str, verdicts: list[Verdict]) -> str:
             ('<td class="pass" title="{0}">✓</td>' if by_name[name].passed else '<td class="fail" title="{0}">✗</td>')
             .format(html_text(by_name[name].message or name)) for name in names)
         late = f"−{verdict.penalty:.0%}" if verdict.penalty else ""
+        changes = "; ".join(adjustment_line(each) for each in verdict.adjustments)
+        final = (f'<td class="num adjusted" title="{html_text(changes)}">{score(verdict.score)} ✎</td>'
+                 if verdict.adjustments else f'<td class="num">{score(verdict.score)}</td>')
         rows.append(f'<tr class="{html_text(verdict.status)}"><td>{html_text(verdict.student)}</td>'
-                    f'<td class="num">{score(verdict.score)}</td><td class="num">{score(verdict.max_score)}</td>'
+                    f'{final}<td class="num">{score(verdict.max_score)}</td>'
                     f'<td class="num">{score(verdict.score_before_penalty)}</td><td>{late}</td>'
                     f'<td>{html_text(verdict.status)}</td>{marks}'
                     f'<td class="msg">{html_text(verdict.message if verdict.status == "error" else "")}</td></tr>')
@@ -120,6 +123,10 @@ def render_html(assignment: str, verdicts: list[Verdict]) -> str:
                            f"<td>{html_text(message)}</td></tr>"
                            for name, message, count in failures)
     generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    changes = [(verdict.student, each) for verdict in verdicts for each in verdict.adjustments]
+    adjusted_note = ("<h2>Changes to scores</h2><p>✎ a person changed the score (hover for what and why)</p>"
+                     '<ul id="adjustments">' + "".join(f"<li>{html_text(student)}: {html_text(adjustment_line(each))}</li>"
+                                                      for student, each in changes) + "</ul>") if changes else ""
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
@@ -148,6 +155,6 @@ td.msg {{ max-width: 420px; }} ol.legend {{ columns: 2; font-size: 13px; }}
 <h2>Students</h2>
 <table id="students"><tr><th>student</th><th>score</th><th>of</th><th>raw</th><th>late</th><th>status</th>{header}
 <th>message</th></tr>{"".join(rows)}</table>
-<ol class="legend">{legend}</ol>
+{adjusted_note}<ol class="legend">{legend}</ol>
 </body></html>
 """

@@ -15,7 +15,7 @@ from rich.text import Text
 
 from grader.i18n import tr
 from grader.models import Verdict
-from grader.report.format import duration, final_score, fraction, score
+from grader.report.format import ADJUSTED_LEGEND, adjustment_line, duration, final_score, fraction, score
 from grader.report.stats import check_names, check_pass_rates, score_summary
 from grader.report.untrusted import terminal_block, terminal_line
 
@@ -102,6 +102,7 @@ def print_grade_summary(verdicts: list[Verdict], console: Console, title: str = 
             rates.add_row(str(number), inert(rate.check), score(rate.points),
                           f"{rate.passed}/{rate.graded} ({rate.rate:.0%})" if rate.graded else "-")
         console.print(rates)
+    _legend(verdicts, console)
     summary = score_summary(verdicts)
     if summary.graded:
         console.print(f"{summary.submissions} submissions: mean {summary.mean:.2f}, median "
@@ -121,6 +122,10 @@ def print_submission_detail(verdict: Verdict, console: Console) -> None:
         late = (f"late by {duration(verdict.late_seconds)}, penalty {verdict.penalty:.0%}"
                 if verdict.late_seconds > 0 else "on time")
         console.print(inert(f"submitted {verdict.submitted_at:%Y-%m-%d %H:%M:%S %Z}: {late}"), soft_wrap=True)
+    for adjustment in verdict.adjustments:
+        console.print(Text.assemble(("adjusted ", "bold"), inert(adjustment_line(adjustment),
+                                                                 style="red" if adjustment.needs_review else "")),
+                      soft_wrap=True)
     if verdict.status == "error":
         console.print(inert(f"✗ {verdict.message}", style="red"), soft_wrap=True)
     if verdict.checks:
@@ -128,9 +133,11 @@ def print_submission_detail(verdict: Verdict, console: Console) -> None:
         for name, justify in (("", "left"), ("check", "left"), ("", "left"), ("points", "right"),
                               ("seconds", "right"), ("feedback", "left")):
             table.add_column(name, justify=justify, overflow="fold")
+        adjusted = {adjustment.check for adjustment in verdict.adjustments}
         for check in verdict.checks:
             table.add_row(Text("✓", style="green") if check.passed else Text("✗", style="red"), inert(check.name),
-                          check.visibility, fraction(check.score, check.max_score),
+                          check.visibility, fraction(check.score, check.max_score) + (" ✎" if check.name in adjusted
+                                                                                       else ""),
                           f"{check.seconds:.3f}", inert(check.message))
         console.print(table)
     if verdict.cells:
@@ -162,13 +169,21 @@ def print_submission_detail(verdict: Verdict, console: Console) -> None:
 def print_history(verdicts: list[Verdict], console: Console) -> None:
     table = Table(show_header=True, header_style="bold")
     for name in ("graded at", "file", "code", "status", "score", "device", "grader", "seconds"):
-        table.add_column(name, overflow="fold")
+        table.add_column(name, overflow="fold", no_wrap=name == "status")
     for verdict in verdicts:
+        excluded = any(each.kind == "exclude_run" for each in verdict.adjustments)
         table.add_row(f"{verdict.started_at:%Y-%m-%d %H:%M:%S}", inert(verdict.submission), verdict.sha256[:12],
-                      inert(verdict.status), final_score(verdict), inert(verdict.device), inert(verdict.grader_version),
+                      inert(verdict.status + (" (excluded)" if excluded else "")), final_score(verdict),
+                      inert(verdict.device), inert(verdict.grader_version),
                       f"{verdict.duration:.2f}")
     console.print(table)
+    _legend(verdicts, console)
     console.print(f"{len(verdicts)} runs")
+
+
+def _legend(verdicts: list[Verdict], console: Console) -> None:
+    if any(each.kind != "exclude_run" for verdict in verdicts for each in verdict.adjustments):
+        console.print(ADJUSTED_LEGEND, soft_wrap=True)
 
 
 def print_validation(validation, console: Console) -> None:
@@ -241,3 +256,54 @@ def print_set_aside(files, console: Console) -> None:
             console.print(Text.assemble(inert(file.student, "bold"), ": ", inert(file.set_aside_for), " counts (newest); ",
                                         inert(file.name), " was set aside (graded and kept in the history)"),
                           soft_wrap=True)
+
+
+def print_course(table, console: Console) -> None:
+    """``grader results --course``: one row per enrolled student, every assignment, the total; then the
+    submissions that matched nobody on the roster (``table``: a ``grader.course.CourseTable``)."""
+    grid = Table(show_header=True, header_style="bold", title="course: final scores")
+    for name in ("id", "name", "section"):
+        grid.add_column(name, overflow="fold")
+    for name in table.assignments:
+        grid.add_column(f"{name} /{score(table.max_scores[name])}", justify="right")
+    grid.add_column(f"total /{score(table.max_total)}", justify="right")
+    for row in table.rows:
+        cells = []
+        for name in table.assignments:
+            cell = row.cells[name]
+            if cell.status == "missing":
+                cells.append(Text("0 missing", style="red"))
+            elif cell.status == "error":
+                cells.append(Text(f"{score(cell.score)} error", style="red"))
+            else:
+                cells.append(Text(score(cell.score) + (" ✎" if cell.adjusted else "")))
+        grid.add_row(inert(row.student.id), inert(row.student.name), inert(row.student.section), *cells,
+                     score(row.total))
+    console.print(grid)
+    console.print("missing work counts as 0; ✎ a person changed the score (grader show ASSIGNMENT STUDENT)",
+                  soft_wrap=True)
+    if table.unmatched:
+        console.print(Text(f"{len(table.unmatched)} submission(s) match nobody on the roster (add the name as an "
+                           "alias in roster.csv, or grader runs ASSIGNMENT --exclude RUN_ID):", style="bold"))
+        for each in table.unmatched:
+            console.print(Text.assemble("  ", inert(each.assignment), ": ", inert(each.student), " (",
+                                        inert(each.submission), ")"), soft_wrap=True)
+
+
+def print_runs(verdicts: list[Verdict], console: Console) -> None:
+    """``grader runs``: every stored run with its id, the excluded ones marked."""
+    table = Table(show_header=True, header_style="bold")
+    for name in ("run", "graded at", "student", "file", "status", "score", "counts"):
+        table.add_column(name, overflow="fold")
+    excluded = []
+    for verdict in verdicts:
+        exclusion = [each for each in verdict.adjustments if each.kind == "exclude_run"]
+        excluded += [(verdict, each) for each in exclusion]
+        table.add_row(str(verdict.run_id), f"{verdict.started_at:%Y-%m-%d %H:%M:%S}", inert(verdict.student),
+                      inert(verdict.submission), inert(verdict.status), final_score(verdict),
+                      Text(f"excluded #{exclusion[-1].id}", style="red") if exclusion else Text("yes"))
+    console.print(table)
+    for verdict, each in excluded:
+        console.print(Text.assemble(f"run {verdict.run_id} (", inert(verdict.student), "): ",
+                                    inert(adjustment_line(each))), soft_wrap=True)
+    console.print(f"{len(verdicts)} runs, {len(excluded)} excluded")

@@ -84,6 +84,11 @@ def html_text(text: object) -> str:
     return html.escape(visible_line(str(text)), quote=True)
 
 
+def html_block(text: object) -> str:
+    """Lines of text (a student's code, inside <pre>): line breaks and tabs kept, nothing else acts."""
+    return html.escape(visible_block(str(text)), quote=True)
+
+
 # -- XML (JUnit) ------------------------------------------------------------------------------------
 
 def xml_text(text: str, limit: int | None = None) -> str:

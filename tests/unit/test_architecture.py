@@ -45,7 +45,9 @@ def test_the_facade_exports_exactly_these_names():
         "check_notebook", "grade_submissions", "latest_results", "student_result", "student_history",
         "export_results", "write_html_report", "validate_assignment", "ValidationReport", "MutantOutcome",
         "sandbox_report", "doctor", "DoctorReport", "resolve_device", "release_assignment", "run_ci",
-        "serve"])
+        "serve",
+        "write_feedback", "override_score", "void_check", "adjustment_log", "assignment_runs",
+        "exclude_run", "course_results", "export_course", "gradescope_zip", "run_gradescope"])
     assert all(callable(getattr(grader.api, name)) for name in grader.api.__all__)
 
 

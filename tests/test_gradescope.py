@@ -1,0 +1,87 @@
+"""`grader gradescope`: the autograder zip, unpacked into a temporary /autograder and run on submissions."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+
+import pytest
+
+from conftest import run_grader, write_notebook
+from test_feedback import ANN, COURSE_ASSIGNMENTS, CY
+
+
+@pytest.fixture(scope="module")
+def autograder(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("gradescope")
+    out = tmp / "autograder.zip"
+    result = run_grader("gradescope", "course", str(out), "--assignments", str(COURSE_ASSIGNMENTS))
+    assert result.returncode == 0, result.stderr
+    assert f"{out}: Gradescope autograder for course" in result.stdout
+    return out
+
+
+def test_the_zip_holds_setup_run_autograder_the_grader_and_the_checks(autograder):
+    archive = zipfile.ZipFile(autograder)
+    names = archive.namelist()
+    assert names[:2] == ["setup.sh", "run_autograder"]
+    for name in ("setup.sh", "run_autograder"):
+        assert (archive.getinfo(name).external_attr >> 16) & 0o777 == 0o755
+    for name in ("grader-src/pyproject.toml", "grader-src/grader/cli.py", "grader-src/grader/locale/ru.toml",
+                 "assignments/course/assignment.toml", "assignments/course/checks/hidden/test_hidden.py",
+                 "reference_solutions/course.py"):
+        assert name in names
+    assert not any("__pycache__" in name or "/mutants/" in name for name in names)
+    setup = archive.read("setup.sh").decode()
+    assert 'pip install "$SOURCE/grader-src"' in setup and "bubblewrap" in setup and "chmod -R go-rwx" in setup
+    assert "grader.cli gradescope-run \"$ROOT\" course" in archive.read("run_autograder").decode()
+
+
+def run_autograder(autograder, tmp_path, files: dict[str, tuple[str, ...] | None]) -> dict:
+    root = tmp_path / "autograder"
+    zipfile.ZipFile(autograder).extractall(root / "source")
+    (root / "submission").mkdir()
+    for name, cells in files.items():
+        write_notebook(root / "submission" / name, *cells)
+    env = dict(os.environ, GRADER_AUTOGRADER_ROOT=str(root), GRADER_AUTOGRADER_PYTHON=sys.executable)
+    done = subprocess.run(["bash", str(root / "source" / "run_autograder")], env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    results = json.loads((root / "results" / "results.json").read_text())
+    assert set(results) == {"score", "execution_time", "output", "stdout_visibility", "tests"}
+    assert isinstance(results["execution_time"], int) and results["execution_time"] >= 0
+    for test in results["tests"]:
+        assert set(test) == {"name", "score", "max_score", "status", "output", "visibility"}
+        assert test["status"] in ("passed", "failed") and test["visibility"] in ("visible", "after_due_date")
+        assert 0 <= test["score"] <= test["max_score"]
+    return results
+
+
+def test_a_correct_submission_gets_full_marks(autograder, tmp_path):
+    results = run_autograder(autograder, tmp_path, {"course.ipynb": ANN})
+    assert results["score"] == 6
+    assert [(t["name"], t["score"], t["max_score"], t["status"], t["visibility"]) for t in results["tests"]] == [
+        ("scale: a small vector", 1, 1, "passed", "visible"),
+        ("name returns the course's name", 1, 1, "passed", "visible"),
+        ("scale: another vector", 2, 2, "passed", "after_due_date"),
+        ("scale: float64 stays float64", 2, 2, "passed", "after_due_date")]
+
+
+def test_a_wrong_submission_shows_public_messages_and_no_hidden_detail(autograder, tmp_path):
+    results = run_autograder(autograder, tmp_path, {"my_homework.ipynb": CY})  # the only notebook: graded
+    assert results["score"] == 1
+    assert [t["status"] for t in results["tests"]] == ["failed", "passed", "failed", "failed"]
+    assert results["tests"][0]["output"].startswith("scale(x): 2 of 2 values differ")
+    assert [t["output"] for t in results["tests"][2:]] == ["", ""]
+    text = json.dumps(results)
+    assert "11.25" not in text and "7.25" not in text and "reference" not in text
+
+
+def test_no_notebook_is_a_zero_saying_what_to_upload(autograder, tmp_path):
+    results = run_autograder(autograder, tmp_path, {})
+    assert results["score"] == 0 and results["tests"] == []
+    assert results["output"] == ("no course.ipynb in your submission: upload the notebook named course.ipynb "
+                                 "(or only one notebook)")
