@@ -21,7 +21,7 @@ def hostile_verdict() -> Verdict:
 
 def test_student_visible_drops_hidden_messages_output_layers_and_folders():
     shown = student_visible(hostile_verdict())
-    assert [check.message for check in shown.checks] == ["", ""]
+    assert [check.message for check in shown.checks] == ["", "the check failed"]  # never the hidden message
     assert (shown.stdout, shown.layers, shown.submission) == ("", {}, "x\u202egpj.ipynb")
     assert [check.passed for check in shown.checks] == [True, False]  # pass/fail and points stay
 
