@@ -62,7 +62,7 @@ def usage_error(*args: str) -> str:
 def test_check_unknown_assignment(here):
     line = run("check", "hw99", *TOY)
     assert line == (f"error: unknown assignment 'hw99': no {TEST_ASSIGNMENTS / 'hw99' / 'assignment.toml'} "
-                    "(known: devices, phases, toy; pass --assignments DIR to look elsewhere)")
+                    "(known: devices, phases, shipped, toy; pass --assignments DIR to look elsewhere)")
 
 
 def test_grade_unknown_assignment_lists_the_bundled_ones(here):
