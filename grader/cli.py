@@ -188,14 +188,21 @@ def release(assignment: str, out: str, assignments_dir: str | None) -> None:
     """
     from grader.release import release_assignment
 
+    from grader.install_help import student_command_lines
+
     released = release_assignment(assignment, out, assignments_dir=assignments_dir)
     for name in released.files:
         console.print(f"  {name}", soft_wrap=True)
     console.print(f"{released.assignment} released to {released.folder}: {len(released.files)} files, "
                   f"{released.recorded_answers} recorded reference answers, public checks "
                   f"{released.public_score:g}/{released.public_points:g} on the reference, "
-                  f"{released.hidden_checks} hidden checks kept back. Students run: cd {released.folder} "
-                  f"&& grader check {released.assignment}", soft_wrap=True)
+                  f"{released.hidden_checks} hidden checks kept back.", soft_wrap=True)
+    spec = load_assignment(assignment, assignments_dir)
+    console.print("Give students the folder; in it they run (its README has the lines for Windows and Colab):",
+                  soft_wrap=True)
+    for line in student_command_lines(os.path.basename(os.path.normpath(out)), released.assignment, spec.notebook,
+                                      released.wheel):
+        console.print(f"  {line}", soft_wrap=True)
 
 
 @main.command()

@@ -3,6 +3,7 @@
 import ast
 import json
 import shutil
+import zipfile
 
 import pytest
 
@@ -44,6 +45,9 @@ def secrets(homework):
     return names, hidden_lines, bodies
 
 
+RELEASE_OUTPUT = {}
+
+
 @pytest.fixture(scope="module")
 def bundles(tmp_path_factory):
     out = tmp_path_factory.mktemp("bundles")
@@ -51,7 +55,16 @@ def bundles(tmp_path_factory):
         result = run_grader("release", homework, str(out / homework))
         assert result.returncode == 0, result.stderr
         assert f"{homework} released to" in result.stdout
+        RELEASE_OUTPUT[homework] = result.stdout
     return out
+
+
+def texts_of(path):
+    """A bundle file's text; a wheel's, member by member."""
+    if path.suffix == ".whl":
+        with zipfile.ZipFile(path) as wheel:
+            return [wheel.read(name).decode() for name in wheel.namelist()]
+    return [path.read_text()]
 
 
 @pytest.mark.parametrize("homework", HOMEWORKS)
@@ -65,11 +78,44 @@ def test_bundle_holds_the_student_files_and_no_secret(bundles, homework):
     names, hidden_lines, bodies = secrets(homework)
     for path in bundle.rglob("*"):
         if path.is_file() and path.suffix != ".gz":
-            text = path.read_text()
-            assert not [name for name in names if name in text], path
-            assert not [line for line in hidden_lines if line in text], path
-            for body in bodies:
-                assert not [line for line in body if line in text], (path, body)
+            for text in texts_of(path):
+                assert not [name for name in names if name in text], path
+                assert not [line for line in hidden_lines if line in text], path
+                for body in bodies:
+                    assert not [line for line in body if line in text], (path, body)
+
+
+def test_bundle_carries_the_grader_wheel_and_nothing_else_of_the_course(bundles):
+    wheels = list((bundles / "hw2").glob("grader-*.whl"))
+    assert len(wheels) == 1
+    with zipfile.ZipFile(wheels[0]) as wheel:
+        names = wheel.namelist()
+    assert "grader/cli.py" in names and "grader/locale/ru.toml" in names
+    assert all(name.startswith(("grader/", "grader-")) for name in names), names
+
+
+def test_bundle_readme_gives_the_install_lines_for_every_platform_in_both_languages(bundles):
+    readme = (bundles / "hw2" / "README.md").read_text()
+    wheel = next((bundles / "hw2").glob("grader-*.whl")).name
+    assert f"pip install torch ./{wheel}" in readme  # Linux / macOS
+    assert f"pip install torch .\\{wheel}" in readme  # Windows
+    assert f"!pip3 install /content/drive/MyDrive/hw2/{wheel}" in readme  # Colab
+    assert "not `pip install grader`" in readme and "Python 3.11" in readme
+    assert "Как установить проверку" in readme
+
+
+def test_bundle_notebook_says_how_to_install_in_its_first_cell(bundles):
+    first = json.loads((bundles / "hw2" / "hw2.ipynb").read_text())["cells"][0]
+    text = "".join(first["source"])
+    assert first["cell_type"] == "markdown"
+    assert "pip install torch ./grader-" in text and "never `pip install grader`" in text
+
+
+def test_release_tells_students_commands_relative_to_the_bundle(bundles):
+    output = RELEASE_OUTPUT["hw2"]
+    student_lines = output[output.index("in it they run"):]
+    assert "  cd hw2\n" in student_lines and "  grader check hw2 hw2.ipynb" in student_lines
+    assert str(bundles) not in student_lines
 
 
 def test_check_inside_the_bundle_scores_like_the_course_repository(bundles, tmp_path):
