@@ -7,6 +7,7 @@ lives in its own module, and no library module imports this one.
 from __future__ import annotations
 
 import difflib
+import os
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -14,24 +15,29 @@ from grader.devices import resolve_device
 from grader.doctor import DoctorReport, doctor, sandbox_report
 from grader.errors import GraderError
 from grader.executors import JudgeJob, choose_executor, prepare_workers
-from grader.i18n import set_language
+from grader.i18n import set_language, tr
 from grader.intake import Intake, SubmissionFile, find_student_notebook, read_submission, submission_file
 from grader.late import apply_late_policy
-from grader.models import DEFAULT_DB_URL, ExtractedSubmission, Verdict
-from grader.spec import load_assignment
+from grader.models import DEFAULT_DB_URL, CellProgress, ExtractedSubmission, Verdict
+from grader.spec import assignments_root, load_assignment
 from grader.validation import MutantOutcome, ValidationReport, validate_assignment
 from grader.verdicts import Grading
 
-__all__ = ["check_notebook", "grade_submissions", "latest_results", "student_result", "student_history",
+__all__ = ["check_notebook", "student_assignments_dir", "grade_submissions", "latest_results", "student_result", "student_history",
            "export_results", "write_html_report", "validate_assignment", "ValidationReport", "MutantOutcome",
            "sandbox_report", "doctor", "DoctorReport", "resolve_device", "release_assignment", "run_ci"]
 
 
 def check_notebook(assignment: str, notebook: str | Path | None = None, device: str = "cpu",
-                   assignments_dir: str | Path | None = None, lang: str = "en") -> Verdict:
-    """What `grader check` does: public checks only, nothing stored; messages in ``lang``."""
+                   assignments_dir: str | Path | None = None, lang: str = "en",
+                   on_cell: Callable[[CellProgress], None] | None = None) -> Verdict:
+    """What `grader check` does: public checks only, nothing stored; messages in ``lang``.
+
+    ``on_cell`` is told as each of the notebook's cells starts and ends in the sandbox. Ctrl-C
+    raises KeyboardInterrupt, with the sandbox ended.
+    """
     set_language(lang)  # a bad --lang fails before anything starts
-    spec = load_assignment(assignment, assignments_dir)
+    spec = load_assignment(assignment, student_assignments_dir(assignment, notebook, assignments_dir))
     path = Path(notebook) if notebook else find_student_notebook(spec)
     if not path.exists():
         raise GraderError(f"{path}: no such file; name your notebook: grader check {spec.id} path/to/{spec.notebook}")
@@ -43,9 +49,32 @@ def check_notebook(assignment: str, notebook: str | Path | None = None, device: 
     verdicts: list[Verdict] = []
     from grader.judge import start_judge
 
-    with start_judge(spec, single_submission=True, include_hidden=False, device=device, lang=lang) as judge:
+    with start_judge(spec, single_submission=True, include_hidden=False, device=device, lang=lang,
+                     on_cell=on_cell) as judge:
         judge.run([unit], verdicts.append)
+    if not verdicts:  # the run stopped before its one submission was judged
+        raise KeyboardInterrupt
     return verdicts[0]
+
+
+def student_assignments_dir(assignment: str, notebook: str | Path | None = None,
+                            assignments_dir: str | Path | None = None) -> Path | None:
+    """Where `grader check` finds the assignment: ``--assignments``, $GRADER_ASSIGNMENTS or ./assignments
+    as for every command, else the ``assignments/`` of the bundle the named notebook sits in, else the
+    grader's own (a course checkout). Anything else is one line saying where the bundle is expected,
+    never a path inside the installed package."""
+    if assignments_dir or os.environ.get("GRADER_ASSIGNMENTS") or (Path.cwd() / "assignments").is_dir():
+        return Path(assignments_dir) if assignments_dir else None
+    if notebook is not None:
+        for folder in Path(notebook).absolute().parents:
+            if (folder / "assignments" / assignment / "assignment.toml").is_file():
+                return folder / "assignments"
+    if (assignments_root() / assignment / "assignment.toml").is_file():
+        return None
+    raise GraderError(tr("no assignments/{assignment} in {folder}: run grader check in the {assignment} folder your "
+                         "instructor gave you (it holds {assignment}.ipynb and assignments/), or name the notebook "
+                         "in it: grader check {assignment} PATH/TO/{assignment}/{assignment}.ipynb",
+                         assignment=assignment, folder=Path.cwd()))
 
 
 def grade_submissions(assignment: str, paths: Iterable[str | Path], db_url: str = DEFAULT_DB_URL,

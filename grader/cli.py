@@ -41,7 +41,10 @@ class GraderGroup(click.Group):
             click.echo(f"error: {report.visible_line(str(error))}", err=True)  # may quote a student's file name
             sys.exit(2)
         except KeyboardInterrupt:
-            click.echo("interrupted: every result graded so far is stored", err=True)
+            if ctx.invoked_subcommand == "check":
+                click.echo(tr("interrupted: the check was stopped before it finished; nothing was graded"), err=True)
+            else:
+                click.echo("interrupted: every result graded so far is stored", err=True)
             sys.exit(130)
 
 
@@ -63,7 +66,13 @@ def check(assignment: str, notebook: str | None, device: str, assignments_dir: s
 
     Exit 0 when every public check passes, 1 otherwise.
     """
-    verdict = api.check_notebook(assignment, notebook, device=device, assignments_dir=assignments_dir, lang=lang)
+    lines = report.CellLines(console)
+    try:
+        verdict = api.check_notebook(assignment, notebook, device=device, assignments_dir=assignments_dir, lang=lang,
+                                     on_cell=lines.on_cell)
+    finally:
+        lines.close()
+    assignments_dir = api.student_assignments_dir(assignment, notebook, assignments_dir)
     console.print(Text.assemble((assignment, "bold"), ": ", report.visible_line(verdict.submission), " ",
                                 tr("(public checks)")), soft_wrap=True)
     report.print_check_feedback(verdict, console)
