@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import difflib
 import os
+import sys
+import tempfile
+from datetime import datetime
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -23,7 +26,7 @@ from grader.spec import assignments_root, load_assignment
 from grader.validation import MutantOutcome, ValidationReport, validate_assignment
 from grader.verdicts import Grading
 
-__all__ = ["check_notebook", "student_assignments_dir", "grade_submissions", "latest_results", "student_result", "student_history",
+__all__ = ["check_notebook", "check_in_notebook", "student_assignments_dir", "grade_submissions", "latest_results", "student_result", "student_history",
            "export_results", "write_html_report", "validate_assignment", "ValidationReport", "MutantOutcome",
            "sandbox_report", "doctor", "DoctorReport", "resolve_device", "release_assignment", "run_ci"]
 
@@ -75,6 +78,68 @@ def student_assignments_dir(assignment: str, notebook: str | Path | None = None,
                          "instructor gave you (it holds {assignment}.ipynb and assignments/), or name the notebook "
                          "in it: grader check {assignment} PATH/TO/{assignment}/{assignment}.ipynb",
                          assignment=assignment, folder=Path.cwd()))
+
+
+def check_in_notebook(assignment: str, notebook: str | os.PathLike | None = None, lang: str = "en",
+                      device: str = "cpu") -> None:
+    """What `grader.check("hw2")` does in a notebook cell: the public checks on the notebook being edited
+    (``grader.notebook`` says which it finds), shown in the notebook with the file and time it graded."""
+    from grader import notebook as in_notebook
+
+    if in_notebook.inside_sandbox():
+        return None
+    set_language(lang)
+    try:
+        result = _check_in_notebook(assignment, notebook, lang, device)
+    except GraderError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return None
+    except KeyboardInterrupt:
+        print(tr("interrupted: the check was stopped before it finished; nothing was graded"), file=sys.stderr)
+        return None
+    in_notebook.show(result)
+    return None
+
+
+def _check_in_notebook(assignment: str, notebook, lang: str, device: str):
+    from grader import notebook as in_notebook
+
+    shell = in_notebook.current_shell()
+    if notebook is None and "google.colab" in sys.modules:
+        raise GraderError(tr("in Colab your notebook is in Google Drive, not in this folder: mount it (from "
+                             "google.colab import drive; drive.mount('/content/drive')), save it (Ctrl+S), then "
+                             "name it: grader.check('{assignment}', '/content/drive/MyDrive/PATH/TO/"
+                             "{assignment}.ipynb')", assignment=assignment))
+    path = Path(notebook) if notebook is not None else in_notebook.session_notebook(shell)
+    assignments_dir = student_assignments_dir(assignment, path)
+    spec = load_assignment(assignment, assignments_dir)
+    if path is None:
+        local = Path.cwd() / spec.notebook
+        path = local if local.is_file() else None
+    if path is not None:
+        if not path.is_file():
+            raise GraderError(tr("{path}: no such file; name your notebook: grader.check('{assignment}', "
+                                 "'path/to/{notebook}')", path=path, assignment=assignment, notebook=spec.notebook))
+        source = in_notebook.GradedSource(path=str(path), kind="saved",
+                                          saved_at=datetime.fromtimestamp(path.stat().st_mtime),
+                                          up_to_date=in_notebook.holds_last_cell(path, shell))
+        verdict = check_notebook(assignment, path, device=device, assignments_dir=assignments_dir, lang=lang,
+                                 on_cell=in_notebook.print_cell)
+    else:
+        cells = in_notebook.kernel_cells(shell)
+        if not cells:
+            raise GraderError(tr("no {notebook} in {folder} and no cells run in this kernel; name your notebook: "
+                                 "grader.check('{assignment}', 'path/to/{notebook}')", notebook=spec.notebook,
+                                 folder=Path.cwd(), assignment=assignment))
+        with tempfile.TemporaryDirectory(prefix="grader-kernel-") as scratch:
+            import nbformat
+
+            written = Path(scratch) / spec.notebook
+            nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells]), written)
+            verdict = check_notebook(assignment, written, device=device, assignments_dir=assignments_dir,
+                                     lang=lang, on_cell=in_notebook.print_cell)
+        source = in_notebook.GradedSource(path=tr("the cells this kernel ran"), kind="kernel")
+    return in_notebook.NotebookCheck(verdict, source, spec.hidden_check_count())
 
 
 def grade_submissions(assignment: str, paths: Iterable[str | Path], db_url: str = DEFAULT_DB_URL,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import os
 import sys
+import time
 
 import click
 from rich.console import Console
@@ -75,6 +76,13 @@ def check(assignment: str, notebook: str | None, device: str, assignments_dir: s
     assignments_dir = api.student_assignments_dir(assignment, notebook, assignments_dir)
     console.print(Text.assemble((assignment, "bold"), ": ", report.visible_line(verdict.submission), " ",
                                 tr("(public checks)")), soft_wrap=True)
+    if os.environ.get("JPY_PARENT_PID"):  # `!grader check` in a Jupyter cell (a kernel's child, under a pty)
+        saved = time.strftime("%H:%M:%S", time.localtime(os.path.getmtime(verdict.submission))) \
+            if os.path.exists(verdict.submission) else "?"
+        console.print(tr("this grades the saved file {path} (saved at {time}), not unsaved edits: save the notebook "
+                         "(Ctrl+S) first, or run import grader; grader.check('{assignment}') in a cell, which says "
+                         "whether the file is up to date", path=report.visible_line(verdict.submission), time=saved,
+                         assignment=assignment), soft_wrap=True)
     report.print_check_feedback(verdict, console)
     hidden = load_assignment(assignment, assignments_dir).hidden_check_count()
     console.print(Text(report.public_score_line(verdict, hidden), style="bold"), soft_wrap=True)
