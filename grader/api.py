@@ -37,7 +37,8 @@ def check_notebook(assignment: str, notebook: str | Path | None = None, device: 
     """What `grader check` does: public checks only, nothing stored; messages in ``lang``.
 
     ``on_cell`` is told as each of the notebook's cells starts and ends in the sandbox. Ctrl-C
-    raises KeyboardInterrupt, with the sandbox ended.
+    raises KeyboardInterrupt, with the sandbox ended. Off Linux (or with GRADER_PORTABLE=1) the notebook
+    runs in a plain subprocess (``grader.sandbox.portable``): public checks judge only the student's work.
     """
     set_language(lang)  # a bad --lang fails before anything starts
     spec = load_assignment(assignment, student_assignments_dir(assignment, notebook, assignments_dir))
@@ -52,8 +53,10 @@ def check_notebook(assignment: str, notebook: str | Path | None = None, device: 
     verdicts: list[Verdict] = []
     from grader.judge import start_judge
 
+    from grader.sandbox.portable import portable_mode
+
     with start_judge(spec, single_submission=True, include_hidden=False, device=device, lang=lang,
-                     on_cell=on_cell) as judge:
+                     on_cell=on_cell, portable=portable_mode()) as judge:
         judge.run([unit], verdicts.append)
     if not verdicts:  # the run stopped before its one submission was judged
         raise KeyboardInterrupt

@@ -15,7 +15,7 @@ from grader import __version__, api, report
 from grader.executors import default_workers
 from grader.ci.forges import FORGES
 from grader.errors import GraderError
-from grader.i18n import LANGUAGES, tr
+from grader.i18n import LANGUAGES, set_language, tr
 from grader.report import BatchProgress
 from grader.spec import load_assignment
 from grader.models import DEFAULT_DB_URL
@@ -67,6 +67,11 @@ def check(assignment: str, notebook: str | None, device: str, assignments_dir: s
 
     Exit 0 when every public check passes, 1 otherwise.
     """
+    from grader.sandbox.portable import portable_mode, portable_notice
+
+    if portable_mode():
+        set_language(lang)
+        click.echo(tr("note: {notice}", notice=portable_notice()), err=True)
     lines = report.CellLines(console)
     try:
         verdict = api.check_notebook(assignment, notebook, device=device, assignments_dir=assignments_dir, lang=lang,

@@ -260,10 +260,15 @@ class Judge:
     def __init__(self, spec: AssignmentSpec, include_hidden: bool = True, device: str = "cpu",
                  server: WarmWorkerHost | None = None, allow_unisolated: bool = True, lang: str = "en",
                  record_reference: bool = False, device_label: str | None = None,
-                 on_cell: Callable[[CellProgress], None] | None = None):
+                 on_cell: Callable[[CellProgress], None] | None = None, portable: bool = False):
         """``device``: where this judge's submissions run (``cuda`` means ``cuda:0``);
         ``device_label``: what the verdicts record (a batch spread over GPUs records ``cuda``);
-        ``on_cell``: told as each of a submission's cells starts and ends (`grader check`'s live lines)."""
+        ``on_cell``: told as each of a submission's cells starts and ends (`grader check`'s live lines);
+        ``portable``: no sandbox, a plain subprocess per submission (``grader.sandbox.portable``), public checks
+        on the student's own machine only."""
+        if portable and include_hidden:
+            raise GraderError("the portable mode runs public checks only; grading needs the Linux sandbox")
+        self.portable = portable
         self.spec = spec
         self.on_cell = on_cell
         self.lang = lang
@@ -302,6 +307,10 @@ class Judge:
         if self.server is not None and not self.server.alive():
             self.server.close()
             self.server = None
+        if self.server is None and self.portable:
+            from grader.sandbox.portable.host import PortableHost
+
+            self.server = PortableHost()
         if self.server is None:
             self.server = WarmWorkerHost.for_limits(self.spec.limits, self.device, warm_optimizer=self.spec.warms_optimizer())
             self.server.launch()
