@@ -55,9 +55,16 @@ def check_notebook(assignment: str, notebook: str | Path | None = None, device: 
 
     from grader.sandbox.portable import portable_mode
 
-    with start_judge(spec, single_submission=True, include_hidden=False, device=device, lang=lang,
-                     on_cell=on_cell, portable=portable_mode()) as judge:
-        judge.run([unit], verdicts.append)
+    from grader.sandbox.host.errors import SandboxError
+
+    try:
+        with start_judge(spec, single_submission=True, include_hidden=False, device=device, lang=lang,
+                         on_cell=on_cell, portable=portable_mode()) as judge:
+            judge.run([unit], verdicts.append)
+    except SandboxError as error:  # public checks judge only the student's own code: offer to run it plainly
+        raise GraderError(tr("the sandbox could not start ({error}); check without it (your own code, on your "
+                             "own machine): GRADER_PORTABLE=1 grader check {assignment}", error=error,
+                             assignment=spec.id)) from None
     if not verdicts:  # the run stopped before its one submission was judged
         raise KeyboardInterrupt
     return verdicts[0]

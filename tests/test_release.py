@@ -2,6 +2,7 @@
 
 import ast
 import json
+import os
 import shutil
 import zipfile
 
@@ -167,3 +168,33 @@ def test_release_refuses_a_bundle_that_would_carry_the_planted_mistakes(tmp_path
                                      "planted mistakes, each one edit away from the reference solution; keep it "
                                      "out of the public checks' folder")
     assert not out.exists()
+
+
+def test_the_bundles_wheel_installs_beside_an_installed_torch_and_checks(bundles, tmp_path):
+    """A student's fresh environment: this wheel, and a torch already installed (here: this one's packages,
+    seen through a .pth file, as a system torch or Colab's would be)."""
+    import site
+    import subprocess
+    import sys
+    import venv
+
+    fresh = tmp_path / "student-env"
+    venv.create(fresh, with_pip=False)
+    python = fresh / "bin" / "python"
+    packages = next(fresh.glob("lib/python*/site-packages"))
+    (packages / "installed-torch.pth").write_text("\n".join(site.getsitepackages()) + "\n")
+    wheel = next((bundles / "hw2").glob("grader-*.whl"))
+    installed = subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps",
+                                "--no-index", str(wheel)], capture_output=True, text=True, timeout=300)
+    assert installed.returncode == 0, installed.stderr
+    where = subprocess.run([str(python), "-c", "import grader; print(grader.__file__)"], capture_output=True,
+                           text=True, cwd=tmp_path)
+    assert where.stdout.startswith(str(packages)), where
+    student = tmp_path / "hw2"
+    shutil.copytree(bundles / "hw2", student)
+    shutil.copyfile(REPO / "submissions" / "hw2" / "partial.ipynb", student / "hw2.ipynb")
+    for forced in ("0", "1"):
+        result = subprocess.run([str(fresh / "bin" / "grader"), "check", "hw2"], capture_output=True, text=True,
+                                cwd=student, timeout=600, env={**os.environ, "GRADER_PORTABLE": forced})
+        assert "Public score: " in result.stdout and "/6." in result.stdout, (forced, result.stdout, result.stderr)
+        assert ("sandbox is switched off" in result.stderr) == (forced == "1")
