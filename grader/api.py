@@ -116,6 +116,17 @@ def _check_in_notebook(assignment: str, notebook, lang: str, device: str):
 
     shell = in_notebook.current_shell()
     if notebook is None and "google.colab" in sys.modules:
+        live = in_notebook.colab_live_notebook()
+        if live is not None:
+            spec = load_assignment(assignment, student_assignments_dir(assignment, None))
+            with tempfile.TemporaryDirectory(prefix="grader-colab-") as scratch:
+                written = Path(scratch) / spec.notebook
+                written.write_text(live, encoding="utf-8")
+                verdict = check_notebook(assignment, written, device=device, lang=lang,
+                                         assignments_dir=student_assignments_dir(assignment, None),
+                                         on_cell=in_notebook.print_cell)
+            source = in_notebook.GradedSource(path=tr("the notebook open in Colab, as it is now"), kind="live")
+            return in_notebook.NotebookCheck(verdict, source, spec.hidden_check_count())
         raise GraderError(tr("in Colab your notebook is in Google Drive, not in this folder: mount it (from "
                              "google.colab import drive; drive.mount('/content/drive')), save it (Ctrl+S), then "
                              "name it: grader.check('{assignment}', '/content/drive/MyDrive/PATH/TO/"

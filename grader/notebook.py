@@ -29,7 +29,7 @@ CHECK_CALL_MARKERS = ("grader.check(", "%grader", "%load_ext grader")
 class GradedSource(BaseModel):
     """What was graded, as the result says it."""
     path: str
-    kind: str  # "saved" (a notebook file) or "kernel" (the cells this kernel ran)
+    kind: str  # "saved" (a notebook file), "kernel" (the cells this kernel ran) or "live" (Colab's open notebook)
     saved_at: datetime | None = None
     up_to_date: bool | None = None  # whether the cell run last is in the saved file (None: cannot tell)
 
@@ -41,6 +41,8 @@ class NotebookCheck:
         self.verdict, self.source, self.hidden_checks = verdict, source, hidden_checks
 
     def source_line(self) -> str:
+        if self.source.kind == "live":
+            return tr("graded the notebook open in Colab, as it is now")
         if self.source.kind == "kernel":
             return tr("graded the cells this kernel has run, in the order they ran (no saved notebook was found)")
         saved = self.source.saved_at.strftime("%H:%M:%S") if self.source.saved_at else "?"
@@ -125,6 +127,23 @@ def session_notebook(shell) -> Path | None:
                 if candidate.is_file():
                     return candidate
     return None
+
+
+def colab_live_notebook() -> str | None:
+    """The notebook open in Colab, as the front end has it now (Colab's own ``get_ipynb`` request);
+    None where that is not available. Not tried here: no Colab to run it in."""
+    try:
+        from google.colab import _message  # type: ignore[import-not-found]
+
+        reply = _message.blocking_request("get_ipynb", request="", timeout_sec=15)
+    except Exception:
+        return None
+    notebook = reply.get("ipynb") if isinstance(reply, dict) else None
+    if not isinstance(notebook, dict):
+        return None
+    import json
+
+    return json.dumps(notebook)
 
 
 def _raw_history(shell) -> list[str]:

@@ -1,6 +1,7 @@
 """`grader.check("hw2")` in a real Jupyter kernel (ipykernel, driven by nbclient), as a student runs it."""
 
 import os
+import sys
 
 import nbformat
 import pytest
@@ -72,3 +73,15 @@ def test_check_in_a_kernel_without_a_notebook_grades_the_cells_it_ran(tmp_path):
 def test_shell_check_from_a_notebook_says_it_grades_the_saved_file(tmp_path):
     _, text, path = run_notebook(tmp_path, REFERENCE, "import sys\n!{sys.executable} -m grader.cli check hw2")
     assert f"this grades the saved file {path} (saved at" in text and "Public score: 6/6." in text
+
+
+def test_check_in_colab_without_its_live_notebook_says_how_to_name_the_drive_path(monkeypatch, capsys):
+    import types
+
+    import grader
+
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))  # what Colab's kernel has
+    assert grader.check("hw2") is None
+    err = capsys.readouterr().err
+    assert err.startswith("error: in Colab your notebook is in Google Drive") and \
+        "grader.check('hw2', '/content/drive/MyDrive/PATH/TO/hw2.ipynb')" in err and err.count("\n") == 1
