@@ -85,3 +85,8 @@ def test_check_in_colab_without_its_live_notebook_says_how_to_name_the_drive_pat
     err = capsys.readouterr().err
     assert err.startswith("error: in Colab your notebook is in Google Drive") and \
         "grader.check('hw2', '/content/drive/MyDrive/PATH/TO/hw2.ipynb')" in err and err.count("\n") == 1
+
+
+def test_the_grader_magic_checks_like_grader_check(tmp_path):
+    html, _, _ = run_notebook(tmp_path, REFERENCE, "%load_ext grader", "%grader check hw2 --lang ru")
+    assert "Баллы за открытые проверки: 6/6." in html and "проверен сохранённый файл" in html
