@@ -7,6 +7,10 @@ lives in its own module, and no library module imports this one.
 from __future__ import annotations
 
 import difflib
+import os
+import sys
+import tempfile
+from datetime import datetime
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -14,15 +18,15 @@ from grader.devices import resolve_device
 from grader.doctor import DoctorReport, doctor, sandbox_report
 from grader.errors import GraderError
 from grader.executors import JudgeJob, choose_executor, prepare_workers
-from grader.i18n import set_language
+from grader.i18n import set_language, tr
 from grader.intake import Intake, SubmissionFile, find_student_notebook, read_submission, submission_file
 from grader.late import LatePolicies, apply_late_policy
-from grader.models import DEFAULT_DB_URL, ExtractedSubmission, Verdict
-from grader.spec import load_assignment
+from grader.models import DEFAULT_DB_URL, CellProgress, ExtractedSubmission, Verdict
+from grader.spec import assignments_root, load_assignment
 from grader.validation import MutantOutcome, ValidationReport, validate_assignment
 from grader.verdicts import Grading
 
-__all__ = ["check_notebook", "grade_submissions", "latest_results", "student_result", "student_history",
+__all__ = ["check_notebook", "check_in_notebook", "student_assignments_dir", "grade_submissions", "latest_results", "student_result", "student_history",
            "export_results", "write_html_report", "validate_assignment", "ValidationReport", "MutantOutcome",
            "sandbox_report", "doctor", "DoctorReport", "resolve_device", "release_assignment", "run_ci",
            "serve",
@@ -32,10 +36,16 @@ __all__ = ["check_notebook", "grade_submissions", "latest_results", "student_res
 
 
 def check_notebook(assignment: str, notebook: str | Path | None = None, device: str = "cpu",
-                   assignments_dir: str | Path | None = None, lang: str = "en") -> Verdict:
-    """What `grader check` does: public checks only, nothing stored; messages in ``lang``."""
+                   assignments_dir: str | Path | None = None, lang: str = "en",
+                   on_cell: Callable[[CellProgress], None] | None = None) -> Verdict:
+    """What `grader check` does: public checks only, nothing stored; messages in ``lang``.
+
+    ``on_cell`` is told as each of the notebook's cells starts and ends in the sandbox. Ctrl-C
+    raises KeyboardInterrupt, with the sandbox ended. Off Linux (or with GRADER_PORTABLE=1) the notebook
+    runs in a plain subprocess (``grader.sandbox.portable``): public checks judge only the student's work.
+    """
     set_language(lang)  # a bad --lang fails before anything starts
-    spec = load_assignment(assignment, assignments_dir)
+    spec = load_assignment(assignment, student_assignments_dir(assignment, notebook, assignments_dir))
     path = Path(notebook) if notebook else find_student_notebook(spec)
     if not path.exists():
         raise GraderError(f"{path}: no such file; name your notebook: grader check {spec.id} path/to/{spec.notebook}")
@@ -47,9 +57,114 @@ def check_notebook(assignment: str, notebook: str | Path | None = None, device: 
     verdicts: list[Verdict] = []
     from grader.judge import start_judge
 
-    with start_judge(spec, single_submission=True, include_hidden=False, device=device, lang=lang) as judge:
-        judge.run([unit], verdicts.append)
+    from grader.sandbox.portable import portable_mode
+
+    from grader.sandbox.host.errors import SandboxError
+
+    try:
+        with start_judge(spec, single_submission=True, include_hidden=False, device=device, lang=lang,
+                         on_cell=on_cell, portable=portable_mode()) as judge:
+            judge.run([unit], verdicts.append)
+    except SandboxError as error:  # public checks judge only the student's own code: offer to run it plainly
+        raise GraderError(tr("the sandbox could not start ({error}); check without it (your own code, on your "
+                             "own machine): GRADER_PORTABLE=1 grader check {assignment}", error=error,
+                             assignment=spec.id)) from None
+    if not verdicts:  # the run stopped before its one submission was judged
+        raise KeyboardInterrupt
     return verdicts[0]
+
+
+def student_assignments_dir(assignment: str, notebook: str | Path | None = None,
+                            assignments_dir: str | Path | None = None) -> Path | None:
+    """Where `grader check` finds the assignment: ``--assignments``, $GRADER_ASSIGNMENTS or ./assignments
+    as for every command, else the ``assignments/`` of the bundle the named notebook sits in, else the
+    grader's own (a course checkout). Anything else is one line saying where the bundle is expected,
+    never a path inside the installed package."""
+    if assignments_dir or os.environ.get("GRADER_ASSIGNMENTS") or (Path.cwd() / "assignments").is_dir():
+        return Path(assignments_dir) if assignments_dir else None
+    if notebook is not None:
+        for folder in Path(notebook).absolute().parents:
+            if (folder / "assignments" / assignment / "assignment.toml").is_file():
+                return folder / "assignments"
+    if (assignments_root() / assignment / "assignment.toml").is_file():
+        return None
+    raise GraderError(tr("no assignments/{assignment} in {folder}: run grader check in the {assignment} folder your "
+                         "instructor gave you (it holds {assignment}.ipynb and assignments/), or name the notebook "
+                         "in it: grader check {assignment} PATH/TO/{assignment}/{assignment}.ipynb",
+                         assignment=assignment, folder=Path.cwd()))
+
+
+def check_in_notebook(assignment: str, notebook: str | os.PathLike | None = None, lang: str = "en",
+                      device: str = "cpu") -> None:
+    """What `grader.check("hw2")` does in a notebook cell: the public checks on the notebook being edited
+    (``grader.notebook`` says which it finds), shown in the notebook with the file and time it graded."""
+    from grader import notebook as in_notebook
+
+    if in_notebook.inside_sandbox():
+        return None
+    set_language(lang)
+    try:
+        result = _check_in_notebook(assignment, notebook, lang, device)
+    except GraderError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return None
+    except KeyboardInterrupt:
+        print(tr("interrupted: the check was stopped before it finished; nothing was graded"), file=sys.stderr)
+        return None
+    in_notebook.show(result)
+    return None
+
+
+def _check_in_notebook(assignment: str, notebook, lang: str, device: str):
+    from grader import notebook as in_notebook
+
+    shell = in_notebook.current_shell()
+    if notebook is None and "google.colab" in sys.modules:
+        live = in_notebook.colab_live_notebook()
+        if live is not None:
+            spec = load_assignment(assignment, student_assignments_dir(assignment, None))
+            with tempfile.TemporaryDirectory(prefix="grader-colab-") as scratch:
+                written = Path(scratch) / spec.notebook
+                written.write_text(live, encoding="utf-8")
+                verdict = check_notebook(assignment, written, device=device, lang=lang,
+                                         assignments_dir=student_assignments_dir(assignment, None),
+                                         on_cell=in_notebook.print_cell)
+            source = in_notebook.GradedSource(path=tr("the notebook open in Colab, as it is now"), kind="live")
+            return in_notebook.NotebookCheck(verdict, source, spec.hidden_check_count())
+        raise GraderError(tr("in Colab your notebook is in Google Drive, not in this folder: mount it (from "
+                             "google.colab import drive; drive.mount('/content/drive')), save it (Ctrl+S), then "
+                             "name it: grader.check('{assignment}', '/content/drive/MyDrive/PATH/TO/"
+                             "{assignment}.ipynb')", assignment=assignment))
+    path = Path(notebook) if notebook is not None else in_notebook.session_notebook(shell)
+    assignments_dir = student_assignments_dir(assignment, path)
+    spec = load_assignment(assignment, assignments_dir)
+    if path is None:
+        local = Path.cwd() / spec.notebook
+        path = local if local.is_file() else None
+    if path is not None:
+        if not path.is_file():
+            raise GraderError(tr("{path}: no such file; name your notebook: grader.check('{assignment}', "
+                                 "'path/to/{notebook}')", path=path, assignment=assignment, notebook=spec.notebook))
+        source = in_notebook.GradedSource(path=str(path), kind="saved",
+                                          saved_at=datetime.fromtimestamp(path.stat().st_mtime),
+                                          up_to_date=in_notebook.holds_last_cell(path, shell))
+        verdict = check_notebook(assignment, path, device=device, assignments_dir=assignments_dir, lang=lang,
+                                 on_cell=in_notebook.print_cell)
+    else:
+        cells = in_notebook.kernel_cells(shell)
+        if not cells:
+            raise GraderError(tr("no {notebook} in {folder} and no cells run in this kernel; name your notebook: "
+                                 "grader.check('{assignment}', 'path/to/{notebook}')", notebook=spec.notebook,
+                                 folder=Path.cwd(), assignment=assignment))
+        with tempfile.TemporaryDirectory(prefix="grader-kernel-") as scratch:
+            import nbformat
+
+            written = Path(scratch) / spec.notebook
+            nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells]), written)
+            verdict = check_notebook(assignment, written, device=device, assignments_dir=assignments_dir,
+                                     lang=lang, on_cell=in_notebook.print_cell)
+        source = in_notebook.GradedSource(path=tr("the cells this kernel ran"), kind="kernel")
+    return in_notebook.NotebookCheck(verdict, source, spec.hidden_check_count())
 
 
 def grade_submissions(assignment: str, paths: Iterable[str | Path], db_url: str = DEFAULT_DB_URL,

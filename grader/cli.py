@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import os
 import sys
+import time
 
 import click
 from rich.console import Console
@@ -14,7 +15,7 @@ from grader import __version__, api, report
 from grader.executors import default_workers
 from grader.ci.forges import FORGES
 from grader.errors import GraderError
-from grader.i18n import LANGUAGES, tr
+from grader.i18n import LANGUAGES, set_language, tr
 from grader.report import BatchProgress
 from grader.spec import load_assignment
 from grader.models import DEFAULT_DB_URL
@@ -41,7 +42,10 @@ class GraderGroup(click.Group):
             click.echo(f"error: {report.visible_line(str(error))}", err=True)  # may quote a student's file name
             sys.exit(2)
         except KeyboardInterrupt:
-            click.echo("interrupted: every result graded so far is stored", err=True)
+            if ctx.invoked_subcommand == "check":
+                click.echo(tr("interrupted: the check was stopped before it finished; nothing was graded"), err=True)
+            else:
+                click.echo("interrupted: every result graded so far is stored", err=True)
             sys.exit(130)
 
 
@@ -63,9 +67,27 @@ def check(assignment: str, notebook: str | None, device: str, assignments_dir: s
 
     Exit 0 when every public check passes, 1 otherwise.
     """
-    verdict = api.check_notebook(assignment, notebook, device=device, assignments_dir=assignments_dir, lang=lang)
+    from grader.sandbox.portable import portable_mode, portable_notice
+
+    if portable_mode():
+        set_language(lang)
+        click.echo(tr("note: {notice}", notice=portable_notice()), err=True)
+    lines = report.CellLines(console)
+    try:
+        verdict = api.check_notebook(assignment, notebook, device=device, assignments_dir=assignments_dir, lang=lang,
+                                     on_cell=lines.on_cell)
+    finally:
+        lines.close()
+    assignments_dir = api.student_assignments_dir(assignment, notebook, assignments_dir)
     console.print(Text.assemble((assignment, "bold"), ": ", report.visible_line(verdict.submission), " ",
                                 tr("(public checks)")), soft_wrap=True)
+    if os.environ.get("JPY_PARENT_PID"):  # `!grader check` in a Jupyter cell (a kernel's child, under a pty)
+        saved = time.strftime("%H:%M:%S", time.localtime(os.path.getmtime(verdict.submission))) \
+            if os.path.exists(verdict.submission) else "?"
+        console.print(tr("this grades the saved file {path} (saved at {time}), not unsaved edits: save the notebook "
+                         "(Ctrl+S) first, or run import grader; grader.check('{assignment}') in a cell, which says "
+                         "whether the file is up to date", path=report.visible_line(verdict.submission), time=saved,
+                         assignment=assignment), soft_wrap=True)
     report.print_check_feedback(verdict, console)
     hidden = load_assignment(assignment, assignments_dir).hidden_check_count()
     console.print(Text(report.public_score_line(verdict, hidden), style="bold"), soft_wrap=True)
@@ -401,14 +423,21 @@ def release(assignment: str, out: str, assignments_dir: str | None) -> None:
     """
     from grader.release import release_assignment
 
+    from grader.install_help import student_command_lines
+
     released = release_assignment(assignment, out, assignments_dir=assignments_dir)
     for name in released.files:
         console.print(f"  {name}", soft_wrap=True)
     console.print(f"{released.assignment} released to {released.folder}: {len(released.files)} files, "
                   f"{released.recorded_answers} recorded reference answers, public checks "
                   f"{released.public_score:g}/{released.public_points:g} on the reference, "
-                  f"{released.hidden_checks} hidden checks kept back. Students run: cd {released.folder} "
-                  f"&& grader check {released.assignment}", soft_wrap=True)
+                  f"{released.hidden_checks} hidden checks kept back.", soft_wrap=True)
+    spec = load_assignment(assignment, assignments_dir)
+    console.print("Give students the folder; in it they run (its README has the lines for Windows and Colab):",
+                  soft_wrap=True)
+    for line in student_command_lines(os.path.basename(os.path.normpath(out)), released.assignment, spec.notebook,
+                                      released.wheel):
+        console.print(f"  {line}", soft_wrap=True)
 
 
 @main.command()

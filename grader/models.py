@@ -59,6 +59,16 @@ class CellResult(BaseModel):
     seconds: float = 0.0
 
 
+class CellProgress(BaseModel):
+    """A cell of the student's notebook starting or ending in the sandbox, as `grader check` shows it live."""
+    index: int
+    label: str
+    first_line: str = Field("", description="the cell's first line of code, shortened: the student's own text")
+    state: Literal["running", "ok", "error", "timeout", "crashed"]
+    seconds: float = 0.0
+    limit: float = 0.0
+
+
 class CheckResult(BaseModel):
     name: str
     title: str = ""

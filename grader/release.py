@@ -13,12 +13,15 @@ from __future__ import annotations
 import ast
 import json
 import shutil
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
 from pydantic import BaseModel
 
 from grader.errors import GraderError
+from grader.install_help import install_cell, install_section
 from grader.intake import read_submission, submission_file
 from grader.judge import start_judge
 from grader.models import Verdict
@@ -37,10 +40,16 @@ class ReleaseReport(BaseModel):
     public_points: float
     hidden_checks: int
     recorded_answers: int
+    wheel: str | None = None  # the grader's wheel in the bundle, what students install
+
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent  # a checkout: pyproject.toml beside the package
 
 
 def release_assignment(assignment: str, out: str | Path, assignments_dir: str | Path | None = None,
-                       device: str = "cpu") -> ReleaseReport:
+                       device: str = "cpu", wheel: bool = True) -> ReleaseReport:
+    """Build the bundle in ``out``; with ``wheel``, it carries a wheel of this grader (the package only:
+    no assignment, check or reference is in it), which is what its instructions tell students to install."""
     spec = load_assignment(assignment, assignments_dir)
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
@@ -62,7 +71,10 @@ def release_assignment(assignment: str, out: str | Path, assignments_dir: str | 
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}-"))
     try:
-        files = _write_bundle(spec, staging)
+        wheel_name = _build_wheel(staging) if wheel else None
+        files = _write_bundle(spec, staging, wheel_name)
+        if wheel_name:
+            files.append(wheel_name)
         write_answers(recording, staging / "assignments" / spec.id / "checks" / "public" / ANSWERS_FILE)
         files.append(f"assignments/{spec.id}/checks/public/{ANSWERS_FILE}")
         _audit(spec, staging)
@@ -75,7 +87,33 @@ def release_assignment(assignment: str, out: str | Path, assignments_dir: str | 
         raise
     return ReleaseReport(assignment=spec.id, folder=str(out), files=sorted(files), public_score=public_score,
                          public_points=verdict.max_score, hidden_checks=spec.hidden_check_count(),
-                         recorded_answers=len(recording.answers))
+                         recorded_answers=len(recording.answers), wheel=wheel_name)
+
+
+def _build_wheel(bundle: Path) -> str:
+    """``pip wheel`` of this grader's own source, built in a copy so the checkout gets no build/ folder."""
+    if not (PROJECT_ROOT / "pyproject.toml").is_file():
+        raise GraderError(f"no pyproject.toml in {PROJECT_ROOT}: the grader is not installed from its source, so "
+                          "no wheel can be built for the bundle; install it with pip install -e CHECKOUT, or "
+                          "release with wheel=False")
+    with tempfile.TemporaryDirectory(prefix="grader-wheel-") as scratch:
+        source = Path(scratch) / "source"
+        source.mkdir()
+        shutil.copyfile(PROJECT_ROOT / "pyproject.toml", source / "pyproject.toml")
+        readme = PROJECT_ROOT / "README.md"
+        (source / "README.md").write_text(readme.read_text() if readme.is_file() else "grader\n")
+        shutil.copytree(PROJECT_ROOT / "grader", source / "grader",
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+                                "-w", str(bundle), str(source)], capture_output=True, text=True)
+        if built.returncode != 0:
+            tail = (built.stderr or built.stdout).strip().splitlines()[-1:] or ["no output"]
+            raise GraderError(f"could not build the grader's wheel for the bundle ({tail[0][:200]}); "
+                              "pip install setuptools in this environment")
+    wheels = sorted(path.name for path in bundle.glob("*.whl"))
+    if not wheels:
+        raise GraderError("pip wheel wrote no wheel for the bundle; build one with pip wheel . --no-deps")
+    return wheels[0]
 
 
 def _record_public_answers(spec: AssignmentSpec, device: str):
@@ -101,7 +139,7 @@ def _imported_support(spec: AssignmentSpec) -> list[Path]:
     return [path for path in spec.support_files() if path.stem in names]
 
 
-def _write_bundle(spec: AssignmentSpec, bundle: Path) -> list[str]:
+def _write_bundle(spec: AssignmentSpec, bundle: Path, wheel_name: str | None = None) -> list[str]:
     written: list[str] = []
 
     def copy(source: Path, relative: str) -> None:
@@ -110,8 +148,13 @@ def _write_bundle(spec: AssignmentSpec, bundle: Path) -> list[str]:
         shutil.copyfile(source, target)
         written.append(relative)
 
-    copy(spec.template, spec.notebook)
-    copy(spec.root / "README.md", "README.md")
+    notebook = json.loads(spec.template.read_text())
+    notebook["cells"].insert(0, install_cell(spec.id, spec.notebook, wheel_name))
+    (bundle / spec.notebook).write_text(json.dumps(notebook, indent=1, ensure_ascii=False) + "\n")
+    written.append(spec.notebook)
+    (bundle / "README.md").write_text((spec.root / "README.md").read_text().rstrip("\n") + "\n\n"
+                                      + install_section(spec.id, spec.notebook, wheel_name))
+    written.append("README.md")
     home = f"assignments/{spec.id}"
     toml = (spec.root / "assignment.toml").read_text()
     (bundle / home).mkdir(parents=True)

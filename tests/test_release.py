@@ -2,7 +2,9 @@
 
 import ast
 import json
+import os
 import shutil
+import zipfile
 
 import pytest
 
@@ -44,6 +46,9 @@ def secrets(homework):
     return names, hidden_lines, bodies
 
 
+RELEASE_OUTPUT = {}
+
+
 @pytest.fixture(scope="module")
 def bundles(tmp_path_factory):
     out = tmp_path_factory.mktemp("bundles")
@@ -51,7 +56,16 @@ def bundles(tmp_path_factory):
         result = run_grader("release", homework, str(out / homework))
         assert result.returncode == 0, result.stderr
         assert f"{homework} released to" in result.stdout
+        RELEASE_OUTPUT[homework] = result.stdout
     return out
+
+
+def texts_of(path):
+    """A bundle file's text; a wheel's, member by member."""
+    if path.suffix == ".whl":
+        with zipfile.ZipFile(path) as wheel:
+            return [wheel.read(name).decode() for name in wheel.namelist()]
+    return [path.read_text()]
 
 
 @pytest.mark.parametrize("homework", HOMEWORKS)
@@ -65,11 +79,44 @@ def test_bundle_holds_the_student_files_and_no_secret(bundles, homework):
     names, hidden_lines, bodies = secrets(homework)
     for path in bundle.rglob("*"):
         if path.is_file() and path.suffix != ".gz":
-            text = path.read_text()
-            assert not [name for name in names if name in text], path
-            assert not [line for line in hidden_lines if line in text], path
-            for body in bodies:
-                assert not [line for line in body if line in text], (path, body)
+            for text in texts_of(path):
+                assert not [name for name in names if name in text], path
+                assert not [line for line in hidden_lines if line in text], path
+                for body in bodies:
+                    assert not [line for line in body if line in text], (path, body)
+
+
+def test_bundle_carries_the_grader_wheel_and_nothing_else_of_the_course(bundles):
+    wheels = list((bundles / "hw2").glob("grader-*.whl"))
+    assert len(wheels) == 1
+    with zipfile.ZipFile(wheels[0]) as wheel:
+        names = wheel.namelist()
+    assert "grader/cli.py" in names and "grader/locale/ru.toml" in names
+    assert all(name.startswith(("grader/", "grader-")) for name in names), names
+
+
+def test_bundle_readme_gives_the_install_lines_for_every_platform_in_both_languages(bundles):
+    readme = (bundles / "hw2" / "README.md").read_text()
+    wheel = next((bundles / "hw2").glob("grader-*.whl")).name
+    assert f"pip install torch ./{wheel}" in readme  # Linux / macOS
+    assert f"pip install torch .\\{wheel}" in readme  # Windows
+    assert f"!pip3 install /content/drive/MyDrive/hw2/{wheel}" in readme  # Colab
+    assert "not `pip install grader`" in readme and "Python 3.11" in readme
+    assert "Как установить проверку" in readme
+
+
+def test_bundle_notebook_says_how_to_install_in_its_first_cell(bundles):
+    first = json.loads((bundles / "hw2" / "hw2.ipynb").read_text())["cells"][0]
+    text = "".join(first["source"])
+    assert first["cell_type"] == "markdown"
+    assert "pip install torch ./grader-" in text and "never `pip install grader`" in text
+
+
+def test_release_tells_students_commands_relative_to_the_bundle(bundles):
+    output = RELEASE_OUTPUT["hw2"]
+    student_lines = output[output.index("in it they run"):]
+    assert "  cd hw2\n" in student_lines and "  grader check hw2 hw2.ipynb" in student_lines
+    assert str(bundles) not in student_lines
 
 
 def test_check_inside_the_bundle_scores_like_the_course_repository(bundles, tmp_path):
@@ -121,3 +168,33 @@ def test_release_refuses_a_bundle_that_would_carry_the_planted_mistakes(tmp_path
                                      "planted mistakes, each one edit away from the reference solution; keep it "
                                      "out of the public checks' folder")
     assert not out.exists()
+
+
+def test_the_bundles_wheel_installs_beside_an_installed_torch_and_checks(bundles, tmp_path):
+    """A student's fresh environment: this wheel, and a torch already installed (here: this one's packages,
+    seen through a .pth file, as a system torch or Colab's would be)."""
+    import site
+    import subprocess
+    import sys
+    import venv
+
+    fresh = tmp_path / "student-env"
+    venv.create(fresh, with_pip=False)
+    python = fresh / "bin" / "python"
+    packages = next(fresh.glob("lib/python*/site-packages"))
+    (packages / "installed-torch.pth").write_text("\n".join(site.getsitepackages()) + "\n")
+    wheel = next((bundles / "hw2").glob("grader-*.whl"))
+    installed = subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps",
+                                "--no-index", str(wheel)], capture_output=True, text=True, timeout=300)
+    assert installed.returncode == 0, installed.stderr
+    where = subprocess.run([str(python), "-c", "import grader; print(grader.__file__)"], capture_output=True,
+                           text=True, cwd=tmp_path)
+    assert where.stdout.startswith(str(packages)), where
+    student = tmp_path / "hw2"
+    shutil.copytree(bundles / "hw2", student)
+    shutil.copyfile(REPO / "submissions" / "hw2" / "partial.ipynb", student / "hw2.ipynb")
+    for forced in ("0", "1"):
+        result = subprocess.run([str(fresh / "bin" / "grader"), "check", "hw2"], capture_output=True, text=True,
+                                cwd=student, timeout=600, env={**os.environ, "GRADER_PORTABLE": forced})
+        assert "Public score: " in result.stdout and "/6." in result.stdout, (forced, result.stdout, result.stderr)
+        assert ("sandbox is switched off" in result.stderr) == (forced == "1")

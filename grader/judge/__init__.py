@@ -12,8 +12,13 @@ if TYPE_CHECKING:
 def start_judge(spec: AssignmentSpec, single_submission: bool = False, **options: Any) -> Judge:
     """A Judge whose sandbox is launched first, so both processes import torch at the same time.
 
-    ``single_submission`` (`grader check`): the sandbox skips warm-ups that only pay off over a batch.
+    ``single_submission`` (`grader check`): the sandbox skips warm-ups that only pay off over a batch;
+    ``portable=True`` (`grader check` off Linux): a plain subprocess per submission, no sandbox.
     """
+    if options.get("portable"):
+        from grader.judge.runner import Judge
+
+        return Judge(spec, **options)
     from grader.sandbox.host.warm_worker import WarmWorkerHost  # does not import torch
 
     server = WarmWorkerHost.for_limits(spec.limits, options.get("device", "cpu"),

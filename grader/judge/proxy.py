@@ -8,15 +8,16 @@ process fails that check only: the next call gets a fresh child with the cells r
 
 from __future__ import annotations
 
+import re
 import time
-from typing import Any
+from typing import Any, Callable
 
 import torch
 
 from grader import wire
 from grader.devices import child_device_settings, cuda_index, is_cuda
 from grader.i18n import tr
-from grader.models import CellError, CellResult, ExtractedSubmission
+from grader.models import CellError, CellProgress, CellResult, ExtractedSubmission
 from grader.sandbox.host.connection import SubmissionConnection as Child
 from grader.sandbox.host.errors import CallTimeout, ChildGone, SandboxError
 from grader.sandbox.host.starvation import SubmissionStarved
@@ -33,8 +34,11 @@ class StudentCodeFailed(AssertionError):
 
 class StudentSession:
     def __init__(self, server: WarmWorkerHost, submission: ExtractedSubmission, limits: Limits, device: str,
-                 deterministic: bool = False):
+                 deterministic: bool = False, on_cell: Callable[[CellProgress], None] | None = None):
+        """``on_cell``: told when each cell starts and ends, the first time it runs (`grader check`'s
+        live lines); a cell run again after the process was restarted is not reported again."""
         self.server = server
+        self.on_cell = on_cell
         self.submission = submission
         self.limits = limits
         self.device = device
@@ -88,6 +92,8 @@ class StudentSession:
                 if event == "cell_start":
                     current = header.get("index") if type(header.get("index")) is int else current
                     cell_deadline = time.monotonic() + self.limits.cell_seconds
+                    if record and current is not None and current not in self.cells:
+                        self._progress(current, "running")
                 elif event == "cell_done":
                     current = None
                     cell_deadline = self.deadline
@@ -97,6 +103,13 @@ class StudentSession:
                         self.cells[index] = CellResult(
                             index=index, status="error" if error else "ok",
                             error=_cell_error(error), seconds=_seconds(header.get("seconds")))
+                        self._progress(index, self.cells[index].status, self.cells[index].seconds)
+                    elif type(index) is int:
+                        # A cell run again in a restarted process (after a cell hung or ended it, or a
+                        # check's call did): its output was kept the first time; it is not shown twice.
+                        self.child.drain_all()
+                        self.child.stdout.discard()
+                        self.child.stderr.discard()
                 elif event == "cells_finished":
                     return None
         except (CallTimeout, wire.DecodeTimeout) as expired:
@@ -111,6 +124,7 @@ class StudentSession:
                     type="Timeout", where=self._label(current),
                     message=tr("the cell did not finish within {limit} s; it was stopped and the cells "
                                "after it still ran", limit=f"{limit:g}")))
+                self._progress(current, "timeout", limit=limit)
             return current
         except (ChildGone, wire.WireError) as error:
             status = self._end_child()
@@ -123,7 +137,19 @@ class StudentSession:
                     type="ProcessEnded", where=self._label(current),
                     message=tr("running this cell ended the process ({status}); the cells after it "
                                "still ran", status=status)))
+                self._progress(current, "crashed")
             return current
+
+    def _progress(self, index: int, state: str, seconds: float = 0.0, limit: float = 0.0) -> None:
+        if self.on_cell is None:
+            return
+        cell = next((cell for cell in self.submission.cells if cell.index == index), None)
+        if cell is None:
+            return
+        first = next((line.strip() for line in cell.source.splitlines() if line.strip()), "")
+        first = first[:40] + (" …" if len(first) > 40 or len(cell.source.strip().splitlines()) > 1 else "")
+        self.on_cell(CellProgress(index=index, label=cell.label, first_line=first, state=state, seconds=seconds,
+                                  limit=limit))
 
     def _label(self, index: int) -> str | None:
         """How the student finds code cell ``index`` in their notebook ("cell 5 (In [3])")."""
@@ -195,7 +221,7 @@ class StudentSession:
         if error.get("type") == "MissingName":
             raise StudentCodeFailed(tr("{name} is not defined in your notebook (define it in a code cell that "
                                        "runs without errors)", name=what.split("(")[0]))
-        where = f" ({error['where']})" if error.get("where") else ""
+        where = f" ({localized_where(error['where'])})" if error.get("where") else ""
         message = str(error.get("message", ""))[:500]
         if error.get("type") == "OutOfMemoryError":
             first = message.split(". ")[0].strip()
@@ -207,12 +233,24 @@ class StudentSession:
                                    error=error.get("type", tr("an error")), detail=detail, where=where))
 
 
+_LINE_SUFFIX = re.compile(r", line (\d{1,9})$")
+
+
+def localized_where(where: Any) -> str | None:
+    """The sandbox's "cell 5, line 3" in the chosen language: the cell's label is already translated
+    (it was made on this side), the ", line N" the sandbox adds is translated here."""
+    if where is None:
+        return None
+    where = str(where)[:200]
+    return _LINE_SUFFIX.sub(lambda match: tr(", line {line}", line=match.group(1)), where)
+
+
 def _cell_error(error: Any) -> CellError | None:
     if not isinstance(error, dict):
         return None
     where = error.get("where")
     return CellError(type=str(error.get("type", "Error"))[:100], message=str(error.get("message", ""))[:2000],
-                     where=str(where)[:200] if where is not None else None,
+                     where=localized_where(where),
                      traceback=str(error.get("traceback", ""))[:2000])
 
 

@@ -28,7 +28,7 @@ from grader.i18n import set_language, tr
 from grader.assertions import CheckFailed
 from grader.judge.proxy import StudentCodeFailed, StudentProxy, StudentSession
 from grader.replay import ANSWERS_FILE, RecordingReference, ReplayReference
-from grader.models import CheckResult, ExtractedSubmission, Verdict, utcnow
+from grader.models import CellProgress, CheckResult, ExtractedSubmission, Verdict, utcnow
 from grader.verdicts import Grading
 from grader.sandbox.host import gpu
 from grader.sandbox.host.errors import SandboxError
@@ -259,10 +259,18 @@ class Judge:
 
     def __init__(self, spec: AssignmentSpec, include_hidden: bool = True, device: str = "cpu",
                  server: WarmWorkerHost | None = None, allow_unisolated: bool = True, lang: str = "en",
-                 record_reference: bool = False, device_label: str | None = None):
+                 record_reference: bool = False, device_label: str | None = None,
+                 on_cell: Callable[[CellProgress], None] | None = None, portable: bool = False):
         """``device``: where this judge's submissions run (``cuda`` means ``cuda:0``);
-        ``device_label``: what the verdicts record (a batch spread over GPUs records ``cuda``)."""
+        ``device_label``: what the verdicts record (a batch spread over GPUs records ``cuda``);
+        ``on_cell``: told as each of a submission's cells starts and ends (`grader check`'s live lines);
+        ``portable``: no sandbox, a plain subprocess per submission (``grader.sandbox.portable``), public checks
+        on the student's own machine only."""
+        if portable and include_hidden:
+            raise GraderError("the portable mode runs public checks only; grading needs the Linux sandbox")
+        self.portable = portable
         self.spec = spec
+        self.on_cell = on_cell
         self.lang = lang
         self.allow_unisolated = allow_unisolated
         torch.set_num_threads(1)  # the sandboxes need the cores; trusted-side reference runs are small
@@ -299,6 +307,10 @@ class Judge:
         if self.server is not None and not self.server.alive():
             self.server.close()
             self.server = None
+        if self.server is None and self.portable:
+            from grader.sandbox.portable.host import PortableHost
+
+            self.server = PortableHost()
         if self.server is None:
             self.server = WarmWorkerHost.for_limits(self.spec.limits, self.device, warm_optimizer=self.spec.warms_optimizer())
             self.server.launch()
@@ -345,6 +357,8 @@ class Judge:
         forget_check_modules(self.spec.root)
         with trusted_imports(self.spec.checks_root):
             code = pytest.main(args, plugins=[plugin])
+        if code == pytest.ExitCode.INTERRUPTED:  # pytest turns Ctrl-C into an exit code; the caller wants it back
+            raise KeyboardInterrupt
         if plugin.fatal is not None:
             raise plugin.fatal
         if plugin.collection_errors:
@@ -381,7 +395,8 @@ class Judge:
         except SandboxError as failure:
             return error(tr("the sandbox could not start: {error}", error=failure))
         session = StudentSession(server, extracted, self.spec.limits, self.device,
-                                 deterministic=self.spec.device.deterministic and is_cuda(self.device))
+                                 deterministic=self.spec.device.deterministic and is_cuda(self.device),
+                                 on_cell=self.on_cell)
         try:
             session.start()
             checks = plugin.run_checks(session)

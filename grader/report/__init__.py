@@ -14,14 +14,14 @@ from grader.report.json_file import json_text, write_json
 from grader.report.junit import junit_xml
 from grader.report.markdown import MAX_COMMENT_CHARS, comment_body, comment_marker, render_markdown
 from grader.report.stats import PassRate, ScoreSummary, check_names, check_pass_rates, score_summary
-from grader.report.terminal import (BatchProgress, print_cell_errors, print_course, print_runs, print_check_feedback, print_grade_summary,
+from grader.report.terminal import (BatchProgress, CellLines, print_cell_errors, print_course, print_runs, print_check_feedback, print_grade_summary,
                                     print_history, print_set_aside, print_submission_detail, print_validation,
                                     public_score_line)
 from grader.report.untrusted import markdown_text, visible_block, visible_line, xml_text
 from grader.report.workflow_commands import MAX_ANNOTATIONS, annotations
 
 __all__ = [
-    "BatchProgress", "MAX_ANNOTATIONS", "MAX_COMMENT_CHARS", "PassRate", "ScoreSummary", "annotations",
+    "BatchProgress", "CellLines", "MAX_ANNOTATIONS", "MAX_COMMENT_CHARS", "PassRate", "ScoreSummary", "annotations",
     "check_names", "check_pass_rates", "comment_body", "comment_marker", "common_failures", "csv_rows", "duration",
     "final_score", "fraction", "json_text", "junit_xml", "markdown_text", "pass_rate_bars",
     "print_cell_errors", "print_check_feedback", "print_course", "print_runs", "print_grade_summary", "print_history", "print_set_aside", "print_submission_detail",

@@ -14,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from grader.i18n import tr
-from grader.models import Verdict
+from grader.models import CellProgress, Verdict
 from grader.report.format import ADJUSTED_LEGEND, adjustment_line, duration, final_score, fraction, score
 from grader.report.stats import check_names, check_pass_rates, score_summary
 from grader.report.untrusted import terminal_block, terminal_line
@@ -23,6 +23,53 @@ from grader.report.untrusted import terminal_block, terminal_line
 def inert(text: object, style: str = "") -> Text:
     """Untrusted text as one inert line of a table cell or a message."""
     return Text(terminal_line(str(text)), style=style)
+
+
+class CellLines:
+    """`grader check`'s live view: a line per cell as it runs, which cell and how long.
+
+    The line starts when the cell starts (so a cell that loops forever is on screen at once) and
+    ends with its outcome; ``on_cell`` is the callback for ``check_notebook``.
+    """
+
+    def __init__(self, console: Console):
+        self.console = console
+        self.open = False
+
+    def on_cell(self, progress: CellProgress) -> None:
+        if progress.state == "running":
+            self._end_line()
+            self.console.print(Text.assemble(("▸ ", "dim"), inert(progress.label), " ",
+                                             inert(progress.first_line, "dim"), " "), end="", soft_wrap=True)
+            self.open = True
+        else:
+            if not self.open:  # the cell's start was not shown (it ended the process at once)
+                self.console.print(Text.assemble(("▸ ", "dim"), inert(progress.label), " "), end="", soft_wrap=True)
+            outcome = {
+                "ok": Text(tr("{seconds} s", seconds=f"{progress.seconds:.1f}"), style="green"),
+                "error": Text(tr("error ({seconds} s)", seconds=f"{progress.seconds:.1f}"), style="yellow"),
+                "timeout": Text(tr("did not finish within {limit} s; stopped", limit=f"{progress.limit:g}"),
+                                style="red"),
+                "crashed": Text(tr("ended the process"), style="red"),
+            }[progress.state]
+            self.console.print(outcome, soft_wrap=True)
+            self.open = False
+        self._flush()
+
+    def close(self) -> None:
+        self._end_line()
+
+    def _end_line(self) -> None:
+        if self.open:
+            self.console.print()
+            self.open = False
+            self._flush()
+
+    def _flush(self) -> None:
+        try:
+            self.console.file.flush()
+        except (OSError, ValueError):
+            pass
 
 
 def print_check_feedback(verdict: Verdict, console: Console) -> None:

@@ -72,6 +72,8 @@ def python_paths() -> list[str]:
     candidates = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
                   sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"],
                   str(Path(sys.executable).resolve().parent.parent)}
+    # site-packages reached through a .pth file or the user site (pip install --user torch): torch may live there
+    candidates |= {entry for entry in sys.path if entry.endswith(("site-packages", "dist-packages"))}
     chosen: list[str] = []
     for path in sorted({os.path.realpath(p) for p in candidates} | candidates, key=len):
         if not os.path.exists(path) or path in ("/", "/usr"):

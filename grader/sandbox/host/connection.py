@@ -31,6 +31,11 @@ class CapturedOutput:
             self.data += chunk[:room]
         self.dropped += max(0, len(chunk) - max(room, 0))
 
+    def discard(self) -> None:
+        """Forget what was captured so far (the output of cells run again after a restart)."""
+        self.data.clear()
+        self.dropped = 0
+
     def text(self) -> str:
         text = self.data.decode(errors="replace")
         if self.dropped:
