@@ -81,3 +81,32 @@ def test_train_epoch_returning_a_tuple_is_told_to_return_one_value():
     assert "should return a float, but returned a tuple of 2 items" in result.message
     assert "Hint: your function returned a tuple of 2 items where one value was due" in result.message
     assert "loss.item()" not in result.message
+
+
+@pytest.fixture(scope="module")
+def hw4() -> dict[str, Verdict]:
+    return grade_mutants("hw4", ["network_misnamed_output", "fc2_wrong_size", "sequential_output_wrong_size"], include_hidden=False)
+
+
+def test_a_misnamed_layer_is_told_to_rename_it(hw4):
+    result = check(hw4["network_misnamed_output"], "test_network_layers")
+    assert result.message == ("Network has no layer named 'fc3' (its layers: fc1, fc2, out)\nHint: your layer 'out' "
+                              "has the right sizes, Linear(64, 10): rename it to fc3; the checks find layers by name")
+
+
+def test_a_misnamed_layer_in_the_weight_checks_is_told_the_names_not_the_sizes(hw4):
+    failed = [result for result in hw4["network_misnamed_output"].checks
+              if not result.passed and "do not fit the required layers" in result.message]
+    assert failed
+    assert all("Hint: the sizes are right but the names are not" in result.message for result in failed)
+
+
+def test_wrong_sizes_still_get_the_sizes_hint(hw4):
+    result = check(hw4["fc2_wrong_size"], "test_network_layers")
+    assert "Hint: layer sizes are 784→128→64→10" in result.message
+
+
+def test_the_sequential_size_hint_names_its_last_layer_output(hw4):
+    result = check(hw4["sequential_output_wrong_size"], "test_sequential_structure")
+    assert result.message.startswith("build_sequential().output is Linear(64, 100), expected Linear(64, 10)")
+    assert "output = nn.Linear(64, 10)" in result.message and "fc3" not in result.message
