@@ -110,3 +110,15 @@ def test_the_sequential_size_hint_names_its_last_layer_output(hw4):
     result = check(hw4["sequential_output_wrong_size"], "test_sequential_structure")
     assert result.message.startswith("build_sequential().output is Linear(64, 100), expected Linear(64, 10)")
     assert "output = nn.Linear(64, 10)" in result.message and "fc3" not in result.message
+
+
+def test_a_fixed_batch_in_forward_is_diagnosed_without_the_flatten_hint():
+    verdict = grade_mutants("hw4", ["network_hardcoded_batch"], include_hidden=True)["network_hardcoded_batch"]
+    public = check(verdict, "test_network_forward_images")
+    assert public.message.startswith("Network()(x) for x of shape (4, 1, 28, 28): your Network(...): your code "
+                                     "assumed a batch of 64; this check sent a batch of 4")
+    assert "flatten the images first" not in public.message
+    hidden = check(student_view(verdict), "test_network_other_batches")
+    assert hidden.message.startswith("Network()(x) for x of shape (1, 784): your code assumed a fixed "
+                                     "batch size; this check sent a batch of 1\nHint: do not write the batch size")
+    assert "64" not in hidden.message and "forward should flatten" not in hidden.message

@@ -40,6 +40,16 @@ class StudentCodeFailed(AssertionError):
         self.diagnosis = diagnosis
         self.what = what
 
+    @property
+    def safe_explanation(self) -> str | None:
+        """The diagnosis as a hidden check may show it: its family and the check's argument facts, its fix;
+        nothing from the error message. None when there is no diagnosis."""
+        if self.diagnosis is None:
+            return None
+        if self.what is None:  # a remote object's call: its name holds the student's class name
+            return self.diagnosis.safe_cause + "\n" + tr("Hint: {hint}", hint=self.diagnosis.fix)
+        return explain(self.what, self.diagnosis.safe_cause, self.diagnosis.fix)
+
 
 class StudentSession:
     def __init__(self, server: WarmWorkerHost, submission: ExtractedSubmission, limits: Limits, device: str,

@@ -26,7 +26,7 @@ from grader.devices import is_cuda
 from grader.errors import GraderError
 from grader.i18n import set_language, tr
 from grader.assertions import CheckFailed
-from grader.judge.proxy import StudentCodeFailed, StudentProxy, StudentSession, explain
+from grader.judge.proxy import StudentCodeFailed, StudentProxy, StudentSession
 from grader.replay import ANSWERS_FILE, RecordingReference, ReplayReference
 from grader.models import CheckResult, ExtractedSubmission, Verdict, utcnow
 from grader.verdicts import Grading
@@ -223,10 +223,8 @@ def student_failure_message(error: BaseException) -> str:
     if isinstance(error, StudentCodeFailed):
         generic = tr("your code failed while this check ran it (it raised an error, did not return in time or "
                      "ended the process)")
-        if error.diagnosis is None:
-            return generic
-        # Only the family of the error and the shapes/dtypes/devices the check sent: nothing from its message.
-        return generic + "\n" + explain(error.what or tr("your code"), error.diagnosis.safe_cause, error.diagnosis.fix)
+        # With a diagnosis: only its family and the shapes/dtypes/devices the check sent, nothing from the message.
+        return generic if error.safe_explanation is None else generic + "\n" + error.safe_explanation
     if isinstance(error, CheckFailed):
         if error.student_message is not None:
             return error.student_message[:2000]
