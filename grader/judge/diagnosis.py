@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import re
+from itertools import islice
 from typing import Any, Callable, Iterable, Sequence
 
 import torch
@@ -36,7 +37,7 @@ class ArgumentFacts(BaseModel, frozen=True):
     @classmethod
     def of(cls, payload: Any) -> "ArgumentFacts":
         """The facts of every tensor in a call's arguments (lists, tuples and dicts are looked into)."""
-        tensors = list(_tensors(payload))[:MAX_ARGUMENTS]
+        tensors = list(islice(_tensors(payload), MAX_ARGUMENTS))
         return cls(shapes=tuple(tuple(int(size) for size in t.shape) for t in tensors),
                    dtypes=tuple(str(t.dtype).removeprefix("torch.") for t in tensors),
                    devices=tuple(str(t.device) for t in tensors))
@@ -278,7 +279,11 @@ RULES: tuple[Callable[[str, ArgumentFacts], Diagnosis | None], ...] = (
 
 
 def diagnose(error_type: str, message: str, facts: ArgumentFacts | None = None) -> Diagnosis | None:
-    """The diagnosis of an error the student's code raised, or None when no rule knows it."""
+    """The diagnosis of an error the student's code raised, or None when no rule knows it.
+
+    ``error_type`` and ``message`` come from the sandbox (the student's own exception, described there):
+    the rules only read them; what a hidden check shows of the result is ``safe_cause``, never the message.
+    """
     if not isinstance(message, str) or not message:
         return None
     facts = facts or ArgumentFacts()
