@@ -17,6 +17,7 @@ import pytest
 from conftest import REPO
 from grader.api import check_notebook
 from grader.extract import extract_submission
+from grader.i18n import set_language
 from grader.judge import start_judge
 from grader.models import CheckResult, Verdict
 from grader.spec import load_assignment
@@ -173,3 +174,18 @@ def test_hidden_check_shows_the_diagnosis_without_the_error_message(float64_verd
                         "float32 tensors")
     assert lines[2].startswith("Hint: create new tensors with the input's dtype")
     assert "expected m1 and m2" not in result.message and "line 3" not in result.message
+
+
+def test_hidden_check_diagnosis_and_label_in_russian(tmp_path):
+    spec = load_assignment("hw2", REPO / "assignments")
+    path = notebook_with(HW2_CORRECT, HW2_FORWARD_CELL, FORWARD_FLOAT32_WEIGHTS, tmp_path, "float32_weights_ru")
+    try:
+        with start_judge(spec, include_hidden=True, device="cpu", allow_unisolated=True, lang="ru") as judge:
+            verdict = judge.grade([extract_submission(path, spec)])[0]
+    finally:
+        set_language("en")
+    result = check(student_view(verdict), "test_forward_by_hand_float64_single_image")
+    assert result.title == "forward_by_hand во float64: батч (3, 1, 28, 28) и батч из одного изображения"
+    assert result.message.splitlines()[1] == ("forward_by_hand(...): эта проверка передала тензоры float64, а ваш код "
+                                              "смешал их с тензорами float32")
+    assert result.message.splitlines()[2].startswith("Подсказка: создавайте новые тензоры с dtype входа")
