@@ -37,6 +37,24 @@ class CheckFailed(AssertionError):
         super().__init__(tr(message) + suffix)
 
 
+class PartialCredit(CheckFailed):
+    """A check's verdict that earns a share of its points: ``fraction`` in [0, 1] and the reason for the rest."""
+
+    def __init__(self, fraction: float, reason: str, hint: str | None = None, student_message: str | None = None):
+        self.fraction = min(max(float(fraction), 0.0), 1.0) if math.isfinite(float(fraction)) else 0.0
+        share = f"{self.fraction:.0%}"
+        super().__init__(tr("partial credit ({share}): {reason}", share=share, reason=tr(reason)), hint,
+                         tr("partial credit ({share}): {reason}", share=share, reason=tr(student_message))
+                         if student_message is not None else None)
+
+
+def score(fraction: float, reason: str, hint: str | None = None, student_message: str | None = None) -> None:
+    """End the check with ``fraction`` of its points; ``reason`` says what the rest was lost for.
+
+    A hidden check shows ``student_message`` (what is safe to say) in place of the reason."""
+    raise PartialCredit(fraction, reason, hint, student_message)
+
+
 def _a(name: str) -> str:
     return tr("an {name}", name=name) if name[:1].lower() in "aeiou" else tr("a {name}", name=name)
 
