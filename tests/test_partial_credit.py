@@ -69,3 +69,24 @@ def test_a_share_outside_zero_to_one_is_clipped():
     assert PartialCredit(1.7, "r").fraction == 1.0
     assert PartialCredit(-0.2, "r").fraction == 0.0
     assert PartialCredit(float("nan"), "r").fraction == 0.0
+
+
+def test_a_fit_short_of_the_bar_earns_a_share_and_one_that_did_not_learn_none():
+    from conftest import REPO
+    from grader.judge import start_judge
+    from grader.mutants import apply_all, as_submission, load_mistakes
+    from grader.spec import load_assignment
+
+    spec = load_assignment("hw5", REPO / "assignments")
+    mistakes = [mistake for mistake in load_mistakes(spec) if mistake.name in ("fit_lr_too_small", "fit_lr_zero")]
+    planted = apply_all(mistakes, spec.reference_solution())
+    with start_judge(spec, include_hidden=False, device="cpu", allow_unisolated=True) as judge:
+        verdicts = judge.grade([as_submission(mistake, planted[mistake.name], spec) for mistake in mistakes])
+    fits = {mistake.name: next(check for check in verdict.checks
+                               if check.name == "test_fit_reaches_90_percent_on_held_out_digits")
+            for mistake, verdict in zip(mistakes, verdicts)}
+    slow = fits["fit_lr_too_small"]
+    assert 0 < slow.score < slow.max_score and not slow.passed
+    assert slow.message.startswith("partial credit (")
+    assert "earns full points, 70% none" in slow.message
+    assert fits["fit_lr_zero"].score == 0
