@@ -106,7 +106,8 @@ def test_a_tensor_of_a_fixed_batch_made_in_the_function_is_diagnosed(tmp_path):
     verdict = check_notebook("hw2", notebook_with(HW2_CORRECT, HW2_FORWARD_CELL, FORWARD_FIXED_NOISE, tmp_path,
                                                   "fixed_noise"))
     message = check(verdict, "test_forward_by_hand_values").message
-    assert message.splitlines()[0] == "forward_by_hand(...): your code assumed a batch of 64; this check sent a batch of 4"
+    assert message.splitlines()[0] == ("forward_by_hand(...): your code assumed a batch of 64; this check sent a "
+                                       "batch of 4")
     assert "The size of tensor a (4) must match the size of tensor b (64)" in message
 
 
@@ -133,7 +134,8 @@ def test_backward_on_a_vector_is_diagnosed(tmp_path):
     verdict = check_notebook("hw3", notebook_with(HW3_CORRECT, HW3_QUADRATIC_CELL, QUADRATIC_NON_SCALAR, tmp_path,
                                                   "non_scalar"))
     message = check(verdict, "test_quadratic_grad_values").message
-    assert message.splitlines()[0] == "quadratic_grad(...): .backward() was called on a tensor with more than one element"
+    assert message.splitlines()[0] == ("quadratic_grad(...): .backward() was called on a tensor with more than one "
+                                       "element")
     assert "y.sum().backward()" in message.splitlines()[1]
     assert "grad can be implicitly created only for scalar outputs" in message
 

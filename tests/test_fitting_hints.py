@@ -85,7 +85,8 @@ def test_train_epoch_returning_a_tuple_is_told_to_return_one_value():
 
 @pytest.fixture(scope="module")
 def hw4() -> dict[str, Verdict]:
-    return grade_mutants("hw4", ["network_misnamed_output", "fc2_wrong_size", "sequential_output_wrong_size"], include_hidden=False)
+    return grade_mutants("hw4", ["network_misnamed_output", "fc2_wrong_size", "sequential_output_wrong_size"],
+                         include_hidden=False)
 
 
 def test_a_misnamed_layer_is_told_to_rename_it(hw4):

@@ -44,9 +44,11 @@ def hidden_texts(path: Path) -> tuple[dict[str, str], list[str]]:
         if isinstance(node, ast.Call):
             for keyword in node.keywords:
                 if keyword.arg == "what" and isinstance(keyword.value, ast.JoinedStr):
-                    errors.append(f"{label}:{keyword.value.lineno}: what= is an f-string; use tr(\"... {{field}} ...\")")
+                    errors.append(f"{label}:{keyword.value.lineno}: what= is an f-string; "
+                                  "use tr(\"... {field} ...\")")
                 if keyword.arg == "what" and isinstance(keyword.value, ast.Constant) and _is_prose(keyword.value.value):
-                    errors.append(f"{label}:{keyword.value.lineno}: what={keyword.value.value!r} is prose; wrap it in tr()")
+                    errors.append(f"{label}:{keyword.value.lineno}: what={keyword.value.value!r} is prose; "
+                                  "wrap it in tr()")
     return texts, errors
 
 

@@ -35,7 +35,8 @@ def _expect_linear(children, name, sizes, what, hint):
     child = children.get(name)
     if child is None:  # a naming mistake, not a sizes one: the hint says which layer to rename
         fail(tr("{what} has no layer named {name} (its layers: {layers})",
-                what=what, name=repr(name), layers=", ".join(children) or tr("none")), _rename_hint(children, name, sizes))
+                what=what, name=repr(name), layers=", ".join(children) or tr("none")),
+             _rename_hint(children, name, sizes))
     if child["class"] != "Linear":
         fail(tr("{what}.{name} is a {type}, expected an nn.Linear", what=what, name=name, type=child["class"]), hint)
     got = (child["attributes"].get("in_features"), child["attributes"].get("out_features"))
