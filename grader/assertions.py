@@ -44,7 +44,8 @@ class PartialCredit(CheckFailed):
         self.fraction = min(max(float(fraction), 0.0), 1.0) if math.isfinite(float(fraction)) else 0.0
         share = f"{self.fraction:.0%}"
         super().__init__(tr("partial credit ({share}): {reason}", share=share, reason=tr(reason)), hint,
-                         tr("partial credit ({share}): {reason}", share=share, reason=tr(student_message))
+                         # the share is in the score; a hidden check's text does not repeat a number from its inputs
+                         tr("partial credit: {reason}", reason=tr(student_message))
                          if student_message is not None else None)
 
 

@@ -58,7 +58,7 @@ def test_a_share_of_the_points_is_scored_stored_and_shown(course, tmp_path):
     others = sum(check.score for check in verdicts["bob"].checks if check.name != "test_answer_close")
     assert verdicts["bob"].score == others + 0.5
     shown = next(check for check in student_view(verdicts["bob"]).checks if check.name == "test_answer_close")
-    assert shown.message == "partial credit (25%): answer() is off by one\nHint: count again"
+    assert shown.message == "partial credit: answer() is off by one\nHint: count again"
     stored = {row.student: row for row in latest_results("toy", db_url=url)}
     assert stored["bob"].score == verdicts["bob"].score
 
