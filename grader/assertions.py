@@ -19,6 +19,7 @@ from typing import Any, Sequence
 
 import torch
 
+from grader import hints
 from grader.i18n import tr
 
 
@@ -36,12 +37,43 @@ class CheckFailed(AssertionError):
         super().__init__(tr(message) + suffix)
 
 
+class PartialCredit(CheckFailed):
+    """A check's verdict that earns a share of its points: ``fraction`` in [0, 1] and the reason for the rest."""
+
+    def __init__(self, fraction: float, reason: str, hint: str | None = None, student_message: str | None = None):
+        self.fraction = min(max(float(fraction), 0.0), 1.0) if math.isfinite(float(fraction)) else 0.0
+        share = f"{self.fraction:.0%}"
+        super().__init__(tr("partial credit ({share}): {reason}", share=share, reason=tr(reason)), hint,
+                         # the share is in the score; a hidden check's text does not repeat a number from its inputs
+                         tr("partial credit: {reason}", reason=tr(student_message))
+                         if student_message is not None else None)
+
+
+def score(fraction: float, reason: str, hint: str | None = None, student_message: str | None = None) -> None:
+    """End the check with ``fraction`` of its points; ``reason`` says what the rest was lost for.
+
+    A hidden check shows ``student_message`` (what is safe to say) in place of the reason."""
+    raise PartialCredit(fraction, reason, hint, student_message)
+
+
 def _a(name: str) -> str:
     return tr("an {name}", name=name) if name[:1].lower() in "aeiou" else tr("a {name}", name=name)
 
 
 def fail(message: str, hint: str | None = None, student_message: str | None = None) -> None:
     raise CheckFailed(message, hint, student_message)
+
+
+def _fail_seen(message: str, hint: str | None, student_message: str | None,
+               seen: "hints.Observation | None") -> None:
+    """``fail``, with the hint the student's result calls for in place of the check's, where there is one.
+    A hidden check's student message gets it only when it was read from the student's own result."""
+    if seen is None:
+        fail(message, hint, student_message)
+    error = CheckFailed(message, seen.hint, student_message if seen.safe else None)
+    if not seen.safe and student_message is not None:
+        error.student_message = CheckFailed(message, hint, student_message).student_message
+    raise error
 
 
 def describe_value(value: Any, limit: int = 6) -> str:
@@ -70,10 +102,11 @@ def describe_kind(value: Any) -> str:
     return _a(type(value).__name__)
 
 
-def _wrong_kind(what: str, kind: str, value: Any, hint: str | None) -> None:
-    fail(tr("{what} should return {kind}, but returned {value}", what=what, kind=kind, value=describe_value(value)),
-         hint, tr("{what} should return {kind}, but returned {value}", what=what, kind=kind,
-                  value=describe_kind(value)))
+def _wrong_kind(what: str, kind: str, value: Any, hint: str | None, seen: "hints.Observation | None" = None) -> None:
+    _fail_seen(tr("{what} should return {kind}, but returned {value}", what=what, kind=kind,
+                  value=describe_value(value)),
+               hint, tr("{what} should return {kind}, but returned {value}", what=what, kind=kind,
+                        value=describe_kind(value)), seen)
 
 
 def _format_number(x: Any) -> str:
@@ -89,14 +122,15 @@ def expect_type(value: Any, expected: type | tuple[type, ...], *, what: str, hin
     else:
         ok = isinstance(value, types)
     if not ok:
-        _wrong_kind(what, _a(tr(" or ").join(t.__name__ for t in types)), value, hint)
+        _wrong_kind(what, _a(tr(" or ").join(t.__name__ for t in types)), value, hint,
+                    hints.of_kind(value, none=False) if tuple not in types else None)
 
 
 def expect_tensor(value: Any, *, what: str, shape: Sequence[int] | None = None,
                   dtype: torch.dtype | None = None, device: torch.device | str | None = None,
                   hint: str | None = None) -> torch.Tensor:
     if not isinstance(value, torch.Tensor):
-        _wrong_kind(what, _a("torch.Tensor"), value, hint)
+        _wrong_kind(what, _a("torch.Tensor"), value, hint, hints.of_kind(value))
     if shape is not None and tuple(value.shape) != tuple(shape):
         fail(tr("{what}: shape is {shape}, expected {expected}", what=what, shape=tuple(value.shape),
                 expected=tuple(shape)), hint,
@@ -139,7 +173,7 @@ def expect_close(actual: Any, expected: Any, *, what: str, rtol: float = 1e-5, a
         expect_equal(actual, expected, what=what, show_expected=show_expected, hint=hint)
         return
     if isinstance(actual, bool) or not isinstance(actual, (int, float)):
-        _wrong_kind(what, _a("Python " + type(expected).__name__), actual, hint)
+        _wrong_kind(what, _a("Python " + type(expected).__name__), actual, hint, hints.of_kind(actual, none=False))
     if not math.isclose(actual, expected, rel_tol=rtol, abs_tol=atol) and not (
             math.isnan(actual) and math.isnan(expected)):
         shown = tr(", expected {expected}", expected=f"{expected:.6g}") if show_expected else ""
@@ -194,10 +228,11 @@ def _compare_values(actual: torch.Tensor, expected: torch.Tensor, *, what: str, 
     flat_index = int(torch.argmax(torch.where(bad, difference, torch.zeros_like(difference))).item())
     index = _unravel(flat_index, got.shape)
     shown = tr(", expected {expected}", expected=_format_number(want[index].item())) if show_expected else ""
-    fail(tr("{what}: {count} of {total} values differ; the largest difference is {difference} at index {index}, "
-            "where yours is {value}{shown}", what=what, count=int(bad.sum()), total=got.numel(),
-            difference=f"{float(difference.reshape(-1)[flat_index]):.4g}", index=index,
-            value=_format_number(got[index].item()), shown=shown), hint, _values_wrong(what))
+    _fail_seen(tr("{what}: {count} of {total} values differ; the largest difference is {difference} at index "
+                  "{index}, where yours is {value}{shown}", what=what, count=int(bad.sum()), total=got.numel(),
+                  difference=f"{float(difference.reshape(-1)[flat_index]):.4g}", index=index,
+                  value=_format_number(got[index].item()), shown=shown), hint, _values_wrong(what),
+               hints.of_values(got_f, want_f))
 
 
 def _not_right(what: str) -> str:
@@ -238,9 +273,10 @@ def expect_rows_sum_to_one(value: Any, *, what: str, dim: int = 1, atol: float =
         fail(message, hint, message)
     if bool(bad.any()):
         row = int(bad.reshape(-1).nonzero()[0])
-        fail(tr("{what}: rows do not sum to 1 ({count} of {total}; row {row} sums to {sum})", what=what,
-                count=int(bad.sum()), total=sums.numel(), row=row, sum=f"{float(sums.reshape(-1)[row]):.4g}"), hint,
-             tr("{what}: rows of your result do not sum to 1", what=what))
+        _fail_seen(tr("{what}: rows do not sum to 1 ({count} of {total}; row {row} sums to {sum})", what=what,
+                      count=int(bad.sum()), total=sums.numel(), row=row, sum=f"{float(sums.reshape(-1)[row]):.4g}"),
+                   hint, tr("{what}: rows of your result do not sum to 1", what=what),
+                   hints.of_row_sums(tensor, dim, atol))
 
 
 def expect_finite(value: Any, *, what: str, hint: str | None = None) -> None:

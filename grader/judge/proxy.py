@@ -17,6 +17,7 @@ import torch
 from grader import wire
 from grader.devices import child_device_settings, cuda_index, is_cuda
 from grader.i18n import tr
+from grader.judge.diagnosis import ArgumentFacts, Diagnosis, diagnose
 from grader.models import CellError, CellProgress, CellResult, ExtractedSubmission
 from grader.sandbox.host.connection import SubmissionConnection as Child
 from grader.sandbox.host.errors import CallTimeout, ChildGone, SandboxError
@@ -29,7 +30,26 @@ MAX_RESPAWNS = 4
 
 
 class StudentCodeFailed(AssertionError):
-    """The student's code raised, was missing, hung or crashed; the message says which."""
+    """The student's code raised, was missing, hung or crashed; the message says which.
+
+    ``diagnosis``: what the error means, read against the check's arguments (``grader.judge.diagnosis``),
+    when a rule knows it; ``what``: the call that failed, in the check's words.
+    """
+
+    def __init__(self, message: str, diagnosis: Diagnosis | None = None, what: str | None = None):
+        super().__init__(message)
+        self.diagnosis = diagnosis
+        self.what = what
+
+    @property
+    def safe_explanation(self) -> str | None:
+        """The diagnosis as a hidden check may show it: its family and the check's argument facts, its fix;
+        nothing from the error message. None when there is no diagnosis."""
+        if self.diagnosis is None:
+            return None
+        if self.what is None:  # a remote object's call: its name holds the student's class name
+            return self.diagnosis.safe_cause + "\n" + tr("Hint: {hint}", hint=self.diagnosis.fix)
+        return explain(self.what, self.diagnosis.safe_cause, self.diagnosis.fix)
 
 
 class StudentSession:
@@ -184,7 +204,9 @@ class StudentSession:
         return wire.Decoder(blobs, from_handle=lambda handle: Remote(self, handle, generation),
                             place_tensor=_place_tensor, deadline=self.reply_deadline)
 
-    def request(self, header: dict, payload: Any = None, what: str = "your code") -> Any:
+    def request(self, header: dict, payload: Any = None, what: str = "your code", safe_what: str | None = None) -> Any:
+        """One call into the sandbox. ``safe_what``: ``what`` when it is the check's own words (a hidden check's
+        message may show it); a remote object's ``what`` holds its class name, which the student chose."""
         if self.fatal:
             raise StudentCodeFailed(tr("{what} was not run: {reason}", what=what, reason=self.fatal))
         if self.out_of_time():
@@ -229,8 +251,18 @@ class StudentSession:
                                        "memory{where}{detail}", what=what, limit=self.limits.gpu_memory_mb,
                                        where=where, detail=f" ({first})" if first else ""))
         detail = f": {message}" if message else ""
-        raise StudentCodeFailed(tr("{what} raised {error}{detail}{where}", what=what,
-                                   error=error.get("type", tr("an error")), detail=detail, where=where))
+        error_type = str(error.get("type", tr("an error")))[:100]
+        raised = tr("{what} raised {error}{detail}{where}", what=what, error=error_type, detail=detail, where=where)
+        diagnosis = diagnose(error_type, message, ArgumentFacts.of(payload))
+        if diagnosis is None:
+            raise StudentCodeFailed(raised)
+        # The diagnosis first, in the student's language; torch's own words kept below it.
+        raise StudentCodeFailed(explain(what, diagnosis.cause, diagnosis.fix) + "\n" + raised, diagnosis, safe_what)
+
+
+def explain(what: str, cause: str, fix: str) -> str:
+    """A diagnosis as the student reads it: the call, the cause, and the fix as a hint."""
+    return tr("{what}: {cause}", what=what, cause=cause) + "\n" + tr("Hint: {hint}", hint=fix)
 
 
 _LINE_SUFFIX = re.compile(r", line (\d{1,9})$")
@@ -339,7 +371,7 @@ class StudentProxy:
 
         def call(*args: Any, **kwargs: Any) -> Any:
             return self._session.request(self._header("call", name=name), (list(args), kwargs),
-                                         what=f"{name}(...)")
+                                         what=f"{name}(...)", safe_what=f"{name}(...)")
 
         call.__name__ = name
         return call

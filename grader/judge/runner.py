@@ -25,7 +25,7 @@ from grader import notes
 from grader.devices import is_cuda
 from grader.errors import GraderError
 from grader.i18n import set_language, tr
-from grader.assertions import CheckFailed
+from grader.assertions import CheckFailed, PartialCredit
 from grader.judge.proxy import StudentCodeFailed, StudentProxy, StudentSession
 from grader.replay import ANSWERS_FILE, RecordingReference, ReplayReference
 from grader.models import CellProgress, CheckResult, ExtractedSubmission, Verdict, utcnow
@@ -128,6 +128,7 @@ class JudgePlugin:
         failure = run_check(item)
         passed = failure is None
         points = float(item.get_closest_marker("points").args[0])
+        earned = points if passed else points * failure.fraction if isinstance(failure, PartialCredit) else 0.0
         visibility = self.judge.visibility(item)
         # A passing check's message is what it noted (e.g. that a device check was skipped).
         message = "; ".join(notes.take()) if passed else failure_message(failure, visibility)
@@ -135,7 +136,7 @@ class JudgePlugin:
         if visibility == "hidden":  # the grader's own notes are safe; a failure says only what is safe
             student_message = message if passed else student_failure_message(failure)
         return CheckResult(name=item.name, title=check_title(item), visibility=visibility,
-                           score=points if passed else 0.0, max_score=points, passed=passed,
+                           score=round(earned, 6), max_score=points, passed=passed,
                            message=message, student_message=student_message,
                            seconds=time.perf_counter() - started)
 
@@ -221,8 +222,10 @@ def student_failure_message(error: BaseException) -> str:
     expected values, and no text the student's code produced (an exception's message can hold every
     input it was given)."""
     if isinstance(error, StudentCodeFailed):
-        return tr("your code failed while this check ran it (it raised an error, did not return in time or "
-                  "ended the process)")
+        generic = tr("your code failed while this check ran it (it raised an error, did not return in time or "
+                     "ended the process)")
+        # With a diagnosis: only its family and the shapes/dtypes/devices the check sent, nothing from the message.
+        return generic if error.safe_explanation is None else generic + "\n" + error.safe_explanation
     if isinstance(error, CheckFailed):
         if error.student_message is not None:
             return error.student_message[:2000]

@@ -25,6 +25,12 @@ from grader.sandbox.inside import factories
 TRAIN_SIZE = 1347          # the rest of the 1,797 digits (450) is held out for fit
 FIT_EPOCHS = 20
 FIT_BAR = 0.90
+FIT_FLOOR = 0.70           # fit's held-out accuracy from here to FIT_BAR earns a share of the points
+
+
+def fit_share(accuracy: float) -> float:
+    """The share of fit's points an accuracy earns: none below FIT_FLOOR, all from FIT_BAR, linear between."""
+    return round(min(max((accuracy - FIT_FLOOR) / (FIT_BAR - FIT_FLOOR), 0.0), 1.0), 2)
 UNTRAINED_BAR = 0.5        # an untrained or a label-blind classifier is near chance (the reference: at most 0.19)
 FIT_KEY_FILE = "fit_key.txt"   # in checks/hidden/, which only the grading machine holds
 MLP = [["fc1", "linear", 64, 32], ["relu", "relu"], ["fc2", "linear", 32, 10]]

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from grader.assertions import expect_close, expect_finite, expect_on_device, expect_rows_sum_to_one, expect_tensor
+from grader.i18n import tr
 from grader.seeding import manual_seed
 
 DEVICE_HINT = ("keep the result on the input's device: no .cpu() or .numpy(), and make new tensors with "
@@ -34,9 +35,9 @@ def test_sigmoid_large_magnitudes(student, reference, device):
         got = student.sigmoid(x)
         hint = ("for large |x|, e^x overflows to inf and inf / inf is nan: write sigmoid as 1 / (1 + exp(-x)) "
                 "(or use torch.sigmoid) and keep the input's shape and dtype.")
-        expect_tensor(got, what=f"sigmoid on {name}", shape=x.shape, dtype=x.dtype, hint=hint)
-        expect_finite(got, what=f"sigmoid on {name}", hint=hint)
-        expect_close(got, reference.sigmoid(x), what=f"sigmoid on {name}", hint=hint)
+        expect_tensor(got, what=tr("sigmoid on {name}", name=tr(name)), shape=x.shape, dtype=x.dtype, hint=hint)
+        expect_finite(got, what=tr("sigmoid on {name}", name=tr(name)), hint=hint)
+        expect_close(got, reference.sigmoid(x), what=tr("sigmoid on {name}", name=tr(name)), hint=hint)
 
 
 @pytest.mark.points(0.5)
@@ -53,12 +54,13 @@ def test_softmax_large_logits(student, reference, device):
             "x - x.max(dim=1, keepdim=True).values; the result does not change mathematically.")
     for name, logits in cases.items():
         got = student.softmax(logits)
-        expect_on_device(got, device, what=f"softmax on {name}", hint=DEVICE_HINT)
-        expect_finite(got, what=f"softmax on {name}", hint=hint)
-        expect_rows_sum_to_one(got, what=f"softmax on {name}", hint=hint)
+        expect_on_device(got, device, what=tr("softmax on {name}", name=tr(name)), hint=DEVICE_HINT)
+        expect_finite(got, what=tr("softmax on {name}", name=tr(name)), hint=hint)
+        expect_rows_sum_to_one(got, what=tr("softmax on {name}", name=tr(name)), hint=hint)
         # float32 carries about 1e-4 absolute precision at magnitude 1000; equally stable forms
         # (log-sum-exp, torch.softmax) differ from the reference by that much.
-        expect_close(got, reference.softmax(logits), what=f"softmax on {name}", rtol=1e-3, atol=1e-4, hint=hint)
+        expect_close(got, reference.softmax(logits), what=tr("softmax on {name}", name=tr(name)), rtol=1e-3,
+                     atol=1e-4, hint=hint)
 
 
 @pytest.mark.points(0.5)
@@ -72,8 +74,8 @@ def test_softmax_odd_shapes_float64(student, reference, device):
     }
     for name, logits in cases.items():
         got = student.softmax(logits)
-        expect_on_device(got, device, what=f"softmax on {name}", hint=DEVICE_HINT)
-        expect_close(got, reference.softmax(logits), what=f"softmax on {name}",
+        expect_on_device(got, device, what=tr("softmax on {name}", name=tr(name)), hint=DEVICE_HINT)
+        expect_close(got, reference.softmax(logits), what=tr("softmax on {name}", name=tr(name)),
                      rtol=1e-5, atol=1e-6 if logits.dtype == torch.float32 else 1e-12,
                      hint="normalise each row (dim=1, keepdim=True) for any batch size and number of classes, "
                           "and keep the input's dtype (do not call .float()).")
@@ -86,9 +88,9 @@ def test_forward_by_hand_flat_inputs(student, reference, device):
     images = torch.rand(5, 784, device=device)
     W1, b1, W2, b2 = make_network(device)
     got = student.forward_by_hand(images, W1, b1, W2, b2)
-    expect_on_device(got, device, what="forward_by_hand on (5, 784) images", hint=DEVICE_HINT)
+    expect_on_device(got, device, what=tr("forward_by_hand on (5, 784) images"), hint=DEVICE_HINT)
     expect_close(got, reference.forward_by_hand(images, W1, b1, W2, b2),
-                 what="forward_by_hand on (5, 784) images", rtol=1e-4, atol=1e-4,
+                 what=tr("forward_by_hand on (5, 784) images"), rtol=1e-4, atol=1e-4,
                  hint="accept both (B, 1, 28, 28) and (B, 784): images.reshape(images.shape[0], -1) works for "
                       "both, unpacking B, C, H, W = images.shape does not. Then h = sigmoid(x @ W1 + b1) and "
                       "h @ W2 + b2, with no activation on the output.")
@@ -103,7 +105,8 @@ def test_forward_by_hand_float64_single_image(student, reference, device):
         images = torch.rand(batch, 1, 28, 28, dtype=torch.float64, device=device)
         got = student.forward_by_hand(images, W1, b1, W2, b2)
         expect_close(got, reference.forward_by_hand(images, W1, b1, W2, b2),
-                     what=f"forward_by_hand on a ({batch}, 1, 28, 28) float64 batch", rtol=1e-9, atol=1e-10,
+                     what=tr("forward_by_hand on a ({batch}, 1, 28, 28) float64 batch", batch=batch),
+                     rtol=1e-9, atol=1e-10,
                      hint="compute sigmoid(x @ W1 + b1) @ W2 + b2 in the inputs' dtype (no .float()), and do "
                           "not squeeze the batch dimension away when B is 1: the result is (B, 10).")
 
@@ -115,11 +118,11 @@ def test_predict_proba_flat_float64(student, reference, device):
     images = torch.rand(7, 784, dtype=torch.float64, device=device)
     W1, b1, W2, b2 = make_network(device, dtype=torch.float64)
     got = student.predict_proba(images, W1, b1, W2, b2)
-    expect_on_device(got, device, what="predict_proba on (7, 784) float64 images", hint=DEVICE_HINT)
-    expect_rows_sum_to_one(got, what="predict_proba on (7, 784) float64 images",
+    expect_on_device(got, device, what=tr("predict_proba on (7, 784) float64 images"), hint=DEVICE_HINT)
+    expect_rows_sum_to_one(got, what=tr("predict_proba on (7, 784) float64 images"),
                            hint="predict_proba is softmax over each row of forward_by_hand's logits.")
     expect_close(got, reference.predict_proba(images, W1, b1, W2, b2),
-                 what="predict_proba on (7, 784) float64 images", rtol=1e-9, atol=1e-12,
+                 what=tr("predict_proba on (7, 784) float64 images"), rtol=1e-9, atol=1e-12,
                  hint="accept (B, 784) inputs, keep float64, and apply softmax over dim 1 to the logits.")
 
 
@@ -132,7 +135,7 @@ def test_predict_proba_large_logits(student, reference, device):
     got = student.predict_proba(images, W1, b1, W2, b2)
     hint = ("predict_proba is softmax(forward_by_hand(...)) over each row; with logits in the hundreds exp "
             "overflows unless your softmax subtracts each row's max first.")
-    expect_finite(got, what="predict_proba with large logits", hint=hint)
-    expect_rows_sum_to_one(got, what="predict_proba with large logits", hint=hint)
+    expect_finite(got, what=tr("predict_proba with large logits"), hint=hint)
+    expect_rows_sum_to_one(got, what=tr("predict_proba with large logits"), hint=hint)
     expect_close(got, reference.predict_proba(images, W1, b1, W2, b2),
-                 what="predict_proba with large logits", rtol=1e-3, atol=1e-4, hint=hint)
+                 what=tr("predict_proba with large logits"), rtol=1e-3, atol=1e-4, hint=hint)

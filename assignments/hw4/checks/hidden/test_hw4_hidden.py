@@ -11,6 +11,7 @@ import torch.nn.functional as F
 
 from grader.assertions import (expect_close, expect_equal, expect_on_device, expect_rows_sum_to_one, expect_tensor,
                                expect_type, fail, is_remote)
+from grader.i18n import tr
 from hw4_support import (FLATTEN_HINT, FORWARD_HINT, NETWORK_LINEARS, SIZES_HINT, STD_HINT, check_weights,
                          describe_module, load_check_weights, parameter_shapes, plain_state, short_description,
                          state_shapes)
@@ -112,7 +113,10 @@ def test_network_other_batches(student, reference, device):
         try:
             got = net(x.to(device))
         except AssertionError as error:
-            fail(f"{what}: {error}", FLATTEN_HINT if images else FORWARD_HINT)
+            # A diagnosed error: its safe explanation (the error's family, the shapes sent) and its own hint.
+            explanation = getattr(error, "safe_explanation", None)
+            fail(f"{what}: {error}", None if explanation else FLATTEN_HINT if images else FORWARD_HINT,
+                 tr("{what}: {cause}", what=what, cause=explanation) if explanation else None)
         expect_on_device(got, device, what=what,
                          hint="forward must keep its output on the input's device: no .cpu() inside forward, "
                               "and no tensors made without device=x.device")

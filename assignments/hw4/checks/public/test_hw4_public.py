@@ -25,21 +25,35 @@ NETWORK_LAYERS = [["flatten", "flatten"], ["fc1", "linear", 784, 128], ["relu1",
 SEQUENTIAL_NAMES = ["fc1", "relu1", "fc2", "relu2", "output", "softmax"]
 SEQUENTIAL_CLASSES = ["Linear", "ReLU", "Linear", "ReLU", "Linear", "Softmax"]
 SEQUENTIAL_SIZES = {"fc1": (784, 128), "fc2": (128, 64), "output": (64, 10)}
+SEQUENTIAL_SIZES_HINT = ("layer sizes are 784→128→64→10: fc1 = nn.Linear(784, 128), fc2 = nn.Linear(128, 64), "
+                         "output = nn.Linear(64, 10)")
 
 
 # helpers ------------------------------------------------------------------------------
 
 def _expect_linear(children, name, sizes, what, hint):
     child = children.get(name)
-    if child is None:
+    if child is None:  # a naming mistake, not a sizes one: the hint says which layer to rename
         fail(tr("{what} has no layer named {name} (its layers: {layers})",
-                what=what, name=repr(name), layers=", ".join(children) or tr("none")), hint)
+                what=what, name=repr(name), layers=", ".join(children) or tr("none")),
+             _rename_hint(children, name, sizes))
     if child["class"] != "Linear":
         fail(tr("{what}.{name} is a {type}, expected an nn.Linear", what=what, name=name, type=child["class"]), hint)
     got = (child["attributes"].get("in_features"), child["attributes"].get("out_features"))
     if got != tuple(sizes):
         fail(tr("{what}.{name} is Linear({got_in}, {got_out}), expected Linear({want_in}, {want_out})",
                 what=what, name=name, got_in=got[0], got_out=got[1], want_in=sizes[0], want_out=sizes[1]), hint)
+
+
+def _rename_hint(children, name, sizes):
+    """Which layer to rename: the one of the required sizes that is not under a required name, if any."""
+    for other, child in children.items():
+        attributes = child.get("attributes", {})
+        if child.get("class") == "Linear" and (attributes.get("in_features"), attributes.get("out_features")) == \
+                tuple(sizes) and other not in ("fc1", "fc2", "fc3", "output"):
+            return tr("your layer {other} has the right sizes, Linear({fan_in}, {fan_out}): rename it to {name}; the "
+                      "checks find layers by name", other=repr(other), fan_in=sizes[0], fan_out=sizes[1], name=name)
+    return tr("name the layer {name}: the checks find layers by name", name=name)
 
 
 def _reference_network(student, net, seed):
@@ -49,8 +63,11 @@ def _reference_network(student, net, seed):
                 for name, fan_in, fan_out in NETWORK_LINEARS for kind in ("weight", "bias")}
     if any(described.get(name) != shape for name, shape in expected.items()):
         shapes = ", ".join(f"{name} {tuple(shape)}" for name, shape in described.items())
+        same_sizes = sorted(map(tuple, described.values())) == sorted(map(tuple, expected.values()))
         fail(tr("your Network's parameters do not fit the required layers fc1, fc2, fc3 (yours: {shapes})",
-                shapes=shapes or tr("none")), SIZES_HINT)
+                shapes=shapes or tr("none")),
+             tr("the sizes are right but the names are not: call the layers fc1, fc2, fc3; the checks find "
+                "weights by name") if same_sizes else SIZES_HINT)
     state = check_weights(seed)
     load_check_weights(student, net, state, "Network()")
     model = factories.sequential(NETWORK_LAYERS)
@@ -141,7 +158,9 @@ def test_network_forward_images(student, reference):
     try:
         got = net(x)
     except AssertionError as error:
-        fail(tr("Network()(x) for x of shape {shape}: {error}", shape="(4, 1, 28, 28)", error=error), FLATTEN_HINT)
+        # A diagnosed error carries the hint for what went wrong; the flatten hint is for the rest.
+        fail(tr("Network()(x) for x of shape {shape}: {error}", shape="(4, 1, 28, 28)", error=error),
+             None if getattr(error, "diagnosis", None) else FLATTEN_HINT)
     _check_network_output(got, model, x, tr("Network()(x) for x of shape {shape}", shape="(4, 1, 28, 28)"))
 
 
@@ -166,7 +185,7 @@ def test_sequential_structure(student):
                 classes=classes, expected=SEQUENTIAL_CLASSES), hint)
     children = {child["name"]: child for child in description["children"]}
     for name, sizes in SEQUENTIAL_SIZES.items():
-        _expect_linear(children, name, sizes, "build_sequential()", SIZES_HINT)
+        _expect_linear(children, name, sizes, "build_sequential()", SEQUENTIAL_SIZES_HINT)
     dim = children["softmax"]["attributes"].get("dim")
     if dim not in (1, -1, None):
         fail(tr("build_sequential().softmax is nn.Softmax(dim={dim})", dim=dim),

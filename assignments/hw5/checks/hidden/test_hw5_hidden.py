@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import pytest
 
-from grader.assertions import expect_on_device, fail
+from grader.assertions import expect_on_device, fail, score
+from grader.i18n import tr
 from hw5_support import (
     FIT_BAR,
+    FIT_FLOOR,
     MLP_DROPOUT,
     clear_margin,
     expect_accuracy,
@@ -18,6 +20,7 @@ from hw5_support import (
     expect_trained_by_gradient,
     expect_weights,
     fit_accuracy,
+    fit_share,
     initial_state,
     same_weights,
     sample,
@@ -99,10 +102,16 @@ def test_fit_on_another_split_and_seed(student, device):
     """fit(X_train, y_train, epochs=20, seed=7) on another split: at least 90% on the held-out digits, learnt from the labels"""
     what = "fit(X_train, y_train, 20, 7)"
     accuracy, fitted = fit_accuracy(student, device, split_seed=1, fit_seed=7, what=what, key_purpose=1)
-    if accuracy < FIT_BAR:
+    hint = ("scale the inputs (X / 16) inside the model you return, use mini-batches, Adam (lr about 1e-3) "
+            "and all `epochs` epochs, and return the trained model; do not depend on one lucky seed")
+    if accuracy < FIT_FLOOR:
         fail(f"the model returned by fit with seed 7 on another split classifies {accuracy:.1%} of 450 "
-             f"held-out digits correctly; at least {FIT_BAR:.0%} is needed",
-             "scale the inputs (X / 16) inside the model you return, use mini-batches, Adam (lr about 1e-3) "
-             "and all `epochs` epochs, and return the trained model; do not depend on one lucky seed")
+             f"held-out digits correctly; at least {FIT_BAR:.0%} is needed", hint)
     expect_trained_by_gradient(student, device, fitted, fit_seed=7, what=what)
     expect_learns_from_labels(student, device, fitted, fit_seed=7, what=what)
+    if accuracy < FIT_BAR:  # learnt, but not enough: a share of the points (which the score shows anyway)
+        score(fit_share(accuracy),
+              tr("the model returned by fit with seed 7 on another split classifies {accuracy:.1%} of 450 "
+                 "held-out digits correctly; {bar:.0%} earns full points, {floor:.0%} none", accuracy=accuracy,
+                 bar=FIT_BAR, floor=FIT_FLOOR), hint,
+              tr("fit's model learnt, but not enough for full points on the held-out digits: a share of the points"))

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import pytest
 
-from grader.assertions import fail
+from grader.assertions import fail, score
 from grader.i18n import tr
 from hw5_support import (
     FIT_BAR,
+    FIT_FLOOR,
     MLP,
     MLP_DROPOUT,
     batch_losses,
@@ -20,6 +21,7 @@ from hw5_support import (
     expect_trained_by_gradient,
     expect_weights,
     fit_accuracy,
+    fit_share,
     initial_state,
     sample,
     student_epoch,
@@ -71,9 +73,16 @@ def test_fit_reaches_90_percent_on_held_out_digits(student, device):
     """fit(X_train, y_train, epochs=20, seed=0): at least 90% accuracy on 450 held-out digits, trained by gradient steps"""
     what = "fit(X_train, y_train, 20, 0)"
     accuracy, fitted = fit_accuracy(student, device, split_seed=0, fit_seed=0, what=what)
-    if accuracy < FIT_BAR:
+    if accuracy < FIT_FLOOR:
         fail(tr("the model returned by fit(X_train, y_train, 20, 0) classifies {accuracy:.1%} of 450 held-out "
                 "digits correctly; at least {bar:.0%} is needed", accuracy=accuracy, bar=FIT_BAR),
              "scale the inputs (X / 16) inside the model you return, use mini-batches, Adam (lr about 1e-3) "
              "and all `epochs` epochs, and return the trained model")
     expect_trained_by_gradient(student, device, fitted, fit_seed=0, what=what)
+    if accuracy < FIT_BAR:  # learnt, but not enough: a share of the points, after the other expectations held
+        score(fit_share(accuracy),
+              tr("the model returned by fit(X_train, y_train, 20, 0) classifies {accuracy:.1%} of 450 held-out "
+                 "digits correctly; {bar:.0%} earns full points, {floor:.0%} none", accuracy=accuracy, bar=FIT_BAR,
+                 floor=FIT_FLOOR),
+              hint="scale the inputs (X / 16) inside the model you return, use mini-batches, Adam (lr about 1e-3) "
+                   "and all `epochs` epochs, and return the trained model")
