@@ -24,7 +24,8 @@ from grader.verdicts import Grading
 
 __all__ = ["check_notebook", "grade_submissions", "latest_results", "student_result", "student_history",
            "export_results", "write_html_report", "validate_assignment", "ValidationReport", "MutantOutcome",
-           "sandbox_report", "doctor", "DoctorReport", "resolve_device", "release_assignment", "run_ci"]
+           "sandbox_report", "doctor", "DoctorReport", "resolve_device", "release_assignment", "run_ci",
+           "author_assignment"]
 
 
 def check_notebook(assignment: str, notebook: str | Path | None = None, device: str = "cpu",
@@ -226,3 +227,10 @@ def run_ci(*args, **kwargs):
 
     return ci(*args, **kwargs)
 
+
+
+def author_assignment(*args, **kwargs):
+    """What `grader author` does (``grader.authoring.author_assignment``)."""
+    from grader.authoring import author_assignment as author
+
+    return author(*args, **kwargs)

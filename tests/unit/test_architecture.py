@@ -44,7 +44,8 @@ def test_the_facade_exports_exactly_these_names():
     assert sorted(grader.api.__all__) == sorted([
         "check_notebook", "grade_submissions", "latest_results", "student_result", "student_history",
         "export_results", "write_html_report", "validate_assignment", "ValidationReport", "MutantOutcome",
-        "sandbox_report", "doctor", "DoctorReport", "resolve_device", "release_assignment", "run_ci"])
+        "sandbox_report", "doctor", "DoctorReport", "resolve_device", "release_assignment", "run_ci",
+        "author_assignment"])
     assert all(callable(getattr(grader.api, name)) for name in grader.api.__all__)
 
 

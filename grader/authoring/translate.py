@@ -1,0 +1,101 @@
+"""nbgrader's and otter's tests (statements and asserts on the student's globals) as trusted-side checks.
+
+Such a test was written to run inside the student's kernel. Here it runs in the judge: every
+name it reads that the master's own code defines is bound, first thing, through the proxy
+(``student.f`` for a function or class, ``student.get("x")`` for a value), so only data
+comes back from the student's process. Imports are the judge's own.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import textwrap
+from dataclasses import dataclass
+
+from grader.errors import GraderError
+
+
+@dataclass
+class StudentNames:
+    """What the master's code (everything but its tests) defines at the top level."""
+
+    callables: set[str]
+    values: set[str]
+    imported: set[str]
+
+    @classmethod
+    def of(cls, source: str, where: str) -> "StudentNames":
+        tree = parse(source, where)
+        callables, values, imported = set(), set(), set()
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                callables.add(node.name)
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                imported |= {(alias.asname or alias.name).split(".")[0] for alias in node.names}
+            else:
+                for child in ast.walk(node):
+                    if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Store):
+                        values.add(child.id)
+        return cls(callables, values - callables - imported, imported)
+
+    def used_by(self, code: str, where: str) -> list[str]:
+        """The student's names that ``code`` reads without binding them itself, in order of first use."""
+        tree = parse(code, where)
+        bound = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+                bound.add(node.id)
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                bound.add(node.name)
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                bound |= {(alias.asname or alias.name).split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.arg):
+                bound.add(node.arg)
+        used: list[str] = []
+        loads = sorted((node for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)),
+                       key=lambda node: (node.lineno, node.col_offset))
+        for node in loads:
+            name = node.id
+            if name in used or name in bound or hasattr(builtins, name) and name not in self.callables | self.values:
+                continue
+            if name in self.callables or name in self.values:
+                used.append(name)
+        return used
+
+    def binding(self, name: str, side: str = "student") -> str:
+        """How a check reaches ``name`` on ``side`` (student: through the proxy)."""
+        if side == "student" and name not in self.callables:
+            return f"student.get({name!r})"
+        return f"{side}.{name}"
+
+
+def parse(code: str, where: str) -> ast.Module:
+    try:
+        return ast.parse(code)
+    except SyntaxError as error:
+        raise GraderError(f"{where}: line {error.lineno}: {error.msg}; fix the master notebook's cell") from None
+
+
+def module_imports(source: str, where: str) -> list[str]:
+    """The top-level import statements of ``source``, for the checks' module."""
+    return [ast.unparse(node) for node in parse(source, where).body if isinstance(node, (ast.Import, ast.ImportFrom))]
+
+
+def statements_body(code: str, names: StudentNames, where: str) -> str:
+    """A check function's body that binds the student's names, then runs ``code`` as written."""
+    used = names.used_by(code, where)
+    lines = [f"{name} = {names.binding(name)}" for name in used]
+    lines.append(textwrap.dedent(code).strip() or "pass")
+    return textwrap.indent("\n".join(lines), "    ")
+
+
+def split_last_expression(code: str, where: str) -> tuple[str, str | None]:
+    """(the statements before, the last expression's source) when ``code`` ends with an expression."""
+    tree = parse(code, where)
+    if not tree.body or not isinstance(tree.body[-1], ast.Expr):
+        return code, None
+    last = tree.body[-1]
+    lines = code.splitlines()
+    before = "\n".join(lines[:last.lineno - 1])
+    return before, ast.get_source_segment(code, last.value)

@@ -1,0 +1,155 @@
+"""`grader author`: master notebooks (ours, nbgrader's, otter's) become assignment folders that validate,
+release and grade students' notebooks as each tool's own scoring rule says."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+from conftest import REPO, read_json, run_grader
+
+from grader.i18n import load_catalog
+
+MASTERS = Path(__file__).resolve().parent / "data" / "masters"
+
+
+def _i18n_scanner():
+    path = REPO / "tests" / "unit" / "test_i18n_catalogs.py"
+    spec = importlib.util.spec_from_file_location("_authoring_i18n_scan", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def author(master: str, course: Path, assignment: str, *extra: str):
+    return run_grader("author", str(MASTERS / master), str(course / "assignments" / assignment), *extra)
+
+
+def notebook_text(path: Path) -> str:
+    return "\n".join(cell.source for cell in nbformat.read(str(path), as_version=4).cells)
+
+
+def grade(course: Path, assignment: str, tmp_path: Path, *notebooks: Path) -> dict[str, dict]:
+    result = run_grader("grade", assignment, *map(str, notebooks), "--assignments", str(course / "assignments"),
+                        "--db", f"sqlite:///{tmp_path / 'g.db'}", "--json", str(tmp_path / "out.json"),
+                        "--workers", "1", "--device", "cpu", "--allow-unisolated")
+    assert result.returncode == 0, result.stdout + result.stderr
+    return {Path(item["submission"]).name: item for item in read_json(tmp_path / "out.json")}
+
+
+def student_notebook(path: Path, *cells: str) -> Path:
+    nbformat.write(new_notebook(cells=[new_code_cell(cell) for cell in cells]), str(path))
+    return path
+
+
+# --- our format -------------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def activations(tmp_path_factory) -> Path:
+    course = tmp_path_factory.mktemp("course")
+    result = author("activations.ipynb", course, "activations")
+    assert result.returncode == 0, result.stdout + result.stderr
+    return course
+
+
+def test_ours_writes_every_file_of_the_folder(activations):
+    home = activations / "assignments" / "activations"
+    written = sorted(path.relative_to(activations).as_posix() for path in activations.rglob("*") if path.is_file())
+    assert written == ["assignments/activations/README.md", "assignments/activations/activations.ipynb",
+                       "assignments/activations/assignment.toml",
+                       "assignments/activations/checks/hidden/test_activations_hidden.py",
+                       "assignments/activations/checks/public/messages.ru.toml",
+                       "assignments/activations/checks/public/test_activations_public.py",
+                       "assignments/activations/mistakes.toml", "reference_solutions/activations.py"]
+    assert "points = 4" in (home / "assignment.toml").read_text()
+    assert "## 2. `leaky_relu(x, slope)`" in (home / "README.md").read_text()
+    reference = (activations / "reference_solutions" / "activations.py").read_text()
+    assert "return torch.clamp(x, min=0)" in reference and "BEGIN SOLUTION" not in reference
+    assert "instructor's own scratch" not in reference
+
+
+def test_ours_template_has_stubs_and_prompts_but_no_solution_or_check(activations):
+    text = notebook_text(activations / "assignments" / "activations" / "activations.ipynb")
+    assert text.count("raise NotImplementedError") == 2
+    assert '"""Element-wise max(x, 0)."""' in text and "## 1. `relu(x)`" in text
+    for secret in ("torch.clamp", "torch.where", "grader:", "test_relu", "relu_keeps_negatives", "scratch"):
+        assert secret not in text, secret
+
+
+def test_ours_russian_catalogue_covers_the_public_texts(activations):
+    scanner = _i18n_scanner()
+    public = activations / "assignments" / "activations" / "checks" / "public"
+    scan = scanner.scan_source((public / "test_activations_public.py").read_text(), "public")
+    assert scan.errors == []
+    catalog = load_catalog(public / "messages.ru.toml")
+    assert scanner.catalog_problems(scan.texts, catalog, "messages.ru.toml") == []
+    assert catalog["relu zeroes the negative entries of a (3, 4) tensor"].startswith("relu обнуляет")
+
+
+def test_ours_folder_validates_with_the_declared_and_derived_mistakes(activations):
+    result = run_grader("validate", "activations", "--assignments", str(activations / "assignments"),
+                        "--device", "cpu")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "reference solution: 4/4" in result.stdout
+    assert "3/3 mutants caught" in result.stdout
+    assert "relu_keeps_negativ" in result.stdout and "leaky_relu_unsolved" in result.stdout
+
+
+def test_ours_folder_releases_without_solutions_or_hidden_checks(activations, tmp_path):
+    bundle = tmp_path / "bundle"
+    result = run_grader("release", "activations", str(bundle), "--assignments", str(activations / "assignments"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "public checks 2/2 on the reference, 2 hidden checks kept back" in result.stdout
+    everything = "\n".join(path.read_text(errors="replace") for path in bundle.rglob("*") if path.is_file())
+    for secret in ("torch.clamp(x, min=0)", "torch.where(x > 0", "test_leaky_relu_slope", "relu_keeps_negatives"):
+        assert secret not in everything, secret
+
+
+# --- --check ----------------------------------------------------------------------------------------------------
+
+def test_check_passes_on_a_folder_just_written(activations):
+    result = author("activations.ipynb", activations, "activations", "--check")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "matches" in result.stdout
+
+
+def test_check_names_each_file_that_drifted_and_exits_1(activations, tmp_path):
+    course = tmp_path / "course"
+    shutil.copytree(activations, course)
+    hidden = course / "assignments" / "activations" / "checks" / "hidden" / "test_activations_hidden.py"
+    hidden.write_text(hidden.read_text().replace("0.1", "0.2"))
+    (course / "reference_solutions" / "activations.py").unlink()
+    (course / "assignments" / "activations" / "checks" / "public" / "test_old.py").write_text("")
+    result = author("activations.ipynb", course, "activations", "--check")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "checks/hidden/test_activations_hidden.py: differs" in result.stdout
+    assert "reference_solutions/activations.py: missing" in result.stdout
+    assert "checks/public/test_old.py: not made by the master" in result.stdout
+    assert "README.md" not in result.stdout
+
+
+def test_check_sees_a_master_changed_since_the_folder_was_written(activations, tmp_path):
+    master = nbformat.read(str(MASTERS / "activations.ipynb"), as_version=4)
+    master.cells[4].source = master.cells[4].source.replace("min=0", "min=0.0")
+    changed = tmp_path / "activations.ipynb"
+    nbformat.write(master, str(changed))
+    result = run_grader("author", str(changed), str(activations / "assignments" / "activations"), "--check")
+    assert result.returncode == 1
+    assert "reference_solutions/activations.py: differs" in result.stdout
+    assert "mistakes.toml: differs" in result.stdout  # the stub mistake's find text follows the solution
+
+
+def test_a_master_without_markers_is_one_line_naming_it(tmp_path):
+    plain = student_notebook(tmp_path / "plain.ipynb", "x = 1")
+    result = run_grader("author", str(plain), str(tmp_path / "assignments" / "plain"))
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith(f"error: {plain}: no grader, nbgrader or otter markers found")
+    assert "Traceback" not in result.stderr
