@@ -153,3 +153,72 @@ def test_a_master_without_markers_is_one_line_naming_it(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip().startswith(f"error: {plain}: no grader, nbgrader or otter markers found")
     assert "Traceback" not in result.stderr
+
+
+# --- nbgrader's format ------------------------------------------------------------------------------------------
+
+NBGRADER_CORRECT = ['import torch', '''def squares(n):
+    if n < 1:
+        raise ValueError("n must be at least 1")
+    return [i * i for i in range(1, n + 1)]''', '''def normalize(x):
+    return x / x.pow(2).sum().sqrt()
+
+answer = 42''']
+# squares right but no ValueError; normalize right on the visible test only (row-wise norms); answer wrong
+NBGRADER_WRONG = ['import torch', '''def squares(n):
+    return [i * i for i in range(1, n + 1)]''', '''def normalize(x):
+    return x / x.pow(2).sum(dim=-1, keepdim=True).sqrt()
+
+answer = 41''']
+
+
+@pytest.fixture(scope="module")
+def nbgrader_course(tmp_path_factory) -> Path:
+    course = tmp_path_factory.mktemp("nbgrader")
+    result = author("nbgrader_squares.ipynb", course, "squares")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "(nbgrader format): 4 checks, 5 points" in result.stdout
+    return course
+
+
+def test_nbgrader_template_keeps_visible_tests_but_no_solution_or_hidden_test(nbgrader_course):
+    text = notebook_text(nbgrader_course / "assignments" / "squares" / "squares.ipynb")
+    assert "assert squares(2) == [1, 4]" in text and "torch.tensor([0.6, 0.8])" in text
+    assert text.count("raise NotImplementedError") == 3
+    for secret in ("range(1, n + 1)", "torch.linalg.norm", "answer = 42", "y / 5.0", "HIDDEN TESTS"):
+        assert secret not in text, secret
+
+
+def test_nbgrader_tests_reach_the_students_names_through_the_proxy(nbgrader_course):
+    checks = nbgrader_course / "assignments" / "squares" / "checks"
+    public = (checks / "public" / "test_squares_public.py").read_text()
+    assert "squares = student_callable(student.squares)" in public
+    assert "answer = student.get('answer')" in public
+    hidden = (checks / "hidden" / "test_squares_hidden.py").read_text()
+    assert "from grader.authoring.nose_tools import assert_equal" in hidden
+    assert "assert torch.allclose(normalize(y), y / 5.0)" in hidden
+
+
+def test_nbgrader_folder_validates_and_releases(nbgrader_course, tmp_path):
+    result = run_grader("validate", "squares", "--assignments", str(nbgrader_course / "assignments"),
+                        "--device", "cpu")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "reference solution: 5/5" in result.stdout and "2/2 mutants caught" in result.stdout
+    result = run_grader("release", "squares", str(tmp_path / "bundle"), "--assignments",
+                        str(nbgrader_course / "assignments"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    everything = "\n".join(path.read_text(errors="replace") for path in (tmp_path / "bundle").rglob("*")
+                           if path.is_file())
+    for secret in ("range(1, n + 1)", "torch.linalg.norm", "y / 5.0", "test_normalize_tests"):
+        assert secret not in everything, secret
+
+
+def test_nbgrader_grade_cells_pass_or_fail_whole(nbgrader_course, tmp_path):
+    correct = student_notebook(tmp_path / "correct.ipynb", *NBGRADER_CORRECT)
+    wrong = student_notebook(tmp_path / "wrong.ipynb", *NBGRADER_WRONG)
+    verdicts = grade(nbgrader_course, "squares", tmp_path, correct, wrong)
+    assert verdicts["correct.ipynb"]["score"] == verdicts["correct.ipynb"]["max_score"] == 5
+    passed = {check["name"]: check["passed"] for check in verdicts["wrong.ipynb"]["checks"]}
+    assert passed == {"test_correct_squares": True, "test_squares_invalid_input": False,
+                      "test_normalize_tests": False, "test_the_answer": False}
+    assert verdicts["wrong.ipynb"]["score"] == 1  # the normalize cell's visible test passed: still 0 of its 2

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import re
 import textwrap
 from dataclasses import dataclass
 
@@ -65,8 +66,8 @@ class StudentNames:
 
     def binding(self, name: str, side: str = "student") -> str:
         """How a check reaches ``name`` on ``side`` (student: through the proxy)."""
-        if side == "student" and name not in self.callables:
-            return f"student.get({name!r})"
+        if side == "student":
+            return f"student_callable(student.{name})" if name in self.callables else f"student.get({name!r})"
         return f"{side}.{name}"
 
 
@@ -82,8 +83,17 @@ def module_imports(source: str, where: str) -> list[str]:
     return [ast.unparse(node) for node in parse(source, where).body if isinstance(node, (ast.Import, ast.ImportFrom))]
 
 
+NOSE = re.compile(r"^(\s*)from\s+nose\.tools\s+import\b", re.MULTILINE)
+
+
+def without_nose(code: str) -> str:
+    """``from nose.tools import ...`` (dead on Python 3.12) from our equivalents."""
+    return NOSE.sub(r"\1from grader.authoring.nose_tools import", code)
+
+
 def statements_body(code: str, names: StudentNames, where: str) -> str:
     """A check function's body that binds the student's names, then runs ``code`` as written."""
+    code = without_nose(code)
     used = names.used_by(code, where)
     lines = [f"{name} = {names.binding(name)}" for name in used]
     lines.append(textwrap.dedent(code).strip() or "pass")

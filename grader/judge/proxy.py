@@ -203,8 +203,10 @@ class StudentSession:
                                        "memory{where}{detail}", what=what, limit=self.limits.gpu_memory_mb,
                                        where=where, detail=f" ({first})" if first else ""))
         detail = f": {message}" if message else ""
-        raise StudentCodeFailed(tr("{what} raised {error}{detail}{where}", what=what,
-                                   error=error.get("type", tr("an error")), detail=detail, where=where))
+        failure = StudentCodeFailed(tr("{what} raised {error}{detail}{where}", what=what,
+                                       error=error.get("type", tr("an error")), detail=detail, where=where))
+        failure.student_error_type = str(error.get("type", ""))  # grader.authoring.runtime raises it as that type
+        raise failure
 
 
 def _cell_error(error: Any) -> CellError | None:

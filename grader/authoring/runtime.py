@@ -1,0 +1,77 @@
+"""What the checks written from nbgrader's and otter's tests use on the trusted side.
+
+- :func:`student_callable`: the student's function through the proxy, raising, when the student's
+  code raises a built-in exception, an exception of that type, so a test's ``except ValueError:``
+  or ``assert_raises(ValueError, ...)`` works as it did in the student's kernel;
+- :func:`expect_same_output`: an otter test case that ends with an expression passes when the
+  student's value is the reference's (otter compares the printed output of the same expression).
+"""
+
+from __future__ import annotations
+
+import builtins
+import math
+from typing import Any, Callable
+
+import torch
+
+from grader.assertions import describe_value, expect_close, fail
+from grader.i18n import tr
+from grader.judge.proxy import StudentCodeFailed
+
+_NOT_RAISED_AS = {"SystemExit", "KeyboardInterrupt", "GeneratorExit", "BaseException"}
+_as_student_failure: dict[str, type] = {}
+
+
+def _failure_type(name: str) -> type | None:
+    """An exception type that is both the built-in ``name`` and a StudentCodeFailed (its message stays
+    the proxy's, and the judge treats an uncaught one as the student's code failing)."""
+    builtin = getattr(builtins, name, None)
+    if name in _NOT_RAISED_AS or not (isinstance(builtin, type) and issubclass(builtin, BaseException)):
+        return None
+    if name not in _as_student_failure:
+        try:
+            _as_student_failure[name] = type(name, (builtin, StudentCodeFailed), {})
+        except TypeError:  # a built-in whose layout cannot be combined (OSError and its kind)
+            _as_student_failure[name] = None
+    return _as_student_failure[name]
+
+
+def student_callable(function: Callable[..., Any]) -> Callable[..., Any]:
+    def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except StudentCodeFailed as failure:
+            kind = _failure_type(getattr(failure, "student_error_type", None) or "")
+            if kind is None:
+                raise
+            raise kind(str(failure)) from None
+
+    call.__name__ = getattr(function, "__name__", "student_function")
+    return call
+
+
+def _same(got: Any, want: Any) -> bool:
+    if isinstance(want, torch.Tensor) or isinstance(got, torch.Tensor):
+        return (isinstance(got, torch.Tensor) and isinstance(want, torch.Tensor) and got.shape == want.shape
+                and got.dtype == want.dtype and torch.allclose(got.cpu(), want.cpu(), rtol=1e-5, atol=1e-8,
+                                                               equal_nan=True))
+    if isinstance(want, float) and isinstance(got, (int, float)) and not isinstance(got, bool):
+        return math.isclose(got, want, rel_tol=1e-9, abs_tol=1e-12) or (math.isnan(got) and math.isnan(want))
+    if isinstance(want, (list, tuple)):
+        return (type(got) is type(want) and len(got) == len(want)
+                and all(_same(a, b) for a, b in zip(got, want)))
+    if isinstance(want, dict):
+        return (isinstance(got, dict) and got.keys() == want.keys()
+                and all(_same(got[key], want[key]) for key in want))
+    return type(got) is type(want) and got == want
+
+
+def expect_same_output(got: Any, want: Any, *, what: str, show_expected: bool = False) -> None:
+    if isinstance(want, torch.Tensor) and isinstance(got, torch.Tensor) and got.dtype == want.dtype:
+        expect_close(got, want, what=what, rtol=1e-5, atol=1e-8, check_device=False, show_expected=show_expected)
+        return
+    if not _same(got, want):
+        shown = tr(", expected {expected}", expected=repr(want)) if show_expected else ""
+        fail(tr("{what} gives {value}{shown}; that is not the expected output", what=what,
+                value=describe_value(got), shown=shown))
