@@ -222,3 +222,64 @@ def test_nbgrader_grade_cells_pass_or_fail_whole(nbgrader_course, tmp_path):
     assert passed == {"test_correct_squares": True, "test_squares_invalid_input": False,
                       "test_normalize_tests": False, "test_the_answer": False}
     assert verdicts["wrong.ipynb"]["score"] == 1  # the normalize cell's visible test passed: still 0 of its 2
+
+
+# --- otter's format ---------------------------------------------------------------------------------------------
+
+OTTER_CORRECT = ["import torch", "def square(x):\n    return x ** 2", "total = sum(range(1, 11))",
+                 "def mean_abs(x):\n    return x.abs().sum() / x.numel()"]
+# square turns integers into floats (only the hidden case sees it); total is off by one
+OTTER_WRONG = ["import torch", "def square(x):\n    return x ** 2.0", "total = 54",
+               "def mean_abs(x):\n    return x.abs().mean()"]
+
+
+@pytest.fixture(scope="module")
+def otter_course(tmp_path_factory) -> Path:
+    course = tmp_path_factory.mktemp("otter")
+    result = author("otter_means.ipynb", course, "means")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "(otter format): 5 checks, 5 points" in result.stdout
+    return course
+
+
+def test_otter_template_has_prompts_and_stubs_but_no_solution_or_test(otter_course):
+    text = notebook_text(otter_course / "assignments" / "means" / "means.ipynb")
+    assert "**Question 2.**" in text and "total = ..." in text and text.count("raise NotImplementedError") == 2
+    for secret in ("x * x", "55", "x.abs().mean()", "torch.arange(4)", "BEGIN", "name: q1"):
+        assert secret not in text, secret
+
+
+def test_otter_question_points_are_split_over_its_test_cases(otter_course):
+    checks = otter_course / "assignments" / "means" / "checks"
+    public = (checks / "public" / "test_means_public.py").read_text()
+    hidden = (checks / "hidden" / "test_means_hidden.py").read_text()
+    assert public.count("@pytest.mark.points(0.6666666666666666)") == 2  # q1: 2 points over 3 cases
+    assert hidden.count("@pytest.mark.points(0.6666666666666666)") == 1
+    assert "@pytest.mark.points(2)\ndef test_q2_2" in hidden  # its test config gives 2 of q2's 3
+    assert "@pytest.mark.points(1)\ndef test_q2_1" in public  # the case without points gets what is left
+    assert "student.get('total')" in public and "student_callable(student.square)" in public
+    reference = (otter_course / "reference_solutions" / "means.py").read_text()
+    assert "# %matplotlib inline" in reference and "total = 55\n" in reference
+
+
+def test_otter_folder_validates_and_releases(otter_course, tmp_path):
+    result = run_grader("validate", "means", "--assignments", str(otter_course / "assignments"), "--device", "cpu")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "reference solution: 5/5" in result.stdout and "2/2 mutants caught" in result.stdout
+    result = run_grader("release", "means", str(tmp_path / "bundle"), "--assignments",
+                        str(otter_course / "assignments"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    everything = "\n".join(path.read_text(errors="replace") for path in (tmp_path / "bundle").rglob("*")
+                           if path.is_file() and path.name != "reference_answers.json")
+    for secret in ("x * x", "x.abs().mean()", "torch.arange(4)", "test_q2_2", "-8.0"):
+        assert secret not in everything, secret
+
+
+def test_otter_scores_each_passing_test_case_its_share(otter_course, tmp_path):
+    correct = student_notebook(tmp_path / "correct.ipynb", *OTTER_CORRECT)
+    wrong = student_notebook(tmp_path / "wrong.ipynb", *OTTER_WRONG)
+    verdicts = grade(otter_course, "means", tmp_path, correct, wrong)
+    assert verdicts["correct.ipynb"]["score"] == pytest.approx(5)
+    passed = {check["name"]: check["passed"] for check in verdicts["wrong.ipynb"]["checks"]}
+    assert passed == {"test_q1_1": True, "test_q1_2": True, "test_q1_3": False, "test_q2_1": False, "test_q2_2": True}
+    assert verdicts["wrong.ipynb"]["score"] == pytest.approx(2 * 2 / 3 + 2)

@@ -43,7 +43,7 @@ class Master(BaseModel):
 
     @property
     def points(self) -> float:
-        return round(sum(check.points for check in self.checks), 6)
+        return sum(check.points for check in self.checks)
 
     def readme(self) -> str:
         """The student README: the master's Markdown cells, in order."""

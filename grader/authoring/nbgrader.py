@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 
 from grader.authoring.model import AuthoredCheck, Master, TemplateCell
-from grader.authoring.regions import STUB, Region, split_solutions, unsolved_mistakes
+from grader.authoring.regions import STUB, Region, split_solutions, unsolved_mistakes, without_magics
 from grader.authoring.translate import StudentNames, module_imports, statements_body
 from grader.errors import GraderError
 from grader.mutants import PlantedMistake
@@ -91,7 +91,7 @@ def read(cells: list[dict], assignment: str, where: str) -> Master:
             template.append(TemplateCell(kind="code", source=split.template))
         reference.append(split.reference)
         regions += split.regions
-    reference_source = "\n\n\n".join(part for part in reference if part.strip()) + "\n"
+    reference_source = without_magics("\n\n\n".join(part for part in reference if part.strip()) + "\n")
     names = StudentNames.of(reference_source, f"{where} (its solution and code cells)")
     checks, taken, used = [], set(), set()
     for meta, code, here in tests:

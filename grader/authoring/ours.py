@@ -18,7 +18,7 @@ import re
 import tomllib
 
 from grader.authoring.model import AuthoredCheck, Master, TemplateCell
-from grader.authoring.regions import split_solutions, unsolved_mistakes
+from grader.authoring.regions import split_solutions, unsolved_mistakes, without_magics
 from grader.authoring.translate import StudentNames, module_imports, parse
 from grader.errors import GraderError
 from grader.mutants import PlantedMistake
@@ -68,7 +68,7 @@ def read(cells: list[dict], assignment: str, where: str) -> Master:
             template.append(TemplateCell(kind="code", source=split.template))
             reference.append(split.reference)
             regions += split.regions
-    reference_source = "\n\n\n".join(part for part in reference if part.strip()) + "\n"
+    reference_source = without_magics("\n\n\n".join(part for part in reference if part.strip()) + "\n")
     names = StudentNames.of(reference_source, f"{where} (its code cells)")
     declared = config.pop("mistake", [])
     used = {name for check in checks for name in names.callables if re.search(rf"\.{name}\(", check.code)}

@@ -103,3 +103,12 @@ def unsolved_mistakes(reference: str, regions: list[Region], used: set[str]) -> 
         mistakes.append({"name": name, "description": f"{region.function} left as the template's stub",
                          "edit": [edit]})
     return mistakes
+
+
+MAGIC = re.compile(r"^([%!].*)$", re.MULTILINE)
+
+
+def without_magics(source: str) -> str:
+    """IPython magics and shell lines (``%matplotlib inline``, ``!pip ...``) commented out: the reference
+    solution is a ``.py`` file, and the grader never runs them for students either."""
+    return MAGIC.sub(r"# \1", source)

@@ -55,7 +55,7 @@ def _spec(master: Master) -> dict:
 
 
 def _number(value: float) -> int | float:
-    return int(value) if float(value).is_integer() else value
+    return int(round(value)) if abs(value - round(value)) < 1e-9 else value
 
 
 def _template(master: Master) -> str:
