@@ -163,13 +163,23 @@ NBGRADER_CORRECT = ['import torch', '''def squares(n):
     return [i * i for i in range(1, n + 1)]''', '''def normalize(x):
     return x / x.pow(2).sum().sqrt()
 
-answer = 42''']
+answer = 42''', '''class Doubler(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.scale = 2.0
+
+    def forward(self, x):
+        return self.scale * x''']
 # squares right but no ValueError; normalize right on the visible test only (row-wise norms); answer wrong
 NBGRADER_WRONG = ['import torch', '''def squares(n):
     return [i * i for i in range(1, n + 1)]''', '''def normalize(x):
     return x / x.pow(2).sum(dim=-1, keepdim=True).sqrt()
 
-answer = 41''']
+answer = 41''', '''class Doubler(torch.nn.Module):
+    scale = 3.0
+
+    def forward(self, x):
+        return x + x''']
 
 
 @pytest.fixture(scope="module")
@@ -177,15 +187,15 @@ def nbgrader_course(tmp_path_factory) -> Path:
     course = tmp_path_factory.mktemp("nbgrader")
     result = author("nbgrader_squares.ipynb", course, "squares")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "(nbgrader format): 4 checks, 5 points" in result.stdout
+    assert "(nbgrader format): 5 checks, 6 points" in result.stdout
     return course
 
 
 def test_nbgrader_template_keeps_visible_tests_but_no_solution_or_hidden_test(nbgrader_course):
     text = notebook_text(nbgrader_course / "assignments" / "squares" / "squares.ipynb")
     assert "assert squares(2) == [1, 4]" in text and "torch.tensor([0.6, 0.8])" in text
-    assert text.count("raise NotImplementedError") == 3
-    for secret in ("range(1, n + 1)", "torch.linalg.norm", "answer = 42", "y / 5.0", "HIDDEN TESTS"):
+    assert text.count("raise NotImplementedError") == 4
+    for secret in ("range(1, n + 1)\n", "torch.linalg.norm", "answer = 42", "y / 5.0", "HIDDEN TESTS", "self.scale = 2.0"):
         assert secret not in text, secret
 
 
@@ -193,23 +203,26 @@ def test_nbgrader_tests_reach_the_students_names_through_the_proxy(nbgrader_cour
     checks = nbgrader_course / "assignments" / "squares" / "checks"
     public = (checks / "public" / "test_squares_public.py").read_text()
     assert "squares = student_callable(student.squares)" in public
-    assert "answer = student.get('answer')" in public
+    assert "answer = student_value(student.get('answer'))" in public
     hidden = (checks / "hidden" / "test_squares_hidden.py").read_text()
     assert "from grader.authoring.nose_tools import assert_equal" in hidden
     assert "assert torch.allclose(normalize(y), y / 5.0)" in hidden
+    # a later cell uses a helper an earlier test cell defined, as in the kernel
+    assert "def expected_squares(n):" in public.split("def test_the_answer")[1]
+    assert "Doubler = student_callable(student.Doubler)" in public
 
 
 def test_nbgrader_folder_validates_and_releases(nbgrader_course, tmp_path):
     result = run_grader("validate", "squares", "--assignments", str(nbgrader_course / "assignments"),
                         "--device", "cpu")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "reference solution: 5/5" in result.stdout and "2/2 mutants caught" in result.stdout
+    assert "reference solution: 6/6" in result.stdout and "2/2 mutants caught" in result.stdout
     result = run_grader("release", "squares", str(tmp_path / "bundle"), "--assignments",
                         str(nbgrader_course / "assignments"))
     assert result.returncode == 0, result.stdout + result.stderr
     everything = "\n".join(path.read_text(errors="replace") for path in (tmp_path / "bundle").rglob("*")
                            if path.is_file())
-    for secret in ("range(1, n + 1)", "torch.linalg.norm", "y / 5.0", "test_normalize_tests"):
+    for secret in ("torch.linalg.norm", "y / 5.0", "test_normalize_tests", "self.scale = 2.0"):
         assert secret not in everything, secret
 
 
@@ -217,10 +230,10 @@ def test_nbgrader_grade_cells_pass_or_fail_whole(nbgrader_course, tmp_path):
     correct = student_notebook(tmp_path / "correct.ipynb", *NBGRADER_CORRECT)
     wrong = student_notebook(tmp_path / "wrong.ipynb", *NBGRADER_WRONG)
     verdicts = grade(nbgrader_course, "squares", tmp_path, correct, wrong)
-    assert verdicts["correct.ipynb"]["score"] == verdicts["correct.ipynb"]["max_score"] == 5
+    assert verdicts["correct.ipynb"]["score"] == verdicts["correct.ipynb"]["max_score"] == 6
     passed = {check["name"]: check["passed"] for check in verdicts["wrong.ipynb"]["checks"]}
     assert passed == {"test_correct_squares": True, "test_squares_invalid_input": False,
-                      "test_normalize_tests": False, "test_the_answer": False}
+                      "test_normalize_tests": False, "test_the_answer": False, "test_doubler_tests": False}
     assert verdicts["wrong.ipynb"]["score"] == 1  # the normalize cell's visible test passed: still 0 of its 2
 
 
@@ -257,7 +270,7 @@ def test_otter_question_points_are_split_over_its_test_cases(otter_course):
     assert hidden.count("@pytest.mark.points(0.6666666666666666)") == 1
     assert "@pytest.mark.points(2)\ndef test_q2_2" in hidden  # its test config gives 2 of q2's 3
     assert "@pytest.mark.points(1)\ndef test_q2_1" in public  # the case without points gets what is left
-    assert "student.get('total')" in public and "student_callable(student.square)" in public
+    assert "student_value(student.get('total'))" in public and "student_callable(student.square)" in public
     reference = (otter_course / "reference_solutions" / "means.py").read_text()
     assert "# %matplotlib inline" in reference and "total = 55\n" in reference
 

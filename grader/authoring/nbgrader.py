@@ -17,7 +17,8 @@ import re
 
 from grader.authoring.model import AuthoredCheck, Master, TemplateCell
 from grader.authoring.regions import STUB, Region, split_solutions, unsolved_mistakes, without_magics
-from grader.authoring.translate import StudentNames, module_imports, statements_body
+from grader.authoring.translate import (StudentNames, module_imports, statements_body, top_level_definitions,
+                                        unbound_names, without_nose)
 from grader.errors import GraderError
 from grader.mutants import PlantedMistake
 
@@ -94,7 +95,10 @@ def read(cells: list[dict], assignment: str, where: str) -> Master:
     reference_source = without_magics("\n\n\n".join(part for part in reference if part.strip()) + "\n")
     names = StudentNames.of(reference_source, f"{where} (its solution and code cells)")
     checks, taken, used = [], set(), set()
-    for meta, code, here in tests:
+    earlier: list[tuple[set[str], str]] = []  # what earlier test cells define: in the kernel, later cells see it
+    for meta, cell_code, here in tests:
+        code = _with_earlier_definitions(cell_code, earlier, here)
+        earlier += top_level_definitions(without_nose(cell_code), here)
         grade_id = str(meta.get("grade_id") or f"cell{len(checks) + 1}")
         try:
             points = float(meta.get("points") or 0)
@@ -117,3 +121,20 @@ def read(cells: list[dict], assignment: str, where: str) -> Master:
     config = {"title": title or assignment}
     return Master(id=assignment, format="nbgrader", config=config, template=template, reference=reference_source,
                   imports=module_imports(reference_source, where), checks=checks, mistakes=mistakes)
+
+
+def _with_earlier_definitions(code: str, earlier: list[tuple[set[str], str]], where: str) -> str:
+    """``code`` after the definitions of earlier test cells it reads (and those they read)."""
+    needed = set(unbound_names(without_nose(code), where))
+    chosen: set[int] = set()
+    grown = True
+    while grown:
+        grown = False
+        for index, (names, source) in enumerate(earlier):
+            if index not in chosen and names & needed:
+                chosen.add(index)
+                needed |= set(unbound_names(source, where))
+                grown = True
+    if not chosen:
+        return code
+    return "\n".join(earlier[index][1] for index in sorted(chosen)) + "\n" + code

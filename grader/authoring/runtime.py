@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 import torch
 
-from grader.assertions import describe_value, expect_close, fail
+from grader.assertions import describe_value, expect_close, fail, is_remote
 from grader.i18n import tr
 from grader.judge.proxy import StudentCodeFailed
 
@@ -37,15 +37,55 @@ def _failure_type(name: str) -> type | None:
     return _as_student_failure[name]
 
 
+def _raised_as_student_did(call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    try:
+        return call(*args, **kwargs)
+    except StudentCodeFailed as failure:
+        kind = _failure_type(getattr(failure, "student_error_type", None) or "")
+        if kind is None:
+            raise
+        raise kind(str(failure)) from None
+
+
+def _unwrap(value: Any) -> Any:
+    if isinstance(value, StudentObject):
+        return value._remote
+    if isinstance(value, (list, tuple)):
+        return type(value)(_unwrap(item) for item in value)
+    if isinstance(value, dict):
+        return {key: _unwrap(item) for key, item in value.items()}
+    return value
+
+
+def student_value(value: Any) -> Any:
+    """Data as it came back; an object that stayed in the sandbox, as a :class:`StudentObject`."""
+    return StudentObject(value) if is_remote(value) else value
+
+
+class StudentObject:
+    """An object of the student's that stays in the sandbox (a model, a bound method): a test reads its
+    attributes and calls it as it would in the kernel, each step one request through the proxy."""
+
+    def __init__(self, remote: Any):
+        self._remote = remote
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return student_value(_raised_as_student_did(self._remote.get, name))
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return student_value(_raised_as_student_did(self._remote, *_unwrap(args), **_unwrap(kwargs)))
+
+    def __repr__(self) -> str:
+        return repr(self._remote)
+
+
 def student_callable(function: Callable[..., Any]) -> Callable[..., Any]:
+    """The student's function (or class) through the proxy: objects passed to it and returned by it stay
+    in the sandbox, and a built-in exception it raises is raised here as that type."""
     def call(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return function(*args, **kwargs)
-        except StudentCodeFailed as failure:
-            kind = _failure_type(getattr(failure, "student_error_type", None) or "")
-            if kind is None:
-                raise
-            raise kind(str(failure)) from None
+        return student_value(_raised_as_student_did(function, *_unwrap(args), **_unwrap(kwargs)))
 
     call.__name__ = getattr(function, "__name__", "student_function")
     return call

@@ -9,7 +9,6 @@ comes back from the student's process. Imports are the judge's own.
 from __future__ import annotations
 
 import ast
-import builtins
 import re
 import textwrap
 from dataclasses import dataclass
@@ -42,33 +41,52 @@ class StudentNames:
 
     def used_by(self, code: str, where: str) -> list[str]:
         """The student's names that ``code`` reads without binding them itself, in order of first use."""
-        tree = parse(code, where)
-        bound = set()
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
-                bound.add(node.id)
-            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                bound.add(node.name)
-            elif isinstance(node, (ast.Import, ast.ImportFrom)):
-                bound |= {(alias.asname or alias.name).split(".")[0] for alias in node.names}
-            elif isinstance(node, ast.arg):
-                bound.add(node.arg)
-        used: list[str] = []
-        loads = sorted((node for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)),
-                       key=lambda node: (node.lineno, node.col_offset))
-        for node in loads:
-            name = node.id
-            if name in used or name in bound or hasattr(builtins, name) and name not in self.callables | self.values:
-                continue
-            if name in self.callables or name in self.values:
-                used.append(name)
-        return used
+        return [name for name in unbound_names(code, where) if name in self.callables or name in self.values]
 
     def binding(self, name: str, side: str = "student") -> str:
         """How a check reaches ``name`` on ``side`` (student: through the proxy)."""
         if side == "student":
-            return f"student_callable(student.{name})" if name in self.callables else f"student.get({name!r})"
+            return (f"student_callable(student.{name})" if name in self.callables
+                    else f"student_value(student.get({name!r}))")
         return f"{side}.{name}"
+
+
+def unbound_names(code: str, where: str) -> list[str]:
+    """The names ``code`` reads without binding them itself, in order of first use."""
+    tree = parse(code, where)
+    bound = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            bound.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            bound |= {(alias.asname or alias.name).split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
+    used: list[str] = []
+    loads = sorted((node for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)),
+                   key=lambda node: (node.lineno, node.col_offset))
+    for node in loads:
+        if node.id not in used and node.id not in bound:
+            used.append(node.id)
+    return used
+
+
+def top_level_definitions(code: str, where: str) -> list[tuple[set[str], str]]:
+    """(the names it binds, its source) for each def, class, import and assignment at the top of ``code``."""
+    found = []
+    for node in parse(code, where).body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names = {node.name}
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names = {(alias.asname or alias.name).split(".")[0] for alias in node.names}
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            names = {child.id for child in ast.walk(node) if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Store)}
+        else:
+            continue
+        found.append((names, ast.get_source_segment(code, node, padded=False) or ast.unparse(node)))
+    return found
 
 
 def parse(code: str, where: str) -> ast.Module:
