@@ -173,6 +173,8 @@ def validate(assignment: str, device: str, assignments_dir: str | None) -> None:
     """
     validation = api.validate_assignment(assignment, device=device, assignments_dir=assignments_dir)
     report.print_validation(validation, console)
+    for problem in validation.problems:
+        console.print(Text.assemble(("✗ ", "red"), problem), soft_wrap=True)
     sys.exit(0 if validation.ok else 1)
 
 

@@ -296,3 +296,17 @@ def test_otter_scores_each_passing_test_case_its_share(otter_course, tmp_path):
     passed = {check["name"]: check["passed"] for check in verdicts["wrong.ipynb"]["checks"]}
     assert passed == {"test_q1_1": True, "test_q1_2": True, "test_q1_3": False, "test_q2_1": False, "test_q2_2": True}
     assert verdicts["wrong.ipynb"]["score"] == pytest.approx(2 * 2 / 3 + 2)
+
+
+# --- validate: what a hand-made assignment gets wrong -----------------------------------------------------------
+
+def test_validate_fails_on_a_stub_misnamed_in_the_template(activations, tmp_path):
+    course = tmp_path / "course"
+    shutil.copytree(activations, course)
+    template = course / "assignments" / "activations" / "activations.ipynb"
+    template.write_text(template.read_text().replace("def relu(", "def rellu("))
+    result = run_grader("validate", "activations", "--assignments", str(course / "assignments"), "--device", "cpu")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "reference solution: 4/4" in result.stdout  # the checks themselves hold
+    assert ("uses student.relu, but the template activations.ipynb defines no relu (it has rellu: misnamed?)"
+            in result.stdout)

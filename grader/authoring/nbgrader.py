@@ -76,7 +76,9 @@ def read(cells: list[dict], assignment: str, where: str) -> Master:
         if cell["cell_type"] == "markdown":
             if title is None and source.lstrip().startswith("#"):
                 title = source.lstrip().splitlines()[0].lstrip("#").strip()
-            template.append(TemplateCell(kind="markdown", source=TEXT_STUB if meta.get("solution") else source))
+            text = TEXT_STUB if meta.get("solution") else split_solutions(source, BEGIN, END, here,
+                                                                           stub=TEXT_STUB).template
+            template.append(TemplateCell(kind="markdown", source=text))
             continue
         if cell["cell_type"] != "code":
             continue
@@ -109,9 +111,10 @@ def read(cells: list[dict], assignment: str, where: str) -> Master:
             continue  # nbgrader does not score it either
         name = _check_name(grade_id, taken)
         used |= set(names.used_by(code, here))
-        check_title = f"{grade_id}: the tests of this cell"
+        shown = re.sub(r"[^\w .:-]", "_", grade_id)
+        check_title = f"{shown}: the tests of this cell"
         checks.append(AuthoredCheck(
-            name=name, title=check_title, title_ru=f"{grade_id}: тесты этой ячейки",
+            name=name, title=check_title, title_ru=f"{shown}: тесты этой ячейки",
             visibility="hidden" if meta["hidden"] else "public", points=points,
             code=f'def {name}(student):\n    """{check_title}"""\n' + statements_body(code, names, here)))
     if not checks or not sum(check.points for check in checks):

@@ -31,7 +31,10 @@ BOUNDARY = re.compile(r"^\s*#\s*(?P<kind>ASSIGNMENT CONFIG|BEGIN QUESTION|END QU
 CODE_BOUNDARIES = {"ASSIGNMENT CONFIG", "BEGIN QUESTION", "END QUESTION", "BEGIN TESTS", "END TESTS"}
 BEGIN = re.compile(r"^\s*#\s*BEGIN SOLUTION(?:\s+NO PROMPT)?\s*$")
 END = re.compile(r"^\s*#\s*END SOLUTION\s*$")
-INLINE = re.compile(r"^(?P<code>(?P<keep>\s*(?:[^#\n]*?=\s*|return\s+|yield\s+))[^#\n]*?)\s*#\s*SOLUTION\s*$")
+# A line ending in "# SOLUTION": an assignment keeps its target (x = ...), a return its keyword, any other
+# line becomes "..." at its indentation.
+INLINE = re.compile(r"^(?P<code>(?P<keep>\s*(?:[\w.\[\]\'\", ]+?\s*(?:[-+*/%@&|^]|//|\*\*)?=(?!=)\s*"
+                    r"|return\s+|yield\s+)?)\S.*?)\s*#\s*SOLUTION\s*$")
 HIDDEN = re.compile(r"^\s*#\s*HIDDEN\s*$")
 TEST_CONFIG = re.compile(r'^\s*"""\s*#\s*BEGIN TEST CONFIG\s*\n(?P<yaml>.*?)\n\s*"""\s*#\s*END TEST CONFIG\s*\n?',
                          re.DOTALL)

@@ -36,12 +36,13 @@ def _enclosing_function(lines: list[str], indent: str) -> str | None:
 
 
 def split_solutions(source: str, begin: re.Pattern, end: re.Pattern, where: str,
-                    inline: re.Pattern | None = None, stub_comment: str = "# YOUR CODE HERE") -> SplitCell:
+                    inline: re.Pattern | None = None, stub: str | None = None) -> SplitCell:
     """``source`` with each region between ``begin`` and ``end`` lines replaced by a stub that raises
     NotImplementedError (template), and with only the marker lines removed (reference).
 
     ``inline`` matches a line that is a solution by itself (otter's ``x = 2 # SOLUTION``): group
-    ``keep`` is what the template keeps of it, followed by ``...``.
+    ``keep`` is what the template keeps of it, followed by ``...``. ``stub`` replaces the code stub
+    (a Markdown cell's "YOUR ANSWER HERE").
     """
     from grader.errors import GraderError
 
@@ -58,7 +59,7 @@ def split_solutions(source: str, begin: re.Pattern, end: re.Pattern, where: str,
             continue
         if inside is not None and end.match(line):
             regions.append(Region("".join(inside), indent, _enclosing_function(reference, indent)))
-            template.append(f"{indent}{stub_comment}\n{indent}{STUB}\n" if stub_comment else f"{indent}{STUB}\n")
+            template.append(f"{indent}{stub}\n" if stub else f"{indent}# YOUR CODE HERE\n{indent}{STUB}\n")
             inside = None
             continue
         if inside is not None:
@@ -68,7 +69,8 @@ def split_solutions(source: str, begin: re.Pattern, end: re.Pattern, where: str,
         match = inline.match(line) if inline is not None else None
         if match:
             reference.append(match.group("code").rstrip() + "\n")
-            template.append(match.group("keep") + "...\n")
+            keep = match.group("keep") or re.match(r"\s*", line).group(0)
+            template.append(keep + "...\n")
             continue
         template.append(line)
         reference.append(line)
