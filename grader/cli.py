@@ -225,6 +225,9 @@ def author(master: str, out: str, check_only: bool, fmt: str) -> None:
         return
     for name in authored.files:
         console.print(f"  {name}", soft_wrap=True)
+    for text in authored.untranslated:
+        console.print(f"warning: no Russian for {text!r}: add # ru \"...\" = \"...\" to its check cell "
+                      "(it is shown in English)", soft_wrap=True)
     console.print(f"{authored.assignment} written to {authored.folder} from {master} ({authored.format} format): "
                   f"{authored.checks} checks, {authored.points:g} points, {authored.mistakes} planted mistakes. "
                   f"Next: grader validate {authored.assignment}", soft_wrap=True)

@@ -29,6 +29,7 @@ class AuthoringReport(BaseModel):
     points: float
     mistakes: int
     differences: list[str] = []  # --check: what no longer matches the master; empty when it does
+    untranslated: list[str] = []  # public texts the master gives no Russian for (shown in English)
 
     @property
     def up_to_date(self) -> bool:
@@ -74,4 +75,27 @@ def author_assignment(source: str | Path, out: str | Path, check: bool = False, 
         writer.write(files, course, assignment)
     return AuthoringReport(assignment=assignment, format=master.format, folder=str(out), files=sorted(files),
                            checks=len(master.checks), points=master.points, mistakes=len(master.mistakes),
-                           differences=differences)
+                           differences=differences, untranslated=untranslated(master))
+
+
+def untranslated(master: Master) -> list[str]:
+    """The public checks' texts a student reads (titles, literal hints and fail() messages) that the
+    master gives no Russian for."""
+    import ast
+
+    russian = dict(master.catalogue_ru)
+    russian.update({check.title: check.title_ru for check in master.checks if check.title_ru})
+    missing: list[str] = []
+    for check in master.checks:
+        if check.visibility != "public":
+            continue
+        texts = [check.title]
+        for node in ast.walk(ast.parse(check.helpers + "\n" + check.code)):
+            if isinstance(node, ast.Call):
+                name = getattr(node.func, "id", getattr(node.func, "attr", None))
+                arguments = node.args[:2] if name == "fail" else node.args[:1] if name == "tr" else []
+                arguments += [keyword.value for keyword in node.keywords if keyword.arg == "hint"]
+                texts += [argument.value for argument in arguments
+                          if isinstance(argument, ast.Constant) and isinstance(argument.value, str)]
+        missing += [text for text in texts if text not in russian and text not in missing]
+    return missing

@@ -125,5 +125,11 @@ def split_last_expression(code: str, where: str) -> tuple[str, str | None]:
         return code, None
     last = tree.body[-1]
     lines = code.splitlines()
-    before = "\n".join(lines[:last.lineno - 1])
-    return before, ast.get_source_segment(code, last.value)
+    before = "\n".join(lines[:last.lineno - 1] + [lines[last.lineno - 1][:last.col_offset].rstrip().rstrip(";")])
+    value = last.value
+    if (isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id == "print"
+            and value.args and not value.keywords and not any(isinstance(arg, ast.Starred) for arg in value.args)):
+        # print(x) shows x: what it printed is what the test compares
+        parts = [ast.get_source_segment(code, arg) for arg in value.args]
+        return before, parts[0] if len(parts) == 1 else "(" + ", ".join(parts) + ")"
+    return before, ast.get_source_segment(code, value)
