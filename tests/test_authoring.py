@@ -310,3 +310,33 @@ def test_validate_fails_on_a_stub_misnamed_in_the_template(activations, tmp_path
     assert "reference solution: 4/4" in result.stdout  # the checks themselves hold
     assert ("uses student.relu, but the template activations.ipynb defines no relu (it has rellu: misnamed?)"
             in result.stdout)
+
+
+MLP_CORRECT = ["import torch\nfrom torch import nn", '''class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(784, 128)
+        self.fc2 = nn.Linear(128, 10)
+
+    def forward(self, x):
+        return self.fc2(self.fc1(x.flatten(1)).relu())''']
+MLP_WRONG = [MLP_CORRECT[0], MLP_CORRECT[1].replace("nn.Linear(128, 10)", "nn.Linear(128, 5)")]
+
+
+def test_nbgrader_tests_use_a_students_model_that_stays_in_the_sandbox(tmp_path):
+    """model(x), model.fc1.in_features, isinstance(model, nn.Module), iterating model.parameters():
+    each a request through the proxy; the module never leaves the sandbox."""
+    course = tmp_path / "course"
+    result = author("nbgrader_mlp.ipynb", course, "mlp")
+    assert result.returncode == 0, result.stdout + result.stderr
+    result = run_grader("validate", "mlp", "--assignments", str(course / "assignments"), "--device", "cpu")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "reference solution: 4/4" in result.stdout and "2/2 mutants caught" in result.stdout
+    assert "Net_init_unsolved" in result.stdout  # a method's solution region, planted as the stub
+    correct = student_notebook(tmp_path / "correct.ipynb", *MLP_CORRECT)
+    wrong = student_notebook(tmp_path / "wrong.ipynb", *MLP_WRONG)
+    verdicts = grade(course, "mlp", tmp_path, correct, wrong)
+    assert verdicts["correct.ipynb"]["score"] == 4
+    passed = {check["name"]: check["passed"] for check in verdicts["wrong.ipynb"]["checks"]}
+    assert passed == {"test_shape": False, "test_isinstance": True, "test_params": False, "test_layers": True}
+    assert verdicts["wrong.ipynb"]["score"] == 2

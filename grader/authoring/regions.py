@@ -15,6 +15,7 @@ class Region:
     text: str  # the region's lines, each ending with a newline
     indent: str
     function: str | None  # the def it sits in, if any
+    owner: str | None = None  # the class that def belongs to, if any
 
 
 @dataclass
@@ -25,14 +26,21 @@ class SplitCell:
 
 
 _DEF = re.compile(r"^(\s*)(?:async\s+)?def\s+([A-Za-z_]\w*)\s*\(")
+_CLASS = re.compile(r"^(\s*)class\s+([A-Za-z_]\w*)\b")
 
 
-def _enclosing_function(lines: list[str], indent: str) -> str | None:
+def _enclosing(lines: list[str], indent: str) -> tuple[str | None, str | None]:
+    """(the def a region at ``indent`` sits in, the class that def belongs to)."""
+    function, depth = None, len(indent)
     for line in reversed(lines):
-        match = _DEF.match(line)
-        if match and len(match.group(1)) < len(indent):
-            return match.group(2)
-    return None
+        match = _DEF.match(line) if function is None else _CLASS.match(line)
+        if match and len(match.group(1)) < depth:
+            if function is not None:
+                return function, match.group(2)
+            function, depth = match.group(2), len(match.group(1))
+        elif function is not None and line.strip() and len(line) - len(line.lstrip()) < depth:
+            return function, None  # something else at a shallower indentation: a plain function
+    return function, None
 
 
 def split_solutions(source: str, begin: re.Pattern, end: re.Pattern, where: str,
@@ -58,7 +66,8 @@ def split_solutions(source: str, begin: re.Pattern, end: re.Pattern, where: str,
             inside, indent = [], re.match(r"\s*", line).group(0)
             continue
         if inside is not None and end.match(line):
-            regions.append(Region("".join(inside), indent, _enclosing_function(reference, indent)))
+            function, owner = _enclosing(reference, indent)
+            regions.append(Region("".join(inside), indent, function, owner))
             template.append(f"{indent}{stub}\n" if stub else f"{indent}# YOUR CODE HERE\n{indent}{STUB}\n")
             inside = None
             continue
@@ -87,7 +96,8 @@ def unsolved_mistakes(reference: str, regions: list[Region], used: set[str]) -> 
     seen: dict[str, int] = {}
     position = 0
     for region in regions:
-        if region.function is None or region.function not in used or not region.text.strip():
+        if region.function is None or not region.text.strip() or not (
+                region.function in used or region.owner in used):
             continue
         offset = reference.find(region.text, position)
         if offset < 0:
@@ -95,14 +105,15 @@ def unsolved_mistakes(reference: str, regions: list[Region], used: set[str]) -> 
         position = offset + 1
         count = reference.count(region.text)
         occurrence = reference[:offset + len(region.text)].count(region.text) if count > 1 else None
-        name = f"{region.function}_unsolved"
+        label = f"{region.owner}.{region.function}" if region.owner else region.function
+        name = re.sub(r"_+", "_", label.replace(".", "_")).strip("_") + "_unsolved"
         seen[name] = seen.get(name, 0) + 1
         if seen[name] > 1:
             name = f"{name}_{seen[name]}"
         edit = {"find": region.text, "replace": f"{region.indent}{STUB}\n"}
         if occurrence is not None:
             edit["occurrence"] = occurrence
-        mistakes.append({"name": name, "description": f"{region.function} left as the template's stub",
+        mistakes.append({"name": name, "description": f"{label} left as the template's stub",
                          "edit": [edit]})
     return mistakes
 

@@ -77,8 +77,62 @@ class StudentObject:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return student_value(_raised_as_student_did(self._remote, *_unwrap(args), **_unwrap(kwargs)))
 
+    def __iter__(self):
+        iterator = _raised_as_student_did(self._remote.call, "__iter__")
+        while True:
+            try:
+                item = iterator.call("__next__") if is_remote(iterator) else next(iterator)
+            except StopIteration:
+                return
+            except StudentCodeFailed as failure:
+                if getattr(failure, "student_error_type", None) == "StopIteration":
+                    return
+                raise
+            yield student_value(item)
+
+    def __len__(self) -> int:
+        try:
+            return self._remote.call("__len__")
+        except StudentCodeFailed as failure:
+            if getattr(failure, "student_error_type", None) in ("AttributeError", "TypeError"):
+                # no len(): what list(...) and len(...) expect to hear
+                raise TypeError(f"object of type {self._remote.type_name!r} has no len()") from None
+            raise
+
+    def __getitem__(self, key: Any) -> Any:
+        return student_value(_raised_as_student_did(self._remote.call, "__getitem__", _unwrap(key)))
+
+    @property
+    def __class__(self):  # isinstance(model, nn.Module): the trusted side's class nearest the student's
+        return _trusted_class(self._remote)
+
     def __repr__(self) -> str:
         return repr(self._remote)
+
+
+def _trusted_class(remote: Any) -> type:
+    """The first class of the student's object's MRO that the trusted side has (torch's, the standard
+    library's; never the student's own module), subclassed under the student's class name."""
+    import importlib
+
+    try:
+        classes = remote.get("__class__").get("__mro__")
+        for each in classes:
+            module, name = each.get("__module__"), each.get("__qualname__")
+            if not isinstance(module, str) or not isinstance(name, str) or module == "__main__":
+                continue
+            if module.split(".")[0] not in ("torch", "builtins", "collections", "numbers"):
+                continue
+            found = importlib.import_module(module)
+            for part in name.split("."):
+                found = getattr(found, part)
+            if isinstance(found, type):
+                if found is object:
+                    break
+                return type(getattr(remote, "type_name", name).rsplit(".", 1)[-1], (found,), {})
+    except (StudentCodeFailed, ImportError, AttributeError, TypeError):
+        pass
+    return StudentObject
 
 
 def student_callable(function: Callable[..., Any]) -> Callable[..., Any]:
