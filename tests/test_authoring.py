@@ -340,3 +340,39 @@ def test_nbgrader_tests_use_a_students_model_that_stays_in_the_sandbox(tmp_path)
     passed = {check["name"]: check["passed"] for check in verdicts["wrong.ipynb"]["checks"]}
     assert passed == {"test_shape": False, "test_isinstance": True, "test_params": False, "test_layers": True}
     assert verdicts["wrong.ipynb"]["score"] == 2
+
+
+SOFTMAX_WRONG = ['''import torch
+from torch import nn
+
+
+def softmax(x):
+    e = x.exp()  # not stable: nan for logits of 1000
+    return e / e.sum(dim=1, keepdim=True)
+
+
+class Tiny(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(3, 3)''']
+
+
+def test_otter_cases_compare_types_shapes_and_printed_objects(tmp_path):
+    """type(...), a torch.Size, a numpy bool and an nn.Module (compared by what it prints, as otter
+    does), public ones recorded for the release; the student's module never leaves the sandbox."""
+    course = tmp_path / "course"
+    result = author("otter_softmax.ipynb", course, "probe")
+    assert result.returncode == 0, result.stdout + result.stderr
+    result = run_grader("validate", "probe", "--assignments", str(course / "assignments"), "--device", "cpu")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "reference solution: 4/4" in result.stdout
+    result = run_grader("release", "probe", str(tmp_path / "bundle"), "--assignments", str(course / "assignments"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "public checks 3.2/3.2 on the reference" in result.stdout
+    wrong = student_notebook(tmp_path / "wrong.ipynb", *SOFTMAX_WRONG)
+    verdict = grade(course, "probe", tmp_path, wrong)["wrong.ipynb"]
+    passed = {check["name"]: check["passed"] for check in verdict["checks"]}
+    assert passed == {"test_q1_1": True, "test_q1_2": True, "test_q1_3": True, "test_q1_4": False, "test_q1_5": False}
+    assert verdict["score"] == pytest.approx(3 * 0.8)
+    message = next(check["message"] for check in verdict["checks"] if check["name"] == "test_q1_4")
+    assert "Linear(in_features=3, out_features=3" in message  # what the student's module prints

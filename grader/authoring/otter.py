@@ -205,7 +205,7 @@ def _check(question: str, index: int, count: int, code: str, hidden: bool, point
         helpers = (f"def {helper}({', '.join(used)}):\n" + "\n".join("    " + line if line.strip() else ""
                                                                         for line in inner.splitlines())
                    + f"\n\n\ndef {helper}_reference(reference):\n"
-                   f"    return {helper}({', '.join(names.binding(each, 'reference') for each in used)})")
+                   f"    return reference_output({helper}({', '.join(names.binding(each, 'reference') for each in used)}))")
         got = f"{helper}({', '.join(names.binding(each) for each in used)})"
         body = (header + f"    expect_same_output({got}, recorded(reference, {helper}_reference),\n"
                 f"                       what={expression!r}, show_expected={not hidden})")
