@@ -8,8 +8,9 @@ line endings mark what the template does not get.
 
 Each code cell between ``# BEGIN TESTS`` and ``# END TESTS`` is one test case: ``# HIDDEN`` as its first
 line hides it, and a triple-quoted ``# BEGIN TEST CONFIG`` ... ``# END TEST CONFIG`` block may give its ``points``
-and ``hidden``. A question's points are spread over its cases by otter's rule (a list: one per case;
-a number: what the cases that give none have left, shared equally; nothing anywhere: 1 per case).
+and ``hidden``. A question's points are spread over its cases by otter's rule (``resolve_test_file_points``: a list, one
+per case; a number, what the cases that give none have left, shared equally; no number, 1 point shared
+by the cases that give none, or 0 each where some case gives points).
 Otter expects a case's printed output to be what the master printed; here a case that ends with an
 expression passes when the student's value equals the reference's value of that expression,
 computed at grading time (nothing depends on saved outputs).
@@ -94,15 +95,17 @@ class _Question:
             return [float(value) for value in total]
         if total is not None and not isinstance(total, (int, float)):
             raise GraderError(f"{self.where}: points: {total!r} is not a number or a list of numbers")
-        if total is None and all(value is None for value in given):
-            return [1.0] * len(given)
         specified = sum(value for value in given if value is not None)
-        if total is None:
-            total = specified
         unspecified = sum(value is None for value in given)
-        if specified > total + 1e-9:
-            raise GraderError(f"{self.where}: the test cases give {specified:g} points, more than the question's {total:g}")
-        share = (total - specified) / unspecified if unspecified else 0.0
+        if total is not None:
+            if specified > total + 1e-9:
+                raise GraderError(f"{self.where}: the test cases give {specified:g} points, more than the "
+                                  f"question's {total:g}")
+            share = (total - specified) / unspecified if unspecified else 0.0
+        elif all(value in (0, None) for value in given):  # no points anywhere: the question is worth 1
+            share = 1 / unspecified if unspecified else 0.0
+        else:  # some cases give points: the others are worth nothing
+            share = 0.0
         return [float(value) if value is not None else share for value in given]
 
 

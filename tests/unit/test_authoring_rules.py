@@ -52,9 +52,10 @@ def test_magics_are_commented_out_in_the_reference():
 @pytest.mark.parametrize(("points", "cases", "expected"), [
     (2, [None, None, None], [2 / 3, 2 / 3, 2 / 3]),   # a number: split evenly
     ([1, 3], [None, None], [1.0, 3.0]),               # a list: one per case
-    (None, [None, None], [1.0, 1.0]),                 # nothing anywhere: 1 per case
+    (None, [None, None], [0.5, 0.5]),                 # nothing anywhere: the question is worth 1
     (3, [2, None], [2.0, 1.0]),                        # the cases without points share what is left
-    (None, [2, None], [2.0, 0.0]),
+    (None, [2, None], [2.0, 0.0]),                     # some cases give points: the others none
+    (2, [2, None], [2.0, 0.0]),
 ])
 def test_otter_spreads_a_questions_points_over_its_cases(points, cases, expected):
     question = _Question({"name": "q1", "points": points}, "cell 1")
