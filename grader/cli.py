@@ -207,13 +207,14 @@ def release(assignment: str, out: str, assignments_dir: str | None) -> None:
               help="write nothing; exit 1 and list what differs when OUT no longer matches the master (for CI)")
 @click.option("--format", "fmt", type=click.Choice(["auto", "grader", "nbgrader", "otter"]), default="auto",
               show_default=True, help="the master's format (auto: from its markers)")
-def author(master: str, out: str, check_only: bool, fmt: str) -> None:
+@click.option("--force", is_flag=True, help="replace OUT even where grader author did not write it")
+def author(master: str, out: str, check_only: bool, fmt: str, force: bool) -> None:
     """Write an assignment folder OUT (.../assignments/<id>) from one MASTER notebook.
 
     Also writes ../../reference_solutions/<id>.py. Reads our markers, nbgrader's or otter's
     (docs/writing-checks.md, "One master notebook").
     """
-    authored = api.author_assignment(master, out, check=check_only, fmt=fmt)
+    authored = api.author_assignment(master, out, check=check_only, fmt=fmt, force=force)
     if check_only:
         for line in authored.differences:
             console.print(f"  {line}", soft_wrap=True)

@@ -216,7 +216,8 @@ def test_nbgrader_folder_validates_and_releases(nbgrader_course, tmp_path):
     result = run_grader("validate", "squares", "--assignments", str(nbgrader_course / "assignments"),
                         "--device", "cpu")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "reference solution: 6/6" in result.stdout and "2/2 mutants caught" in result.stdout
+    assert "reference solution: 6/6" in result.stdout and "3/3 mutants caught" in result.stdout
+    assert "Doubler_init_unsolved" in result.stdout
     result = run_grader("release", "squares", str(tmp_path / "bundle"), "--assignments",
                         str(nbgrader_course / "assignments"))
     assert result.returncode == 0, result.stdout + result.stderr
@@ -376,3 +377,16 @@ def test_otter_cases_compare_types_shapes_and_printed_objects(tmp_path):
     assert verdict["score"] == pytest.approx(3 * 0.8)
     message = next(check["message"] for check in verdict["checks"] if check["name"] == "test_q1_4")
     assert "Linear(in_features=3, out_features=3" in message  # what the student's module prints
+
+
+def test_a_hand_made_assignment_is_not_replaced_without_force(tmp_path):
+    home = tmp_path / "assignments" / "activations"
+    home.mkdir(parents=True)
+    (home / "assignment.toml").write_text('title = "Mine"\nnotebook = "activations.ipynb"\npoints = 1\n')
+    result = author("activations.ipynb", tmp_path, "activations")
+    assert result.returncode == 2
+    assert result.stderr.strip() == (f"error: {home / 'assignment.toml'} was not written by grader author; writing "
+                                     "would replace a hand-made assignment: name a new folder, or pass --force")
+    assert (home / "assignment.toml").read_text().startswith('title = "Mine"')
+    assert author("activations.ipynb", tmp_path, "activations", "--force").returncode == 0
+    assert "points = 4" in (home / "assignment.toml").read_text()

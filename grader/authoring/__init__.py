@@ -59,9 +59,11 @@ def read_master(source: Path, assignment: str, fmt: str = "auto") -> Master:
     return reader(cells, assignment, str(source))
 
 
-def author_assignment(source: str | Path, out: str | Path, check: bool = False, fmt: str = "auto") -> AuthoringReport:
+def author_assignment(source: str | Path, out: str | Path, check: bool = False, fmt: str = "auto",
+                      force: bool = False) -> AuthoringReport:
     """What `grader author` does: write ``out`` (``.../assignments/<id>``) and ``../../reference_solutions/<id>.py``
-    from the master notebook ``source``; with ``check``, write nothing and report what differs."""
+    from the master notebook ``source``; with ``check``, write nothing and report what differs. A folder
+    that grader author did not write is not replaced unless ``force``."""
     source, out = Path(source), Path(out)
     assignment = out.resolve().name
     if out.resolve().parent.name != "assignments":
@@ -72,6 +74,11 @@ def author_assignment(source: str | Path, out: str | Path, check: bool = False, 
     course = out.resolve().parent.parent
     differences = writer.differences(files, course, assignment) if check else []
     if not check:
+        spec_file = out / "assignment.toml"
+        if spec_file.is_file() and not force and not spec_file.read_text(errors="replace").startswith(
+                writer.CHECK_HEADER.split("{", 1)[0]):
+            raise GraderError(f"{spec_file} was not written by grader author; writing would replace a hand-made "
+                              "assignment: name a new folder, or pass --force")
         writer.write(files, course, assignment)
     return AuthoringReport(assignment=assignment, format=master.format, folder=str(out), files=sorted(files),
                            checks=len(master.checks), points=master.points, mistakes=len(master.mistakes),
