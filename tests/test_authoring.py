@@ -217,7 +217,8 @@ def test_nbgrader_folder_validates_and_releases(nbgrader_course, tmp_path):
                         "--device", "cpu")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "reference solution: 6/6" in result.stdout and "3/3 mutants caught" in result.stdout
-    assert "Doubler_init_unsolved" in result.stdout
+    mistakes = (nbgrader_course / "assignments" / "squares" / "mistakes.toml").read_text()
+    assert 'name = "Doubler_init_unsolved"' in mistakes  # a method's region, planted as the stub
     result = run_grader("release", "squares", str(tmp_path / "bundle"), "--assignments",
                         str(nbgrader_course / "assignments"))
     assert result.returncode == 0, result.stdout + result.stderr
