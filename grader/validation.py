@@ -66,7 +66,8 @@ def validate_assignment(assignment: str, device: str = "cpu",
                               max_score=verdict.max_score,
                               caught_by=[check.name for check in verdict.checks if not check.passed])
                 for mistake, verdict in zip(mistakes, verdicts[1:])]
-    return ValidationReport(assignment=spec.id, reference=verdicts[0], mutants=outcomes, problems=stub_problems(spec))
+    return ValidationReport(assignment=spec.id, reference=verdicts[0], mutants=outcomes,
+                            problems=stub_problems(spec) + translation_problems(spec))
 
 
 PROXY_METHODS = {"seeded", "has", "get", "put", "fetch", "describe", "build"}
@@ -124,4 +125,47 @@ def stub_problems(spec) -> list[str]:
                 seen = f" (it has {close[0]}: misnamed?)" if close else ""
                 problems.append(f"{path.relative_to(spec.root)}:{line} uses student.{name}, but the template "
                                 f"{spec.notebook} defines no {name}{seen}; add its stub to the template")
+    return problems
+
+
+
+def public_texts(path: Path) -> dict[str, int]:
+    """What a student reads of a public check file, as written in it: each check's title (its docstring's
+    first line) and the literal texts given to ``tr()``, ``fail()`` and ``hint=``: text -> first line."""
+    texts: dict[str, int] = {}
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
+            docstring = ast.get_docstring(node)
+            if docstring and docstring.strip():
+                texts.setdefault(docstring.strip().splitlines()[0].strip(), node.lineno)
+        if not isinstance(node, ast.Call):
+            continue
+        name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", None)
+        given = node.args[:1] if name == "tr" else node.args[:2] if name == "fail" else []
+        given = given + [keyword.value for keyword in node.keywords if keyword.arg == "hint"]
+        for argument in given:
+            if isinstance(argument, ast.Constant) and isinstance(argument.value, str) and argument.value.strip():
+                texts.setdefault(argument.value, argument.lineno)
+    return texts
+
+
+def translation_problems(spec) -> list[str]:
+    """Each public text without its Russian, where the assignment has a Russian catalogue at all."""
+    from grader.i18n import LOCALE_DIR, load_catalog
+
+    catalogues = [spec.public_checks / "messages.ru.toml", spec.checks_root / "messages.ru.toml"]
+    if not any(path.is_file() for path in catalogues):
+        return []
+    russian: dict[str, str] = {}
+    for path in [LOCALE_DIR / "ru.toml", *catalogues]:
+        if path.is_file():
+            russian.update(load_catalog(path))
+    problems = []
+    files = spec.check_files(include_hidden=False) + [path for path in spec.support_files()
+                                                       if path.stem.endswith("_support")]
+    for path in files:
+        for text, line in public_texts(path).items():
+            if not str(russian.get(text, "")).strip():
+                problems.append(f"{path.relative_to(spec.root)}:{line}: no Russian for {text[:80]!r} in "
+                                "checks/public/messages.ru.toml; add it (students with --lang ru see English)")
     return problems

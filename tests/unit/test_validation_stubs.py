@@ -46,3 +46,34 @@ def test_every_name_stubbed_is_no_problem(tmp_path):
 def test_names_reached_through_the_proxy_not_its_own_methods(tmp_path):
     spec = _assignment(tmp_path, "", CHECK)
     assert student_names_called(spec.public_checks / "test_acts.py") == {"relu": 7}
+
+
+TRANSLATED_CHECK = '''import pytest
+from grader.assertions import expect_close
+
+
+@pytest.mark.points(1)
+def test_relu(student, reference):
+    """relu keeps the positive entries"""
+    expect_close(student.relu(1.0), 1.0, what="relu(1)", hint="return max(x, 0)")
+'''
+
+
+def test_a_public_text_without_its_russian_is_named(tmp_path):
+    from grader.validation import translation_problems
+
+    spec = _assignment(tmp_path, "def relu(x):\n    raise NotImplementedError", TRANSLATED_CHECK)
+    catalogue = spec.public_checks / "messages.ru.toml"
+    catalogue.write_text('"relu keeps the positive entries" = "relu оставляет положительные элементы"\n')
+    assert translation_problems(spec) == [
+        "checks/public/test_acts.py:8: no Russian for 'return max(x, 0)' in checks/public/messages.ru.toml; add it "
+        "(students with --lang ru see English)"]
+    catalogue.write_text(catalogue.read_text() + '"return max(x, 0)" = "верните max(x, 0)"\n')
+    assert translation_problems(spec) == []
+
+
+def test_an_assignment_without_a_russian_catalogue_is_not_asked_for_one(tmp_path):
+    from grader.validation import translation_problems
+
+    spec = _assignment(tmp_path, "def relu(x):\n    raise NotImplementedError", TRANSLATED_CHECK)
+    assert translation_problems(spec) == []
