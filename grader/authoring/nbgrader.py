@@ -85,7 +85,7 @@ def read(cells: list[dict], assignment: str, where: str) -> Master:
         if meta.get("grade") and not meta.get("solution"):
             visible, every, hidden = _hidden_split(source, here)
             template.append(TemplateCell(kind="code", source=visible))
-            tests.append((meta | {"hidden": hidden}, every, here))
+            tests.append((meta | {"hidden": hidden}, without_magics(every), here))
             continue
         split = split_solutions(source, BEGIN, END, here)
         if meta.get("solution") and not split.regions:  # nbgrader replaces a solution cell without markers whole

@@ -122,7 +122,7 @@ def _case(source: str, where: str) -> tuple[str, bool, float | None]:
         hidden = bool(config.get("hidden", hidden))
         points = config.get("points")
         code = code[match.end():]
-    return code.strip("\n"), hidden, points
+    return without_magics(code).strip("\n"), hidden, points
 
 
 def read(cells: list[dict], assignment: str, where: str) -> Master:
