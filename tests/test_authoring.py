@@ -391,3 +391,10 @@ def test_a_hand_made_assignment_is_not_replaced_without_force(tmp_path):
     assert (home / "assignment.toml").read_text().startswith('title = "Mine"')
     assert author("activations.ipynb", tmp_path, "activations", "--force").returncode == 0
     assert "points = 4" in (home / "assignment.toml").read_text()
+
+
+def test_an_assignment_folder_with_a_space_is_one_line(tmp_path):
+    result = run_grader("author", str(MASTERS / "activations.ipynb"), str(tmp_path / "assignments" / "hw 6"))
+    assert result.returncode == 2
+    assert "an assignment's folder is named with letters, digits, _ and - only" in result.stderr
+    assert "Traceback" not in result.stderr

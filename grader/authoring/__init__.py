@@ -8,10 +8,11 @@ Three formats are read (one module each): ours (:mod:`grader.authoring.ours`), n
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from grader.authoring import nbgrader, otter, ours, writer
 from grader.authoring.model import Master
@@ -69,7 +70,15 @@ def author_assignment(source: str | Path, out: str | Path, check: bool = False, 
     if out.resolve().parent.name != "assignments":
         raise GraderError(f"{out}: name the assignment's folder inside an assignments/ folder, e.g. "
                           f"assignments/{assignment}; the reference solution goes to reference_solutions/ beside it")
-    master = read_master(source, assignment, fmt)
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", assignment):
+        raise GraderError(f"{out}: an assignment's folder is named with letters, digits, _ and - only "
+                          "(its name is the assignment's id), e.g. assignments/hw6")
+    try:
+        master = read_master(source, assignment, fmt)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise GraderError(f"{source}: {where}: {first['msg']}; fix the master notebook") from None
     files = writer.render(master, source.name)
     course = out.resolve().parent.parent
     differences = writer.differences(files, course, assignment) if check else []

@@ -56,7 +56,7 @@ def _hidden_split(source: str, where: str) -> tuple[str, str, bool]:
 
 
 def _check_name(grade_id: str, taken: set[str]) -> str:
-    name = re.sub(r"\W", "_", grade_id).strip("_") or "cell"
+    name = re.sub(r"[^A-Za-z0-9_]", "_", grade_id).strip("_") or "cell"
     name = name if name.startswith("test_") else f"test_{name}"
     unique, number = name, 2
     while unique in taken:

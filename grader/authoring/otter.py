@@ -193,7 +193,7 @@ def read(cells: list[dict], assignment: str, where: str) -> Master:
 
 def _check(question: str, index: int, count: int, code: str, hidden: bool, points: float, names: StudentNames,
            where: str) -> AuthoredCheck:
-    slug = re.sub(r"\W", "_", question)
+    slug = re.sub(r"[^A-Za-z0-9_]", "_", question)
     name = f"test_{slug}_{index}"
     title = f"{question}: test case {index} of {count}"
     before, expression = split_last_expression(without_nose(code), where)

@@ -106,7 +106,7 @@ def unsolved_mistakes(reference: str, regions: list[Region], used: set[str]) -> 
         count = reference.count(region.text)
         occurrence = reference[:offset + len(region.text)].count(region.text) if count > 1 else None
         label = f"{region.owner}.{region.function}" if region.owner else region.function
-        name = re.sub(r"_+", "_", label.replace(".", "_")).strip("_") + "_unsolved"
+        name = re.sub(r"_+", "_", re.sub(r"[^A-Za-z0-9_]", "_", label)).strip("_") + "_unsolved"
         seen[name] = seen.get(name, 0) + 1
         if seen[name] > 1:
             name = f"{name}_{seen[name]}"
