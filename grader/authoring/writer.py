@@ -71,7 +71,6 @@ def _template(master: Master) -> str:
 
 
 def _check_file(master: Master, checks: list[AuthoredCheck]) -> str:
-    lines = ["import pytest", ""]
     imports = ["import pytest"]
     for line in master.imports:
         if line not in imports:
