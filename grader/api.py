@@ -32,7 +32,8 @@ __all__ = ["check_notebook", "check_in_notebook", "student_assignments_dir", "gr
            "serve",
            "write_feedback", "override_score", "void_check", "adjustment_log", "assignment_runs",
            "exclude_run", "course_results", "export_course", "gradescope_zip",
-           "run_gradescope"]
+           "run_gradescope",
+           "author_assignment"]
 
 
 def check_notebook(assignment: str, notebook: str | Path | None = None, device: str = "cpu",
@@ -577,3 +578,10 @@ def serve(port: int, checks_dir: str | Path, db_url: str = DEFAULT_DB_URL, **opt
     # A cluster's workers may have the GPU this machine lacks: an explicit cuda is theirs to check.
     options["device"] = device if options.get("cluster") and device.startswith("cuda") else resolve_device(device)
     run_service(service_config(port, checks_dir, db_url, **options))
+
+
+def author_assignment(*args, **kwargs):
+    """What `grader author` does (``grader.authoring.author_assignment``)."""
+    from grader.authoring import author_assignment as author
+
+    return author(*args, **kwargs)

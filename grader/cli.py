@@ -408,6 +408,8 @@ def validate(assignment: str, device: str, assignments_dir: str | None) -> None:
     """
     validation = api.validate_assignment(assignment, device=device, assignments_dir=assignments_dir)
     report.print_validation(validation, console)
+    for problem in validation.problems:
+        console.print(Text.assemble(("✗ ", "red"), problem), soft_wrap=True)
     sys.exit(0 if validation.ok else 1)
 
 
@@ -438,6 +440,40 @@ def release(assignment: str, out: str, assignments_dir: str | None) -> None:
     for line in student_command_lines(os.path.basename(os.path.normpath(out)), released.assignment, spec.notebook,
                                       released.wheel):
         console.print(f"  {line}", soft_wrap=True)
+
+
+@main.command()
+@click.argument("master", type=click.Path(dir_okay=False))
+@click.argument("out", type=click.Path(file_okay=False))
+@click.option("--check", "check_only", is_flag=True,
+              help="write nothing; exit 1 and list what differs when OUT no longer matches the master (for CI)")
+@click.option("--format", "fmt", type=click.Choice(["auto", "grader", "nbgrader", "otter"]), default="auto",
+              show_default=True, help="the master's format (auto: from its markers)")
+@click.option("--force", is_flag=True, help="replace OUT even where grader author did not write it")
+def author(master: str, out: str, check_only: bool, fmt: str, force: bool) -> None:
+    """Write an assignment folder OUT (.../assignments/<id>) from one MASTER notebook.
+
+    Also writes ../../reference_solutions/<id>.py. Reads our markers, nbgrader's or otter's
+    (docs/writing-checks.md, "One master notebook").
+    """
+    authored = api.author_assignment(master, out, check=check_only, fmt=fmt, force=force)
+    if check_only:
+        for line in authored.differences:
+            console.print(f"  {line}", soft_wrap=True)
+        if authored.differences:
+            console.print(f"{authored.folder} no longer matches {master}: run grader author {master} {out}",
+                          soft_wrap=True)
+            sys.exit(1)
+        console.print(f"{authored.folder} matches {master}", soft_wrap=True)
+        return
+    for name in authored.files:
+        console.print(f"  {name}", soft_wrap=True)
+    for text in authored.untranslated:
+        console.print(f"warning: no Russian for {text!r}: add # ru \"...\" = \"...\" to its check cell "
+                      "(it is shown in English)", soft_wrap=True)
+    console.print(f"{authored.assignment} written to {authored.folder} from {master} ({authored.format} format): "
+                  f"{authored.checks} checks, {authored.points:g} points, {authored.mistakes} planted mistakes. "
+                  f"Next: grader validate {authored.assignment}", soft_wrap=True)
 
 
 @main.command()

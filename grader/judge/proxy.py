@@ -40,6 +40,7 @@ class StudentCodeFailed(AssertionError):
         super().__init__(message)
         self.diagnosis = diagnosis
         self.what = what
+        self.student_error_type = ""  # the student's exception's type name, when their code raised
 
     @property
     def safe_explanation(self) -> str | None:
@@ -255,9 +256,12 @@ class StudentSession:
         raised = tr("{what} raised {error}{detail}{where}", what=what, error=error_type, detail=detail, where=where)
         diagnosis = diagnose(error_type, message, ArgumentFacts.of(payload))
         if diagnosis is None:
-            raise StudentCodeFailed(raised)
-        # The diagnosis first, in the student's language; torch's own words kept below it.
-        raise StudentCodeFailed(explain(what, diagnosis.cause, diagnosis.fix) + "\n" + raised, diagnosis, safe_what)
+            failure = StudentCodeFailed(raised)
+        else:  # the diagnosis first, in the student's language; torch's own words kept below it
+            failure = StudentCodeFailed(explain(what, diagnosis.cause, diagnosis.fix) + "\n" + raised, diagnosis,
+                                        safe_what)
+        failure.student_error_type = error_type  # grader.authoring.runtime raises it again as that type
+        raise failure
 
 
 def explain(what: str, cause: str, fix: str) -> str:

@@ -47,7 +47,8 @@ def test_the_facade_exports_exactly_these_names():
         "sandbox_report", "doctor", "DoctorReport", "resolve_device", "release_assignment", "run_ci",
         "serve",
         "write_feedback", "override_score", "void_check", "adjustment_log", "assignment_runs",
-        "exclude_run", "course_results", "export_course", "gradescope_zip", "run_gradescope"])
+        "exclude_run", "course_results", "export_course", "gradescope_zip", "run_gradescope",
+        "author_assignment"])
     assert all(callable(getattr(grader.api, name)) for name in grader.api.__all__)
 
 

@@ -1,0 +1,201 @@
+"""What the checks written from nbgrader's and otter's tests use on the trusted side.
+
+- :func:`student_callable`: the student's function through the proxy, raising, when the student's
+  code raises a built-in exception, an exception of that type, so a test's ``except ValueError:``
+  or ``assert_raises(ValueError, ...)`` works as it did in the student's kernel;
+- :func:`expect_same_output`: an otter test case that ends with an expression passes when the
+  student's value is the reference's (otter compares the printed output of the same expression).
+"""
+
+from __future__ import annotations
+
+import builtins
+import math
+from typing import Any, Callable
+
+import torch
+
+from grader.assertions import describe_value, expect_close, fail, is_remote
+from grader.i18n import tr
+from grader.judge.proxy import StudentCodeFailed
+
+_NOT_RAISED_AS = {"SystemExit", "KeyboardInterrupt", "GeneratorExit", "BaseException"}
+_as_student_failure: dict[str, type] = {}
+
+
+def _failure_type(name: str) -> type | None:
+    """An exception type that is both the built-in ``name`` and a StudentCodeFailed (its message stays
+    the proxy's, and the judge treats an uncaught one as the student's code failing)."""
+    builtin = getattr(builtins, name, None)
+    if name in _NOT_RAISED_AS or not (isinstance(builtin, type) and issubclass(builtin, BaseException)):
+        return None
+    if name not in _as_student_failure:
+        try:
+            _as_student_failure[name] = type(name, (builtin, StudentCodeFailed), {})
+        except TypeError:  # a built-in whose layout cannot be combined (OSError and its kind)
+            _as_student_failure[name] = None
+    return _as_student_failure[name]
+
+
+def _raised_as_student_did(call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    try:
+        return call(*args, **kwargs)
+    except StudentCodeFailed as failure:
+        kind = _failure_type(getattr(failure, "student_error_type", None) or "")
+        if kind is None:
+            raise
+        raise kind(str(failure)) from None
+
+
+def _unwrap(value: Any) -> Any:
+    if isinstance(value, StudentObject):
+        return value._remote
+    if isinstance(value, (list, tuple)):
+        return type(value)(_unwrap(item) for item in value)
+    if isinstance(value, dict):
+        return {key: _unwrap(item) for key, item in value.items()}
+    return value
+
+
+def student_value(value: Any) -> Any:
+    """Data as it came back; an object that stayed in the sandbox, as a :class:`StudentObject`."""
+    return StudentObject(value) if is_remote(value) else value
+
+
+class StudentObject:
+    """An object of the student's that stays in the sandbox (a model, a bound method): a test reads its
+    attributes and calls it as it would in the kernel, each step one request through the proxy."""
+
+    def __init__(self, remote: Any):
+        self._remote = remote
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return student_value(_raised_as_student_did(self._remote.get, name))
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return student_value(_raised_as_student_did(self._remote, *_unwrap(args), **_unwrap(kwargs)))
+
+    def __iter__(self):
+        iterator = _raised_as_student_did(self._remote.call, "__iter__")
+        while True:
+            try:
+                item = iterator.call("__next__") if is_remote(iterator) else next(iterator)
+            except StopIteration:
+                return
+            except StudentCodeFailed as failure:
+                if getattr(failure, "student_error_type", None) == "StopIteration":
+                    return
+                raise
+            yield student_value(item)
+
+    def __len__(self) -> int:
+        try:
+            return self._remote.call("__len__")
+        except StudentCodeFailed as failure:
+            if getattr(failure, "student_error_type", None) in ("AttributeError", "TypeError"):
+                # no len(): what list(...) and len(...) expect to hear
+                raise TypeError(f"object of type {self._remote.type_name!r} has no len()") from None
+            raise
+
+    def __getitem__(self, key: Any) -> Any:
+        return student_value(_raised_as_student_did(self._remote.call, "__getitem__", _unwrap(key)))
+
+    @property
+    def __class__(self):  # isinstance(model, nn.Module): the trusted side's class nearest the student's
+        return _trusted_class(self._remote)
+
+    def __repr__(self) -> str:
+        return repr(self._remote)
+
+
+def _trusted_class(remote: Any) -> type:
+    """The first class of the student's object's MRO that the trusted side has (torch's, the standard
+    library's; never the student's own module), subclassed under the student's class name."""
+    import importlib
+
+    try:
+        classes = remote.get("__class__").get("__mro__")
+        for each in classes:
+            module, name = each.get("__module__"), each.get("__qualname__")
+            if not isinstance(module, str) or not isinstance(name, str) or module == "__main__":
+                continue
+            if module.split(".")[0] not in ("torch", "builtins", "collections", "numbers"):
+                continue
+            found = importlib.import_module(module)
+            for part in name.split("."):
+                found = getattr(found, part)
+            if isinstance(found, type):
+                if found is object:
+                    break
+                return type(getattr(remote, "type_name", name).rsplit(".", 1)[-1], (found,), {})
+    except (StudentCodeFailed, ImportError, AttributeError, TypeError):
+        pass
+    return StudentObject
+
+
+def student_callable(function: Callable[..., Any]) -> Callable[..., Any]:
+    """The student's function (or class) through the proxy: objects passed to it and returned by it stay
+    in the sandbox, and a built-in exception it raises is raised here as that type."""
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return student_value(_raised_as_student_did(function, *_unwrap(args), **_unwrap(kwargs)))
+
+    call.__name__ = getattr(function, "__name__", "student_function")
+    return call
+
+
+def _same(got: Any, want: Any) -> bool:
+    if isinstance(want, torch.Tensor) or isinstance(got, torch.Tensor):
+        return (isinstance(got, torch.Tensor) and isinstance(want, torch.Tensor) and got.shape == want.shape
+                and got.dtype == want.dtype and torch.allclose(got.cpu(), want.cpu(), rtol=1e-5, atol=1e-8,
+                                                               equal_nan=True))
+    if isinstance(want, float) and isinstance(got, (int, float)) and not isinstance(got, bool):
+        return math.isclose(got, want, rel_tol=1e-9, abs_tol=1e-12) or (math.isnan(got) and math.isnan(want))
+    if isinstance(want, (list, tuple)):  # a torch.Size comes back from a released bundle as a tuple
+        same_kind = type(got) is type(want) or isinstance(got, tuple) and isinstance(want, tuple)
+        return (same_kind and len(got) == len(want)
+                and all(_same(a, b) for a, b in zip(got, want)))
+    if isinstance(want, dict):
+        return (isinstance(got, dict) and got.keys() == want.keys()
+                and all(_same(got[key], want[key]) for key in want))
+    return type(got) is type(want) and got == want
+
+
+REPR = "__repr__"
+
+
+def reference_output(value: Any) -> Any:
+    """The reference's value of an otter case, as data: a value that is not data (a class, a module)
+    is compared by what it prints, as otter compares outputs."""
+    from grader.replay import NotData, encode
+
+    try:
+        encode(value)
+        return value
+    except NotData:
+        return {REPR: repr(value)}
+
+
+def _printed(value: Any) -> str:
+    if isinstance(value, StudentObject):
+        shown = _raised_as_student_did(value._remote.call, "__repr__")
+        return shown if isinstance(shown, str) else ""
+    return repr(value)
+
+
+def expect_same_output(got: Any, want: Any, *, what: str, show_expected: bool = False) -> None:
+    if isinstance(want, dict) and set(want) == {REPR}:
+        printed = _printed(got)
+        if printed != want[REPR]:
+            shown = tr(", expected {expected}", expected=want[REPR]) if show_expected else ""
+            fail(tr("{what} gives {value}{shown}; that is not the expected output", what=what,
+                    value=printed[:300], shown=shown))
+        return
+    if isinstance(want, torch.Tensor) and isinstance(got, torch.Tensor) and got.dtype == want.dtype:
+        expect_close(got, want, what=what, rtol=1e-5, atol=1e-8, check_device=False, show_expected=show_expected)
+        return
+    if not _same(got, want):
+        shown = tr(", expected {expected}", expected=repr(want)) if show_expected else ""
+        fail(tr("{what} gives {value}{shown}; that is not the expected output", what=what,
+                value=describe_value(got), shown=shown))

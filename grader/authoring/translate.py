@@ -1,0 +1,135 @@
+"""nbgrader's and otter's tests (statements and asserts on the student's globals) as trusted-side checks.
+
+Such a test was written to run inside the student's kernel. Here it runs in the judge: every
+name it reads that the master's own code defines is bound, first thing, through the proxy
+(``student.f`` for a function or class, ``student.get("x")`` for a value), so only data
+comes back from the student's process. Imports are the judge's own.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import textwrap
+from dataclasses import dataclass
+
+from grader.errors import GraderError
+
+
+@dataclass
+class StudentNames:
+    """What the master's code (everything but its tests) defines at the top level."""
+
+    callables: set[str]
+    values: set[str]
+    imported: set[str]
+
+    @classmethod
+    def of(cls, source: str, where: str) -> "StudentNames":
+        tree = parse(source, where)
+        callables, values, imported = set(), set(), set()
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                callables.add(node.name)
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                imported |= {(alias.asname or alias.name).split(".")[0] for alias in node.names}
+            else:
+                for child in ast.walk(node):
+                    if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Store):
+                        values.add(child.id)
+        return cls(callables, values - callables - imported, imported)
+
+    def used_by(self, code: str, where: str) -> list[str]:
+        """The student's names that ``code`` reads without binding them itself, in order of first use."""
+        return [name for name in unbound_names(code, where) if name in self.callables or name in self.values]
+
+    def binding(self, name: str, side: str = "student") -> str:
+        """How a check reaches ``name`` on ``side`` (student: through the proxy)."""
+        if side == "student":
+            return (f"student_callable(student.{name})" if name in self.callables
+                    else f"student_value(student.get({name!r}))")
+        return f"{side}.{name}"
+
+
+def unbound_names(code: str, where: str) -> list[str]:
+    """The names ``code`` reads without binding them itself, in order of first use."""
+    tree = parse(code, where)
+    bound = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            bound.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            bound |= {(alias.asname or alias.name).split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
+    used: list[str] = []
+    loads = sorted((node for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)),
+                   key=lambda node: (node.lineno, node.col_offset))
+    for node in loads:
+        if node.id not in used and node.id not in bound:
+            used.append(node.id)
+    return used
+
+
+def top_level_definitions(code: str, where: str) -> list[tuple[set[str], str]]:
+    """(the names it binds, its source) for each def, class, import and assignment at the top of ``code``."""
+    found = []
+    for node in parse(code, where).body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names = {node.name}
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names = {(alias.asname or alias.name).split(".")[0] for alias in node.names}
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            names = {child.id for child in ast.walk(node) if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Store)}
+        else:
+            continue
+        found.append((names, ast.get_source_segment(code, node, padded=False) or ast.unparse(node)))
+    return found
+
+
+def parse(code: str, where: str) -> ast.Module:
+    try:
+        return ast.parse(code)
+    except SyntaxError as error:
+        raise GraderError(f"{where}: line {error.lineno}: {error.msg}; fix the master notebook's cell") from None
+
+
+def module_imports(source: str, where: str) -> list[str]:
+    """The top-level import statements of ``source``, for the checks' module."""
+    return [ast.unparse(node) for node in parse(source, where).body if isinstance(node, (ast.Import, ast.ImportFrom))]
+
+
+NOSE = re.compile(r"^(\s*)from\s+nose\.tools\s+import\b", re.MULTILINE)
+
+
+def without_nose(code: str) -> str:
+    """``from nose.tools import ...`` (dead on Python 3.12) from our equivalents."""
+    return NOSE.sub(r"\1from grader.authoring.nose_tools import", code)
+
+
+def statements_body(code: str, names: StudentNames, where: str) -> str:
+    """A check function's body that binds the student's names, then runs ``code`` as written."""
+    code = without_nose(code)
+    used = names.used_by(code, where)
+    lines = [f"{name} = {names.binding(name)}" for name in used]
+    lines.append(textwrap.dedent(code).strip() or "pass")
+    return textwrap.indent("\n".join(lines), "    ")
+
+
+def split_last_expression(code: str, where: str) -> tuple[str, str | None]:
+    """(the statements before, the last expression's source) when ``code`` ends with an expression."""
+    tree = parse(code, where)
+    if not tree.body or not isinstance(tree.body[-1], ast.Expr):
+        return code, None
+    last = tree.body[-1]
+    lines = code.splitlines()
+    before = "\n".join(lines[:last.lineno - 1] + [lines[last.lineno - 1][:last.col_offset].rstrip().rstrip(";")])
+    value = last.value
+    if (isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id == "print"
+            and value.args and not value.keywords and not any(isinstance(arg, ast.Starred) for arg in value.args)):
+        # print(x) shows x: what it printed is what the test compares
+        parts = [ast.get_source_segment(code, arg) for arg in value.args]
+        return before, parts[0] if len(parts) == 1 else "(" + ", ".join(parts) + ")"
+    return before, ast.get_source_segment(code, value)
