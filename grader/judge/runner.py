@@ -136,7 +136,7 @@ class JudgePlugin:
         if visibility == "hidden":  # the grader's own notes are safe; a failure says only what is safe
             student_message = message if passed else student_failure_message(failure)
         return CheckResult(name=item.name, title=check_title(item), visibility=visibility,
-                           score=round(earned, 6), max_score=points, passed=passed,
+                           score=earned if passed else round(earned, 6), max_score=points, passed=passed,
                            message=message, student_message=student_message,
                            seconds=time.perf_counter() - started)
 
