@@ -44,4 +44,10 @@ def safe_check(check: CheckResult) -> CheckResult:
         message = check.student_message
     else:  # judged before student messages existed, or read back from a gradebook
         message = "" if check.passed else tr("the check failed")
-    return check.model_copy(update={"message": message})
+    # pytest names a parametrised check by its arguments ("test_decode[secret 42]"): hidden inputs, maybe
+    return check.model_copy(update={"message": message, "name": _without_arguments(check.name),
+                                    "title": _without_arguments(check.title)})
+
+
+def _without_arguments(name: str) -> str:
+    return name.split("[", 1)[0] if name.endswith("]") and "[" in name else name

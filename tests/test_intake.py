@@ -52,7 +52,8 @@ def aged(path: Path, seconds_ago: float) -> Path:
     ("alice_hw2.ipynb", "alice_hw2", "flat"),
     ("hw2-alice/hw2.ipynb", "alice", "folder per student"),
     ("bob/hw2 (1).ipynb", "bob", "folder per student"),
-    ("classroom/hw2-carol/hw2.ipynb", "carol", "folder per student"),
+    ("hw2/hw2-carol/hw2.ipynb", "carol", "folder per student"),
+    ("submissions/hw2/dan_hw2.ipynb", "dan_hw2", "flat"),
     ("Ivan Petrov_12345_assignsubmission_file_/hw2.ipynb", "Ivan Petrov (12345)", "moodle"),
     ("petrovivan_12345_67890_hw2.ipynb", "petrovivan (12345)", "canvas"),
     ("petrovivan_LATE_12345_67891_hw2-2.ipynb", "petrovivan (12345)", "canvas"),
@@ -60,6 +61,18 @@ def aged(path: Path, seconds_ago: float) -> Path:
 def test_identity_of_each_layout(relative, student, layout):
     identity = identify(relative, HW2)
     assert (identity.student, identity.layout) == (student, layout)
+
+
+@pytest.mark.parametrize("relative, student", [
+    ("hw2-alice/hw2-bob/hw2.ipynb", "alice"),
+    ("Alice A_111_assignsubmission_file_/Bob Brown_222_assignsubmission_file_/hw2.ipynb", "Alice A (111)"),
+    ("hw2-alice/carol.ipynb", "alice"),
+    ("hw2-alice/Dave Smith_777_assignsubmission_file_/x.ipynb", "alice"),
+    ("alice/hw2-bob/hw2.ipynb", "alice"),
+    ("alice/petrovivan_12345_67890_hw2.ipynb", "alice"),
+])
+def test_folders_a_student_makes_inside_their_own_never_name_another_student(relative, student):
+    assert identify(relative, HW2).student == student
 
 
 def test_student_pattern_may_match_a_folder():
@@ -243,3 +256,19 @@ def test_a_linked_folder_copying_a_classmate_is_refused_and_a_loop_ends(tmp_path
     by_student = {v.student: v for v in verdicts}
     assert by_student["amy"].score == 4
     assert by_student["ben"].status == "error" and "linked folder" in by_student["ben"].message
+
+
+def test_a_damaged_member_is_one_row_and_the_rest_is_graded(tmp_path):
+    staging = write_notebook(tmp_path / "a.ipynb", CORRECT)
+    archive = tmp_path / "download.zip"
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
+        bundle.write(staging, "Ann Lee_7_assignsubmission_file_/toy.ipynb")
+        bundle.write(staging, "Bo Chen_8_assignsubmission_file_/toy.ipynb")
+    data = bytearray(archive.read_bytes())
+    second = data.find(b"PK\x03\x04", 10)  # the second member's local header: damage its compressed bytes
+    data[second + 80:second + 120] = b"\xff" * 40
+    archive.write_bytes(bytes(data))
+    verdicts, _ = grade(tmp_path, archive)
+    by_student = {v.student: v for v in verdicts}
+    assert by_student["Ann Lee (7)"].score == 4
+    assert by_student["Bo Chen (8)"].status == "error" and "damaged" in by_student["Bo Chen (8)"].message

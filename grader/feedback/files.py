@@ -43,7 +43,7 @@ def page_name(student: str, suffix: str) -> str:
 
 def moodle_folder(submission: str) -> str | None:
     """``Full Name_12345_assignfeedback_file_`` for a submission downloaded from Moodle, else None."""
-    for part in reversed(PurePosixPath(submission).parts[:-1]):
+    for part in PurePosixPath(submission).parts[:-1]:  # the outermost: a student names the folders inside theirs
         match = MOODLE_FOLDER.match(part)
         if match:
             # Moodle splits the folder name at underscores: one in the name would hide the id.

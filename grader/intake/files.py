@@ -11,6 +11,7 @@ import shutil
 import stat
 import tempfile
 import zipfile
+import zlib
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -145,8 +146,12 @@ def _unpack_zip(archive: Path, into: Path) -> list[tuple[str, Path | None, datet
                 continue
             target = into / str(index) / Path(*parts).name
             target.parent.mkdir(parents=True)
-            with bundle.open(member) as source, open(target, "wb") as sink:
-                shutil.copyfileobj(source, sink, 1 << 20)
+            try:
+                with bundle.open(member) as source, open(target, "wb") as sink:
+                    shutil.copyfileobj(source, sink, 1 << 20)
+            except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError, RuntimeError):  # damaged, encrypted
+                unpacked.append(("/".join(clean), None, _member_time(member), name))
+                continue
             unpacked.append(("/".join(parts), target, _member_time(member), name))
         return unpacked
 
@@ -157,8 +162,8 @@ def _from_zip(archive: Path, spec, scratch: Path, files: list[SubmissionFile]) -
         identity = identify(shown_name(relative), spec)
         shown = shown_name(raw)
         refused = None if target is not None else (
-            f"{shown_archive}:{shown} is a link, an absolute or '..' path, or too large in the zip; "
-            "it was not unpacked")
+            f"{shown_archive}:{shown} is a link, an absolute or '..' path, too large, damaged or encrypted in "
+            "the zip; it was not unpacked")
         files.append(SubmissionFile(name=f"{shown_archive}:{shown}", source=str(target or ""),
                                     student=identity.student, layout=identity.layout, attempt=identity.attempt,
                                     submitted_at=when, refused=refused))

@@ -8,8 +8,9 @@ Recognised without configuration (each with an example in the README):
 - Canvas's download: ``lastfirst_12345_67890_hw2.ipynb`` (``_LATE_`` and ``-1`` suffixes too)
   → ``lastfirst (12345)``.
 
-``student_pattern`` (a regex with a group ``student``) is tried first on the file name, then
-on the path relative to the folder that was given, so it can name a folder too.
+``student_pattern`` (a regex with a group ``student``) is tried on the file name of a file at the
+top of the folder given, and on the path below it for a nested file (so it can name a folder),
+after the folders above that name a student (Moodle's, ``hw2-<login>``).
 """
 
 from __future__ import annotations
@@ -43,28 +44,41 @@ class Identity:
 
 
 def identify(relative: str, spec) -> Identity:
-    """``relative``: the file's path (posix, already made printable) below the folder it was found in."""
+    """``relative``: the file's path (posix, already made printable) below the folder it was found in.
+
+    Everything below a student's own folder is the student's to name, so a nested file's student
+    comes from its top folder (a ``Bob Brown_222_assignsubmission_file_`` or ``hw2-bob`` folder that
+    Alice made inside her own folder names Alice, never Bob); a top folder named like the assignment
+    (``hw2/``, ``submissions/``) only holds the class and is looked into. A file's own name decides
+    only for a file at the top.
+    """
     parts = PurePosixPath(relative).parts
-    name = parts[-1]
+    if len(parts) == 1:
+        return _identify_file(parts[0], spec)
+    top = parts[0]
+    moodle = MOODLE_FOLDER.match(top)
+    if moodle:
+        return Identity(f"{moodle.group('name')} ({moodle.group('id')})", "moodle")
+    for prefix in (f"{spec.id}-", f"{spec.id}_"):
+        if top.lower().startswith(prefix.lower()) and len(top) > len(prefix):
+            return Identity(top[len(prefix):], "folder per student")
+    if spec.student_pattern:
+        match = re.search(spec.student_pattern, relative)
+        if match and match.groupdict().get("student"):
+            return Identity(match.group("student"), "student_pattern")
+    generic = {spec.id.lower(), PurePosixPath(spec.notebook).stem.lower(), "submissions", "submission"}
+    if _COPY_MARK.sub("", top.lower()) in generic:  # a folder that only holds the class: look inside it
+        return identify("/".join(parts[1:]), spec)
+    return Identity(top, "folder per student")
+
+
+def _identify_file(name: str, spec) -> Identity:
     stem = name.rsplit(".", 1)[0]
     if spec.student_pattern:
-        for text in (name, relative):
-            match = re.search(spec.student_pattern, text)
-            if match and match.groupdict().get("student"):
-                return Identity(match.group("student"), "student_pattern")
-    for folder in reversed(parts[:-1]):
-        moodle = MOODLE_FOLDER.match(folder)
-        if moodle:
-            return Identity(f"{moodle.group('name')} ({moodle.group('id')})", "moodle")
+        match = re.search(spec.student_pattern, name)
+        if match and match.groupdict().get("student"):
+            return Identity(match.group("student"), "student_pattern")
     canvas = CANVAS_FILE.match(name)
     if canvas:
         return Identity(f"{canvas.group('name')} ({canvas.group('id')})", "canvas", int(canvas.group("attempt") or 0))
-    generic = {spec.id.lower(), PurePosixPath(spec.notebook).stem.lower(), "solution", "submission", "homework"}
-    if len(parts) > 1 and _COPY_MARK.sub("", stem.lower()) in generic:
-        prefixed = [part for part in parts[:-1] if part.lower().startswith((f"{spec.id}-".lower(), f"{spec.id}_".lower()))]
-        folder = prefixed[-1] if prefixed else parts[0]
-        for prefix in (f"{spec.id}-", f"{spec.id}_"):
-            if folder.lower().startswith(prefix.lower()) and len(folder) > len(prefix):
-                folder = folder[len(prefix):]
-        return Identity(folder, "folder per student")
     return Identity(stem, "flat")

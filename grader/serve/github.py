@@ -40,10 +40,12 @@ class GitHubWebhooks(WebhookSource):
             head = payload.get("pull_request", {}).get("head", {}) if isinstance(payload.get("pull_request"),
                                                                                     dict) else {}
             head_repo = head.get("repo") if isinstance(head, dict) else None
-            # A fork's head lives in the fork (deleted forks come as null: the base repository then)
-            clone_url = head_repo.get("clone_url") if isinstance(head_repo, dict) else None
-            if not isinstance(clone_url, str):
-                clone_url = field(payload, "repository", "clone_url")
+            # The student is named by the base repository: code from anywhere else (a classmate's fork of
+            # it, a deleted fork) would be graded and stored as that student's.
+            if not isinstance(head_repo, dict) or head_repo.get("full_name") != project:
+                raise Ignored("a pull request from another repository (a fork) is not graded; push to the "
+                              "repository itself")
+            clone_url = field(payload, "repository", "clone_url")
             return CommitToGrade(forge=self.name, project=project, repository=repository,
                                  clone_url=checked_clone_url(clone_url),
                                  sha=checked_sha(field(payload, "pull_request", "head", "sha")),

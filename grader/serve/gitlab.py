@@ -43,10 +43,14 @@ class GitLabWebhooks(WebhookSource):
             attributes = payload["object_attributes"]
             if action == "update" and not attributes.get("oldrev"):
                 raise Ignored("a merge request update without new commits is not graded")
-            # Notes live in the target project; the commits in the source project (a fork, maybe).
             target = attributes.get("target_project_id")
             if not isinstance(target, int) or isinstance(target, bool):
                 target = field(payload, "project", "id", kind=int)
+            # The student is named by the target project: a merge request from another project (a classmate's
+            # fork of it) would be graded and stored as that student's.
+            if attributes.get("source_project_id") != target:
+                raise Ignored("a merge request from another project (a fork) is not graded; push to the "
+                              "project itself")
             return CommitToGrade(forge=self.name, project=str(target),
                                  repository=field(payload, "project", "path"),
                                  clone_url=checked_clone_url(self._source_url(payload)),

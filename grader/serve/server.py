@@ -19,6 +19,8 @@ from grader.serve.sources import SOURCES
 MAX_BODY = 5 << 20  # GitHub's own cap is 25 MB; a push event for one student's repository is kilobytes
 READ_TIMEOUT = 10.0
 
+PRIVATE_FIELDS = {"student", "score", "max_score", "message", "pull_request"}
+
 
 class WebhookServer(ThreadingHTTPServer):
     daemon_threads = True
@@ -60,6 +62,10 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(200, {"ok": True})
         if self.path == "/status":
             summary = self.server.queue.summary()
+            # The webhook port is reachable by anyone who can reach the forge's side of it: no student's
+            # name, score or message here (the gradebook has them).
+            summary["last_verdicts"] = [{key: value for key, value in verdict.items() if key not in PRIVATE_FIELDS}
+                                        for verdict in summary["last_verdicts"]]
             summary["workers"] = self.server.workers()
             return self.reply(200, summary)
         self.reply(404, {"error": "not found"})

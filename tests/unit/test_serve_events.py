@@ -57,11 +57,26 @@ def test_gitlab_token_must_equal_the_secret():
     assert not GitLabWebhooks().authentic({}, b"{}", SECRET)
 
 
-def test_a_pull_request_from_a_fork_is_fetched_from_the_fork_and_commented_on_the_base():
-    fork = {"name": "hw2-alice", "full_name": "alice/hw2-alice", "clone_url": "https://github.com/alice/hw2-alice.git"}
-    commit = GitHubWebhooks().commit({"x-github-event": "pull_request"}, pull_request(head_repo=fork))
-    assert (commit.project, commit.clone_url, commit.sha, commit.pull_request) == \
-        ("course/hw2-alice", "https://github.com/alice/hw2-alice.git", SHA, 4)
+def test_a_pull_request_from_a_classmates_fork_is_not_graded_as_the_base_repositorys_student():
+    fork = {"name": "hw2-bob", "full_name": "alice/hw2-bob", "clone_url": "https://github.com/alice/hw2-bob.git"}
+    with pytest.raises(Ignored, match="from another repository"):
+        GitHubWebhooks().commit({"x-github-event": "pull_request"}, pull_request(head_repo=fork))
+
+
+def test_a_pull_request_whose_fork_was_deleted_is_not_graded():
+    payload = pull_request()
+    payload["pull_request"]["head"]["repo"] = None
+    with pytest.raises(Ignored, match="from another repository"):
+        GitHubWebhooks().commit({"x-github-event": "pull_request"}, payload)
+
+
+def test_a_gitlab_merge_request_from_another_project_is_not_graded():
+    payload = {"object_kind": "merge_request", "project": {"id": 42, "path": "hw2-bob"},
+               "object_attributes": {"action": "open", "iid": 1, "target_project_id": 42, "source_project_id": 77,
+                                     "source_branch": "main", "last_commit": {"id": SHA},
+                                     "source": {"git_http_url": "https://gitlab.com/alice/hw2-bob.git"}}}
+    with pytest.raises(Ignored, match="from another project"):
+        GitLabWebhooks().commit({"x-gitlab-event": "Merge Request Hook"}, payload)
 
 
 @pytest.mark.parametrize("event, payload, reason", [
@@ -84,7 +99,7 @@ def test_events_that_are_not_graded_say_why(event, payload, reason):
 
 def test_a_gitlab_merge_request_update_without_new_commits_is_not_graded():
     payload = {"object_kind": "merge_request", "project": {"path": "hw2-alice"},
-               "object_attributes": {"action": "update", "iid": 1, "target_project_id": 9,
+               "object_attributes": {"action": "update", "iid": 1, "target_project_id": 9, "source_project_id": 9,
                                      "last_commit": {"id": SHA}, "source": {"git_http_url": "https://g/x.git"}}}
     with pytest.raises(Ignored, match="without new commits"):
         GitLabWebhooks().commit({}, payload)
