@@ -145,7 +145,7 @@ def test_the_students_code_is_shown_with_the_cell_that_raised_marked(html_pages)
     assert cells == [("", "1"), (" raised", "2"), ("", "3")]
     assert "print(&#x27;SEEN&#x27;, x.tolist())" in bo  # the student's own code, escaped
     assert ('<li><a href="#cell-2">code cell 2</a>: <span class="err">ValueError: &lt;b&gt;not markup&lt;/b&gt; '
-            '(cell 2, line 1)</span></li>') in bo
+            '(cell 3, line 1)</span></li>') in bo  # the notebook's third cell: its markdown cell counted
     assert "<b>not markup" not in bo
 
 
