@@ -13,7 +13,7 @@ import threading
 import time
 
 from grader.sandbox.host.warm_worker import WARM_WORKER_MODULE
-from grader.sandbox.proctree import tree_of
+from grader.sandbox.proctree import process_table, tree_of
 
 
 def _proc_field(pid: int, file: str, key: str) -> int | None:
@@ -58,11 +58,13 @@ def _role(pid: int, parent: int | None, parent_roles: dict[int, str]) -> str:
     return "other"
 
 
-def roles_of(tree: dict[int, int | None]) -> dict[int, str]:
+def roles_of(tree: list[int]) -> dict[int, str]:
     """What each process of a ``tree_of`` tree is (its parents come first, as tree_of orders them)."""
+    table = process_table()
     roles: dict[int, str] = {}
-    for pid, parent in tree.items():
-        roles[pid] = _role(pid, parent, roles)
+    for pid in tree:
+        entry = table.get(pid)
+        roles[pid] = _role(pid, entry.ppid if entry else None, roles)
     return roles
 
 
