@@ -40,6 +40,8 @@ class Master(BaseModel):
     checks: list[AuthoredCheck]
     mistakes: list[PlantedMistake] = Field(default_factory=list)
     catalogue_ru: dict[str, str] = Field(default_factory=dict, description="public texts' Russian, beyond titles")
+    catalogue_ru_hidden: dict[str, str] = Field(default_factory=dict,
+                                                description="hidden checks' texts' Russian, beyond titles")
 
     @property
     def points(self) -> float:

@@ -8,6 +8,8 @@
   using the ``student``, ``reference`` and ``device`` fixtures; ``# ru: ...`` gives its title in
   Russian and ``# ru "English" = "Русский"`` any other text it shows;
 - a code cell starting ``# grader: skip``: the instructor's own, in neither output;
+- a code cell starting ``# grader: template``: the students' own (a cell to try their functions), in
+  the template only (its marker line removed), never run as part of the reference solution;
 - every other cell goes to the template (and, if code, to the reference; Markdown to the README).
 """
 
@@ -26,6 +28,7 @@ from grader.mutants import PlantedMistake
 CONFIG = re.compile(r"^\s*#\s*grader:\s*config\s*$")
 CHECK = re.compile(r"^\s*#\s*grader:\s*check\b(?P<rest>.*)$")
 SKIP = re.compile(r"^\s*#\s*grader:\s*skip\s*$")
+TEMPLATE_ONLY = re.compile(r"^\s*#\s*grader:\s*template\s*$")
 CHECK_ARGS = re.compile(r"^\s+(?P<visibility>public|hidden)\s+points\s*=\s*(?P<points>\d+(?:\.\d+)?)\s*$")
 BEGIN = re.compile(r"^\s*#\s*BEGIN SOLUTION\s*$")
 END = re.compile(r"^\s*#\s*END SOLUTION\s*$")
@@ -50,6 +53,7 @@ def read(cells: list[dict], assignment: str, where: str) -> Master:
     regions = []
     checks: list[AuthoredCheck] = []
     catalogue: dict[str, str] = {}
+    catalogue_hidden: dict[str, str] = {}  # hidden checks' texts: never in the public catalogue students get
     for number, cell in enumerate(cells, start=1):
         source, first = cell["source"], _first_line(cell)
         here = f"{where}, cell {number}"
@@ -62,7 +66,10 @@ def read(cells: list[dict], assignment: str, where: str) -> Master:
         elif CHECK.match(first):
             check, entries = _check(source, CHECK.match(first).group("rest"), here)
             checks.append(check)
-            catalogue.update(entries)
+            (catalogue if check.visibility == "public" else catalogue_hidden).update(entries)
+        elif TEMPLATE_ONLY.match(first):
+            marker_and_rest = source.lstrip("\n").split("\n", 1)
+            template.append(TemplateCell(kind="code", source=marker_and_rest[1] if len(marker_and_rest) > 1 else ""))
         else:
             split = split_solutions(source, BEGIN, END, here)
             template.append(TemplateCell(kind="code", source=split.template))
@@ -78,7 +85,7 @@ def read(cells: list[dict], assignment: str, where: str) -> Master:
         raise GraderError(f"{where}: no check cells; add a code cell starting # grader: check public points=1")
     return Master(id=assignment, format="grader", config=config, template=template, reference=reference_source,
                   imports=module_imports(reference_source, where), checks=checks, mistakes=_unique(mistakes),
-                  catalogue_ru=catalogue)
+                  catalogue_ru=catalogue, catalogue_ru_hidden=catalogue_hidden)
 
 
 def _unique(mistakes: list[PlantedMistake]) -> list[PlantedMistake]:

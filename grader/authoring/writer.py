@@ -36,7 +36,11 @@ def render(master: Master, master_name: str) -> dict[str, str]:
             files[f"{home}/checks/{visibility}/test_{master.id}_{visibility}.py"] = header + _check_file(master, checks)
     public = [check for check in master.checks if check.visibility == "public"]
     if public:
-        files[f"{home}/checks/public/messages.ru.toml"] = header + _catalogue(master, public)
+        files[f"{home}/checks/public/messages.ru.toml"] = header + _catalogue(public, master.catalogue_ru, "public")
+    hidden = [check for check in master.checks if check.visibility == "hidden"]
+    if any(check.title_ru for check in hidden) or master.catalogue_ru_hidden:
+        files[f"{home}/checks/hidden/messages.ru.toml"] = header + _catalogue(hidden, master.catalogue_ru_hidden,
+                                                                              "hidden")
     if master.mistakes:
         files[f"{home}/mistakes.toml"] = header + _mistakes(master)
     return files
@@ -89,10 +93,11 @@ def _check_file(master: Master, checks: list[AuthoredCheck]) -> str:
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-def _catalogue(master: Master, checks: list[AuthoredCheck]) -> str:
+def _catalogue(checks: list[AuthoredCheck], texts: dict[str, str], visibility: str) -> str:
     entries = {check.title: check.title_ru for check in checks if check.title_ru}
-    entries.update(master.catalogue_ru)
-    lines = ["# Russian for the public checks (grader check --lang ru): derived from the master notebook."]
+    entries.update(texts)
+    used_by = "grader check --lang ru" if visibility == "public" else "grader grade --lang ru; never released"
+    lines = [f"# Russian for the {visibility} checks ({used_by}): derived from the master notebook."]
     lines += [f"{_string(english)} = {_string(russian)}" for english, russian in entries.items()]
     return "\n".join(lines) + "\n"
 
