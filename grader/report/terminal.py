@@ -256,6 +256,16 @@ def print_validation(validation, console: Console) -> None:
                       inert(", ".join(mutant.caught_by)) if mutant.caught_by else Text("nothing: add a check",
                                                                                        style="red"))
     console.print(table)
+    held = [example for example in validation.examples if example.holds]
+    if validation.examples:
+        mark = Text("✓", style="green") if len(held) == len(validation.examples) else Text("✗", style="red")
+        console.print(Text.assemble(mark, inert(f" examples: {len(held)}/{len(validation.examples)} score what "
+                                                f"expected.json says ({validation.examples_note})")), soft_wrap=True)
+        for example in validation.examples:
+            if not example.holds:
+                console.print(Text.assemble(("✗ ", "red"), inert(example.problem)), soft_wrap=True)
+    elif validation.examples_note:
+        console.print(inert(f"  examples: {validation.examples_note}"), soft_wrap=True)
     caught = sum(mutant.caught for mutant in validation.mutants)
     console.print(f"{caught}/{len(validation.mutants)} mutants caught; "
                   + ("the checks hold." if validation.ok else "[red]the checks need work.[/red]"))
