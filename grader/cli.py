@@ -404,7 +404,8 @@ def gradescope_run(root: str, assignment: str) -> None:
 def validate(assignment: str, device: str, assignments_dir: str | None) -> None:
     """Check the checks: the reference must get full marks and every mutant must lose points.
 
-    Exit 1 when the reference loses a point or a mutant loses none.
+    Also grades the example submissions submissions/ASSIGNMENT/expected.json lists. Exit 1 when the
+    reference loses a point, a mutant loses none, or an example scores other than expected.json says.
     """
     validation = api.validate_assignment(assignment, device=device, assignments_dir=assignments_dir)
     report.print_validation(validation, console)

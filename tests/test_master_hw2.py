@@ -111,6 +111,10 @@ def test_the_authored_folder_validates_with_every_hand_written_mistake_and_the_e
     assert {mistake.name for mistake in MISTAKES} | {f"{name}_unsolved" for name in (
         "sigmoid", "softmax", "forward_by_hand", "predict_proba")} == set(caught)
     assert all(mutant.caught for mutant in authored.mutants)
+    # each mistake planted in the authored reference scores, and is caught by, what it is in the hand-written one
+    hand = api.validate_assignment("hw2", device="cpu", assignments_dir=HAND_WRITTEN)
+    assert {mutant.name: (mutant.score, mutant.caught_by) for mutant in hand.mutants} == {
+        mistake.name: (caught[mistake.name].score, caught[mistake.name].caught_by) for mistake in MISTAKES}
     assert [example.file for example in authored.examples if example.holds] == [
         f"submissions/hw2/{name}" for name in ("correct.ipynb", "partial.ipynb", "template.ipynb")]
 
