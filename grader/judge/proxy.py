@@ -342,6 +342,13 @@ class Remote:
         return self._session.request({"op": "call", "handle": self._handle_for_call().id, "name": method},
                                      (list(args), kwargs), what=f"{self.type_name.rsplit('.', 1)[-1]}.{method}(...)")
 
+    def collect(self, limit: int = 1000) -> list:
+        """The items this object yields when the sandbox iterates over it (a DataLoader's batches, a Dataset's
+        items through ``__getitem__`` until IndexError), at most ``limit`` (up to 10,000), as data: one call.
+        Iterating runs the student's code (``__getitem__``, ``collate_fn``) under the call's time limit."""
+        return self._session.request({"op": "collect", "handle": self._handle_for_call().id, "limit": int(limit)},
+                                     what=tr("iterating over your {type}", type=self.type_name.rsplit('.', 1)[-1]))
+
     def get(self, attribute: str) -> Any:
         return self._session.request({"op": "get", "handle": self._handle_for_call().id, "name": attribute},
                                      what=f"{self.type_name.rsplit('.', 1)[-1]}.{attribute}")
