@@ -1,9 +1,11 @@
-"""``remote.collect()``: a check reads what a student's DataLoader or Dataset yields, as data, in one call.
+"""Loaders through the proxy: ``remote.collect()`` reads what a student's DataLoader or Dataset yields, as data,
+in one call; a check that tries to hand the student's code an object of its own side is told so.
 
 A DataLoader is not data: it stays in the sandbox, and the check gets a ``Remote``. ``collect`` iterates
 over it there (the student's ``__getitem__`` and ``collate_fn`` run in the sandbox, under the call's time
 limit) and sends back the items. The ``tensor_dataset`` factory gives the student's loader code a dataset
-the check chose. Real notebook, real sandbox.
+the check chose. A trusted-side object (a TensorDataset the check made) is not sent: the check fails with
+``CheckCannotSend`` naming it, the student's process goes on. Real notebook, real sandbox.
 """
 
 from __future__ import annotations
@@ -48,6 +50,21 @@ def test_limit(student):
 
 
 @pytest.mark.points(1)
+def test_trusted_object(student):
+    """a dataset made on the trusted side is not sent to the student's code"""
+    from torch.utils.data import TensorDataset
+
+    student.calls()
+    student.make_loader(TensorDataset(torch.zeros(2, 1)), 1)
+
+
+@pytest.mark.points(1)
+def test_after_the_trusted_object(student):
+    """the next call reaches the same process: no restart"""
+    expect_equal(student.calls(), 2, what="the notebook's own counter")
+
+
+@pytest.mark.points(1)
 def test_raising_item(student):
     """an error in the student's __getitem__ fails the check with its message"""
     student.Broken().collect()
@@ -79,6 +96,15 @@ def counting():
     return itertools.count()
 
 
+CALLS = 0
+
+
+def calls():
+    global CALLS
+    CALLS += 1
+    return CALLS
+
+
 class Broken(Dataset):
     def __getitem__(self, index):
         raise ValueError("pixel table is empty")''']
@@ -89,7 +115,7 @@ def verdict(tmp_path_factory):
     course = tmp_path_factory.mktemp("collect")
     home = course / "assignments" / "collect"
     (home / "checks" / "public").mkdir(parents=True)
-    (home / "assignment.toml").write_text('title = "Collect"\nnotebook = "collect.ipynb"\npoints = 4\n\n'
+    (home / "assignment.toml").write_text('title = "Collect"\nnotebook = "collect.ipynb"\npoints = 6\n\n'
                                           '[limits]\nwall_seconds = 60\ncall_seconds = 10\n')
     (home / "checks" / "public" / "test_collect.py").write_text(CHECKS)
     (course / "reference_solutions").mkdir()
@@ -111,6 +137,18 @@ def test_a_dataset_without_iter_is_read_by_index(verdict):
 
 def test_an_endless_iterable_stops_at_the_limit(verdict):
     assert verdict["test_limit"].passed, verdict["test_limit"].message
+
+
+def test_a_trusted_side_object_is_not_sent_and_the_message_says_what_may_be(verdict):
+    check = verdict["test_trusted_object"]
+    assert not check.passed
+    assert "CheckCannotSend: make_loader(...): the check's arguments cannot be sent" in check.message, check.message
+    assert "a check cannot send a TensorDataset to the student's code" in check.message, check.message
+
+
+def test_a_refused_send_leaves_the_students_process_running(verdict):
+    check = verdict["test_after_the_trusted_object"]
+    assert check.passed, check.message
 
 
 def test_an_error_while_iterating_names_the_object_and_the_error(verdict):
