@@ -53,6 +53,11 @@ class StudentCodeFailed(AssertionError):
         return explain(self.what, self.diagnosis.safe_cause, self.diagnosis.fix)
 
 
+class CheckCannotSend(TypeError):
+    """A check gave the student's code something that is not data: an object of the trusted side (a Dataset,
+    a torch.Generator, a function the check made). A mistake in the check, not the student's: nothing was sent."""
+
+
 class StudentSession:
     def __init__(self, server: WarmWorkerHost, submission: ExtractedSubmission, limits: Limits, device: str,
                  deterministic: bool = False, on_cell: Callable[[CellProgress], None] | None = None):
@@ -222,7 +227,12 @@ class StudentSession:
                 raise StudentCodeFailed(tr("{what} was not run: {reason}", what=what, reason=self.fatal))
         timeout = min(self.limits.call_seconds, self.deadline - time.monotonic())
         try:
-            self.child.send(header, payload, to_handle=_remote_to_handle)
+            try:
+                self.child.send(header, payload, to_handle=_remote_to_handle)
+            except wire.WireError as error:  # raised while encoding, before the first byte went: the child is fine
+                raise CheckCannotSend(f"{what}: the check's arguments cannot be sent to the student's code ({error}); "
+                                      "send data (tensors, numbers, strings, lists, tuples, dicts) or objects of "
+                                      "the student's process (a Remote, or one made there with student.build)") from None
             self.reply_deadline = time.monotonic() + timeout
             reply, value = self.child.receive(self.reply_deadline, self._decoder)
         except (CallTimeout, wire.DecodeTimeout) as expired:
@@ -342,6 +352,13 @@ class Remote:
         return self._session.request({"op": "call", "handle": self._handle_for_call().id, "name": method},
                                      (list(args), kwargs), what=f"{self.type_name.rsplit('.', 1)[-1]}.{method}(...)")
 
+    def collect(self, limit: int = 1000) -> list:
+        """The items this object yields when the sandbox iterates over it (a DataLoader's batches, a Dataset's
+        items through ``__getitem__`` until IndexError), at most ``limit`` (up to 10,000), as data: one call.
+        Iterating runs the student's code (``__getitem__``, ``collate_fn``) under the call's time limit."""
+        return self._session.request({"op": "collect", "handle": self._handle_for_call().id, "limit": int(limit)},
+                                     what=tr("iterating over your {type}", type=self.type_name.rsplit('.', 1)[-1]))
+
     def get(self, attribute: str) -> Any:
         return self._session.request({"op": "get", "handle": self._handle_for_call().id, "name": attribute},
                                      what=f"{self.type_name.rsplit('.', 1)[-1]}.{attribute}")
@@ -406,4 +423,4 @@ class StudentProxy:
                                      what=tr("building a {factory} for the check", factory=factory))
 
 
-__all__ = ["StudentProxy", "StudentSession", "Remote", "StudentCodeFailed", "SandboxError"]
+__all__ = ["StudentProxy", "StudentSession", "Remote", "StudentCodeFailed", "CheckCannotSend", "SandboxError"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import builtins
 import io
+import itertools
 import linecache
 import os
 import socket
@@ -29,6 +30,7 @@ from grader.sandbox.inside import cuda_setup, describe, factories
 CELL_FILENAME = "<cell {index}>"
 MAX_MESSAGE_CHARS = 2000
 MAX_HANDLES = 100_000
+MAX_COLLECTED = 10_000  # items one collect returns: a DataLoader's batches, a Dataset's items
 _CELL_LABELS: dict[str, str] = {}  # "<cell 3>" -> "cell 5 (In [3])": how the student finds that cell
 
 
@@ -129,6 +131,12 @@ class StudentRuntime:
             return self.from_handle(wire.Handle(header["handle"], ""))
         if op == "describe":
             return describe.describe_object(self.from_handle(wire.Handle(header["handle"], "")))
+        if op == "collect":
+            # Iterating runs the student's code (a Dataset's __getitem__, a collate_fn): it is a call like any other.
+            limit = header.get("limit")
+            if type(limit) is not int or not 0 <= limit <= MAX_COLLECTED:
+                raise wire.WireError(f"collect takes a limit from 0 to {MAX_COLLECTED}")
+            return list(itertools.islice(iter(self.from_handle(wire.Handle(header["handle"], ""))), limit))
         if op == "build":
             args, kwargs = payload
             return self.to_handle(factories.build(header["factory"], *args, **kwargs))
