@@ -18,7 +18,8 @@ from pathlib import Path
 from benchlib import BenchError
 
 TORCH = "torch==2.13.0"
-PEERS = {"nbgrader": "nbgrader==0.9.6", "otter": "otter-grader==7.0.0"}
+# otter runs notebooks on a "python3" kernel but does not depend on ipykernel, which provides it.
+PEERS = {"nbgrader": ["nbgrader==0.9.6"], "otter": ["otter-grader==7.0.0", "ipykernel==7.4.0"]}
 
 
 def cache_root() -> Path:
@@ -31,7 +32,7 @@ def peer_python(name: str) -> Path:
 
 def is_ready(name: str) -> bool:
     marker = cache_root() / name / ".ready"
-    return marker.is_file() and marker.read_text().split() == [TORCH, PEERS[name]]
+    return marker.is_file() and marker.read_text().split() == [TORCH, *PEERS[name]]
 
 
 def ensure_env(name: str, log=print) -> Path:
@@ -44,9 +45,11 @@ def ensure_env(name: str, log=print) -> Path:
         return python
     folder.parent.mkdir(parents=True, exist_ok=True)
     log_path = folder.parent / f"{name}-install.log"
-    steps = [[sys.executable, "-m", "venv", "--clear", str(folder)],
-             [str(python), "-m", "pip", "install", "--quiet", TORCH],  # first: the local CPU build
-             [str(python), "-m", "pip", "install", "--quiet", PEERS[name], TORCH]]
+    # An environment left half-built (or built for another list) is completed in place: pip skips
+    # what is already there, so torch is not installed twice.
+    steps = [] if python.is_file() else [[sys.executable, "-m", "venv", str(folder)]]
+    steps += [[str(python), "-m", "pip", "install", "--quiet", TORCH],  # first: the local CPU build
+             [str(python), "-m", "pip", "install", "--quiet", *PEERS[name], TORCH]]
     with open(log_path, "w") as output:
         for command in steps:
             log(f"building the {name} environment: {' '.join(command[2:]) if command[0] != sys.executable else 'venv'}")
@@ -58,5 +61,5 @@ def ensure_env(name: str, log=print) -> Path:
     if not version.startswith("2.13.0") or "+cu" in version:
         raise BenchError(f"{folder} holds torch {version or '(none)'}, not the CPU build of {TORCH}; "
                          f"remove the folder and run again")
-    (folder / ".ready").write_text(f"{TORCH}\n{PEERS[name]}\n")
+    (folder / ".ready").write_text("\n".join([TORCH, *PEERS[name]]) + "\n")
     return python
