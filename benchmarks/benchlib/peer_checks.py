@@ -1,4 +1,4 @@
-"""hw2's 14 checks (assignments/hw2/checks, public and hidden) as plain asserts, for the peers.
+"""hw2's 13 checks (assignments/hw2/checks, public and hidden) as plain asserts, for the peers.
 
 Each check makes the same inputs with the same seeds, calls the same student functions and
 compares with the reference solution (reference_solutions/hw2.py, defined in the test code
@@ -18,14 +18,15 @@ from benchlib.notebooks import REFERENCE
 HELPERS = '''
 import torch
 
-def _close(got, want, rtol=1.3e-6, atol=1e-5):
+def _close(got, want, rtol=1e-5, atol=1e-6):  # grader.assertions.expect_close's defaults
     assert isinstance(got, torch.Tensor), f"expected a tensor, got {type(got).__name__}"
     assert got.shape == want.shape, f"shape {tuple(got.shape)}, expected {tuple(want.shape)}"
     assert got.dtype == want.dtype, f"dtype {got.dtype}, expected {want.dtype}"
     assert torch.allclose(got, want, rtol=rtol, atol=atol, equal_nan=False), "values differ"
 
 def _rows_sum_to_one(got):
-    assert torch.allclose(got.sum(dim=1), torch.ones(got.shape[0], dtype=got.dtype), atol=1e-5), "rows do not sum to 1"
+    # as grader.assertions.expect_rows_sum_to_one: summed in float64, within 1e-4
+    assert bool(((got.double().sum(dim=1) - 1).abs() <= 1e-4).all()), "rows do not sum to 1"
 
 def _finite(got):
     assert bool(torch.isfinite(got).all()), "nan or inf in the result"
