@@ -40,6 +40,9 @@ What one run does
 
 Options
 -------
+  --matrix           run benchmarks/bench_matrix.py instead, with the other options (see its --help):
+                     N = 10, 30, 100, 200 x installed here and under /tmp x 1 and 2 workers, and with
+                     --peers nbgrader and otter-grader on the same 30 notebooks
   --n N              submissions to generate and grade (default 200)
   --workers W        the "default workers" run (a) passes nothing unless W is given
                      (default: nothing, i.e. the grader's own default, one per core)
@@ -90,6 +93,10 @@ from benchlib.runs import check_verdicts, in_process_cost, naive_floor, run_grad
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if "--matrix" in argv:  # the whole matrix (N x install location x workers, the peers): bench_matrix.py
+        from bench_matrix import main as matrix_main
+        return matrix_main([item for item in argv if item != "--matrix"])
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=200)
     parser.add_argument("--workers", type=int, default=None)

@@ -1,4 +1,4 @@
-"""The benchmarks' library: one module per tool, shared by bench_batch.py and bench_cluster.py.
+"""The benchmarks' library: one module per tool, shared by bench_batch.py, bench_matrix.py and bench_cluster.py.
 
 - notebooks: hw2 submissions, correct ones from the reference solution and wrong ones from
   the assignment's planted mistakes (assignments/hw2/mistakes.toml)
@@ -7,6 +7,10 @@
 - sampling: PSS and GPU memory of a process tree, sampled in a thread
 - runs: one `grader grade` run, the naive floor, the in-process cost of the checks
 - report: the Markdown report
+- install: where the grader is installed (this checkout, or a full copy under /tmp)
+- peer_checks: hw2's checks as plain asserts, for the peers
+- peers_env: nbgrader's and otter-grader's environments, built on demand under ~/.cache/grader-bench
+- peers: nbgrader autograde and otter run on the same notebooks (bench_matrix.py --peers)
 
 The scripts put benchmarks/ on sys.path and import ``benchlib``; it never imports torch, so
 the benchmark shares no pages with the grader it measures.

@@ -41,13 +41,17 @@ def kill_group(process: subprocess.Popen) -> None:
 
 
 def run_grader(folder: Path, workdir: Path, label: str, workers: int | None, timeout: float,
-               interval: float | None, extra_env: dict[str, str] | None = None, device: str = "cpu") -> dict:
-    """One `grader grade` run on a fresh database; returns timings, verdicts and memory (GPU memory too)."""
+               interval: float | None, extra_env: dict[str, str] | None = None, device: str = "cpu",
+               install=None) -> dict:
+    """One `grader grade` run on a fresh database; returns timings, verdicts and memory (GPU memory too).
+
+    ``install`` (a ``benchlib.install.Install``): run that install's grader from its project folder;
+    by default this checkout's."""
     db = workdir / f"{label}.db"
     out_json = workdir / f"{label}.json"
     for stale in (db, out_json):
         stale.unlink(missing_ok=True)
-    command = grader_command() + ["grade", ASSIGNMENT, str(folder), "--db", f"sqlite:///{db}", "--regrade",
+    command = (install.grader if install is not None else grader_command()) + ["grade", ASSIGNMENT, str(folder), "--db", f"sqlite:///{db}", "--regrade",
                                   "--device", device, "--json", str(out_json)]
     if workers is not None:
         command += ["--workers", str(workers)]
@@ -55,7 +59,7 @@ def run_grader(folder: Path, workdir: Path, label: str, workers: int | None, tim
     tree = TreeCpu()
     with open(log_out, "wb") as stdout, open(log_err, "wb") as stderr, CpuAccount(tree) as cpu:
         started, started_epoch = time.perf_counter(), time.time()
-        process = subprocess.Popen(command, cwd=REPO, stdout=stdout, stderr=stderr, stdin=subprocess.DEVNULL,
+        process = subprocess.Popen(command, cwd=install.root if install is not None else REPO, stdout=stdout, stderr=stderr, stdin=subprocess.DEVNULL,
                                    start_new_session=True, env={**os.environ, **(extra_env or {})},
                                    preexec_fn=tree.enter if tree.available else None)
         sampler = PssSampler(process.pid, interval) if interval else None
@@ -160,18 +164,19 @@ def check_verdicts(result: dict, plan: dict[str, dict]) -> list[str]:
     return problems
 
 
-def naive_floor(count: int) -> dict:
+def naive_floor(count: int, python: str | Path | None = None) -> dict:
+    """``count`` fresh ``python -c "import torch"`` one after another (``python``: by default ours)."""
     times = []
     with CpuAccount() as cpu:
-        _naive_runs(count, times)
+        _naive_runs(count, times, str(python or sys.executable))
     return {"runs": count, "per_process_s": statistics.mean(times), "median_s": statistics.median(times),
             "min_s": min(times), "max_s": max(times), "cpu": cpu.as_dict()}
 
 
-def _naive_runs(count: int, times: list[float]) -> None:
+def _naive_runs(count: int, times: list[float], python: str) -> None:
     for _ in range(count):
         started = time.perf_counter()
-        done = subprocess.run([sys.executable, "-c", "import torch"], capture_output=True)
+        done = subprocess.run([python, "-c", "import torch"], capture_output=True)
         times.append(time.perf_counter() - started)
         if done.returncode != 0:
             lines = done.stderr.decode(errors="replace").strip().splitlines()

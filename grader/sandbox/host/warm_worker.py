@@ -70,6 +70,7 @@ class WarmWorkerHost:
         self.cpu_cgroup = False
         self.reported_layers: dict[str, bool] = {}
         self.ready = False
+        self.last_scrub_visited: int | None = None
 
     def start(self) -> None:
         self.launch()
@@ -239,6 +240,7 @@ class WarmWorkerHost:
             if self.control is not None:
                 self.control.settimeout(None)
             self._remove_submission_cgroup(pid)
+        self.last_scrub_visited = reply.get("scrub_visited")  # entries the scrub looked at (the tests read it)
         return str(reply.get("exit", "unknown"))
 
     def _remove_submission_cgroup(self, pid: int) -> None:

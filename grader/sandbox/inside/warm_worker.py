@@ -177,9 +177,8 @@ class WarmWorker:
         workdir = self.children.pop(pid, None)
         if workdir:
             scratch.remove_tree(workdir)
-        if self.scratch is not None:
-            self.scratch.scrub()
-        self.control.send(json.dumps({"pid": pid, "exit": status}).encode())
+        scrub_visited = self.scratch.scrub() if self.scratch is not None else None
+        self.control.send(json.dumps({"pid": pid, "exit": status, "scrub_visited": scrub_visited}).encode())
 
     def kill_descendants(self) -> None:
         """Kill every process below this one, repeating until none is left (a fork bomb races us)."""
