@@ -31,6 +31,7 @@ class AuthoringReport(BaseModel):
     mistakes: int
     differences: list[str] = []  # --check: what no longer matches the master; empty when it does
     untranslated: list[str] = []  # public texts the master gives no Russian for (shown in English)
+    manual: list[str] = []  # questions the master grades by hand: not scored here
 
     @property
     def up_to_date(self) -> bool:
@@ -91,7 +92,8 @@ def author_assignment(source: str | Path, out: str | Path, check: bool = False, 
         writer.write(files, course, assignment)
     return AuthoringReport(assignment=assignment, format=master.format, folder=str(out), files=sorted(files),
                            checks=len(master.checks), points=master.points, mistakes=len(master.mistakes),
-                           differences=differences, untranslated=untranslated(master))
+                           differences=differences, untranslated=untranslated(master),
+                           manual=master.manual)
 
 
 def untranslated(master: Master) -> list[str]:

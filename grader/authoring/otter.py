@@ -210,7 +210,7 @@ def _check(question: str, index: int, count: int, code: str, hidden: bool, point
                    + f"\n\n\ndef {helper}_reference(reference):\n"
                    f"    return reference_output({helper}({', '.join(names.binding(each, 'reference') for each in used)}))")
         got = f"{helper}({', '.join(names.binding(each) for each in used)})"
-        body = (header + f"    expect_same_output({got}, recorded(reference, {helper}_reference),\n"
+        body = (header + "    use_student(student)\n" + f"    expect_same_output({got}, recorded(reference, {helper}_reference),\n"
                 f"                       what={expression!r}, show_expected={not hidden})")
     return AuthoredCheck(name=name, title=title, title_ru=f"{question}: тест {index} из {count}",
                          visibility="hidden" if hidden else "public", points=points, code=body, helpers=helpers)

@@ -68,7 +68,8 @@ def split_solutions(source: str, begin: re.Pattern, end: re.Pattern, where: str,
         if inside is not None and end.match(line):
             function, owner = _enclosing(reference, indent)
             regions.append(Region("".join(inside), indent, function, owner))
-            template.append(f"{indent}{stub}\n" if stub else f"{indent}# YOUR CODE HERE\n{indent}{STUB}\n")
+            template.append("".join(f"{indent}{line}\n" for line in stub.splitlines()) if stub
+                            else f"{indent}# YOUR CODE HERE\n{indent}{STUB}\n")
             inside = None
             continue
         if inside is not None:

@@ -23,6 +23,7 @@ class StudentNames:
     callables: set[str]
     values: set[str]
     imported: set[str]
+    written: set[str] | None = None  # callables the template has no stub for (a solution cell replaced whole)
 
     @classmethod
     def of(cls, source: str, where: str) -> "StudentNames":
@@ -46,6 +47,8 @@ class StudentNames:
     def binding(self, name: str, side: str = "student") -> str:
         """How a check reaches ``name`` on ``side`` (student: through the proxy)."""
         if side == "student":
+            if name in self.callables and self.written and name in self.written:
+                return f"student_callable(student.get({name!r}))"  # the student writes it from nothing
             return (f"student_callable(student.{name})" if name in self.callables
                     else f"student_value(student.get({name!r}))")
         return f"{side}.{name}"
@@ -71,6 +74,24 @@ def unbound_names(code: str, where: str) -> list[str]:
         if node.id not in used and node.id not in bound:
             used.append(node.id)
     return used
+
+
+def defined_names(source: str) -> set[str]:
+    """What ``source`` defines at its top level (functions, classes, imports, assignments); nothing when it
+    does not parse (a template cell may be prose for the student)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names |= {(alias.asname or alias.name).split(".")[0] for alias in node.names}
+        else:
+            names |= {child.id for child in ast.walk(node) if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Store)}
+    return names
 
 
 def top_level_definitions(code: str, where: str) -> list[tuple[set[str], str]]:
@@ -113,7 +134,7 @@ def statements_body(code: str, names: StudentNames, where: str) -> str:
     """A check function's body that binds the student's names, then runs ``code`` as written."""
     code = without_nose(code)
     used = names.used_by(code, where)
-    lines = [f"{name} = {names.binding(name)}" for name in used]
+    lines = ["use_student(student)"] + [f"{name} = {names.binding(name)}" for name in used]
     lines.append(textwrap.dedent(code).strip() or "pass")
     return textwrap.indent("\n".join(lines), "    ")
 
