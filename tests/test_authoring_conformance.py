@@ -1,0 +1,162 @@
+"""nbgrader's and otter's masters as their documentation writes them: each authored, validated, released and
+used to grade students with known mistakes; every score is the one the tool's own rule gives, and nothing a
+student receives (template, README, released folder, feedback) holds a solution line or a hidden test."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from conftest import run_grader
+from test_authoring import MASTERS, notebook_text
+
+
+def student(path: Path, *cells: str) -> Path:
+    nbformat.write(new_notebook(cells=[new_markdown_cell("my answers")] + [new_code_cell(cell) for cell in cells]),
+                   str(path))
+    return path
+
+
+class Course:
+    """One master authored into a course folder, its students graded once into one gradebook."""
+
+    def __init__(self, root: Path, master: str, assignment: str, students: dict[str, list[str]]):
+        self.root, self.assignment = root, assignment
+        self.authored = run_grader("author", str(MASTERS / master), str(root / "assignments" / assignment))
+        assert self.authored.returncode == 0, self.authored.stdout + self.authored.stderr
+        self.validated = run_grader("validate", assignment, "--assignments", str(root / "assignments"),
+                                    "--device", "cpu")
+        self.released = run_grader("release", assignment, str(root / "bundle"), "--assignments",
+                                   str(root / "assignments"))
+        folder = root / "students"
+        folder.mkdir()
+        paths = [student(folder / f"{name}.ipynb", *cells) for name, cells in students.items()]
+        self.db = f"sqlite:///{root / 'g.db'}"
+        graded = run_grader("grade", assignment, *map(str, paths), "--assignments", str(root / "assignments"),
+                            "--db", self.db, "--json", str(root / "out.json"), "--workers", "1", "--device", "cpu",
+                            "--allow-unisolated")
+        assert graded.returncode == 0, graded.stdout + graded.stderr
+        self.verdicts = {Path(item["submission"]).stem: item for item in json.loads((root / "out.json").read_text())}
+        feedback = run_grader("feedback", assignment, str(root / "feedback"), "--format", "md", "--db", self.db,
+                              "--assignments", str(root / "assignments"))
+        assert feedback.returncode == 0, feedback.stdout + feedback.stderr
+
+    def score(self, name: str) -> float:
+        verdict = self.verdicts[name]
+        assert verdict["status"] == "graded", verdict
+        return verdict["score"]
+
+    def passed(self, name: str) -> dict[str, bool]:
+        return {check["name"]: check["passed"] for check in self.verdicts[name]["checks"]}
+
+    def template(self) -> str:
+        home = self.root / "assignments" / self.assignment
+        return notebook_text(home / f"{self.assignment}.ipynb") + "\n" + (home / "README.md").read_text()
+
+    def everything_students_get(self) -> str:
+        """Template, README, the released folder (its files, the wheel excepted) and every feedback page."""
+        assert self.released.returncode == 0, self.released.stdout + self.released.stderr
+        texts = [self.template()]
+        for folder in (self.root / "bundle", self.root / "feedback"):
+            texts += [path.read_text(errors="replace") for path in folder.rglob("*")
+                      if path.is_file() and path.suffix != ".whl"]
+        return "\n".join(texts)
+
+
+def assert_none_in(text: str, secrets: list[str]) -> None:
+    leaked = [secret for secret in secrets if secret in text]
+    assert leaked == [], leaked
+
+
+# --- nbgrader: least squares (numpy and torch asserts, read-only helpers, written answers) ---------------------
+
+REGRESSION_HEAD = ["import numpy as np\nimport torch", '''def make_data(n, slope=2.0, intercept=-1.0, seed=0):
+    """Points on a line with a little noise (do not change this cell)."""
+    generator = np.random.default_rng(seed)
+    x = generator.uniform(-1, 1, size=n)
+    y = slope * x + intercept + 0.01 * generator.standard_normal(n)
+    return x, y''']
+REGRESSION_VISIBLE_FIT = '''x, y = make_data(50)
+slope, intercept = fit_line(x, y)
+np.testing.assert_allclose([slope, intercept], [2.0, -1.0], atol=0.05)'''
+CORRECT_FIT = '''def fit_line(x, y):
+    design = np.column_stack([x, np.ones(len(x))])
+    coefficients, *_ = np.linalg.lstsq(design, y, rcond=None)
+    return float(coefficients[0]), float(coefficients[1])'''
+CORRECT_MSE = "def mse(pred, target):\n    return torch.mean((pred - target) ** 2)"
+
+
+def regression_student(fit: str, mse: str, rate: str, helper: str = REGRESSION_HEAD[1]) -> list[str]:
+    return [REGRESSION_HEAD[0], helper, fit, REGRESSION_VISIBLE_FIT, mse, rate,
+            "assert abs(learning_rate - 0.1) < 1e-12", "residuals = y - (slope * x + intercept)"]
+
+
+REGRESSION_STUDENTS = {
+    "correct": regression_student(CORRECT_FIT, CORRECT_MSE, "learning_rate = 0.1"),
+    # no intercept column (the visible test fails: 0 of 3), a sum for a mean (0 of 2), the rate right (1)
+    "through_origin": regression_student('''def fit_line(x, y):
+    slope = (x * y).sum() / (x * x).sum()
+    return float(slope), 0.0''', "def mse(pred, target):\n    return ((pred - target) ** 2).sum()",
+                                         "learning_rate = 0.1"),
+    # float32 numpy scalars: the visible test passes, the hidden isinstance(..., float) fails the cell (0 of 3);
+    # mse right (2); the rate wrong (0)
+    "float32": regression_student('''def fit_line(x, y):
+    design = np.column_stack([x, np.ones(len(x))])
+    return np.linalg.lstsq(design, y, rcond=None)[0].astype(np.float32)''', CORRECT_MSE, "learning_rate = 0.01"),
+    # edits the read-only helper to make its own data trivial and answers with constants: nbgrader grades with
+    # the master's helper, so the hidden line (slope -3) fails the cell (0 of 3); the rest right (3)
+    "edited_helper": regression_student("def fit_line(x, y):\n    return 2.0, -1.0", CORRECT_MSE,
+                                        "learning_rate = 0.1",
+                                        helper="def make_data(n, **ignored):\n    x = np.linspace(-1, 1, n)\n"
+                                               "    return x, 2 * x - 1"),
+}
+
+
+@pytest.fixture(scope="module")
+def regression(tmp_path_factory) -> Course:
+    return Course(tmp_path_factory.mktemp("regression"), "nbgrader_regression.ipynb", "regression",
+                  REGRESSION_STUDENTS)
+
+
+def test_nbgrader_regression_validates_with_full_marks_for_the_reference(regression):
+    assert regression.validated.returncode == 0, regression.validated.stdout + regression.validated.stderr
+    assert "reference solution: 6/6" in regression.validated.stdout
+    assert "1/1 mutants caught" in regression.validated.stdout
+
+
+def test_nbgrader_regression_names_the_cells_graded_by_hand(regression):
+    out = regression.authored.stdout
+    assert "(nbgrader format): 3 checks, 6 points" in out
+    assert "note: why_ones (manually graded answer, 2 points, cell 14): graded by hand in nbgrader" in out
+    assert "note: residual_plot (manually graded answer, 1 points, cell 16)" in out
+    assert "note: task_comment (task, 1 points, cell 17)" in out
+
+
+def test_nbgrader_regression_template_has_nbgrader_stubs(regression):
+    text = regression.template()
+    assert text.count("# YOUR CODE HERE\nraise NotImplementedError()") == 3  # mse (whole cell), lr, residuals
+    assert "    # YOUR CODE HERE\n    raise NotImplementedError()" in text  # fit_line's region, indented
+    assert "Without it the line is forced through the origin.\nYOUR ANSWER HERE" in text
+    assert REGRESSION_VISIBLE_FIT in text and "def make_data(n, slope=2.0" in text
+    assert "learning_rate = 0.1" not in text and "residuals = y" not in text
+
+
+def test_nbgrader_regression_scores_each_grade_cell_whole(regression):
+    assert regression.score("correct") == 6
+    assert regression.passed("through_origin") == {"test_fit_line": False, "test_mse": False, "test_lr": True}
+    assert regression.score("through_origin") == 1
+    assert regression.passed("float32") == {"test_fit_line": False, "test_mse": True, "test_lr": False}
+    assert regression.score("float32") == 2
+    assert regression.passed("edited_helper") == {"test_fit_line": False, "test_mse": True, "test_lr": True}
+    assert regression.score("edited_helper") == 3
+
+
+def test_nbgrader_regression_gives_students_no_solution_or_hidden_test(regression):
+    assert_none_in(regression.everything_students_get(), [
+        "np.linalg.lstsq(A, y", "np.ones_like(x)", "((pred - target) ** 2).mean()",
+        "make_data(200, slope=-3.0", "isinstance(fit_line(x, y)[0], float)", "The column of ones lets",
+        "residuals = y - (slope * x + intercept)\n#", "HIDDEN TESTS", "BEGIN SOLUTION"])
