@@ -30,7 +30,7 @@ class Course:
         assert self.authored.returncode == 0, self.authored.stdout + self.authored.stderr
         self.validated = run_grader("validate", assignment, "--assignments", str(root / "assignments"),
                                     "--device", "cpu")
-        self.released = run_grader("release", assignment, str(root / "bundle"), "--assignments",
+        self.released_result = run_grader("release", assignment, str(root / "bundle"), "--assignments",
                                    str(root / "assignments"))
         folder = root / "students"
         folder.mkdir()
@@ -57,14 +57,20 @@ class Course:
         home = self.root / "assignments" / self.assignment
         return notebook_text(home / f"{self.assignment}.ipynb") + "\n" + (home / "README.md").read_text()
 
-    def everything_students_get(self) -> str:
-        """Template, README, the released folder (its files, the wheel excepted) and every feedback page."""
-        assert self.released.returncode == 0, self.released.stdout + self.released.stderr
-        texts = [self.template()]
-        for folder in (self.root / "bundle", self.root / "feedback"):
-            texts += [path.read_text(errors="replace") for path in folder.rglob("*")
-                      if path.is_file() and path.suffix != ".whl"]
-        return "\n".join(texts)
+    def released(self) -> str:
+        """Template, README and the released folder (its files, the wheel excepted)."""
+        assert self.released_result.returncode == 0, self.released_result.stdout + self.released_result.stderr
+        return "\n".join([self.template()] + [path.read_text(errors="replace") for path in
+                                               (self.root / "bundle").rglob("*") if path.is_file()
+                                               and path.suffix != ".whl"])
+
+    def feedback(self) -> str:
+        """Every student's feedback page (each shows the student's own code, solutions included where right)."""
+        return "\n".join(path.read_text() for path in (self.root / "feedback").rglob("*.md"))
+
+    def assert_kept_from_students(self, solutions: list[str], hidden: list[str]) -> None:
+        assert_none_in(self.released(), solutions + hidden)
+        assert_none_in(self.feedback(), hidden)
 
 
 def assert_none_in(text: str, secrets: list[str]) -> None:
@@ -156,7 +162,110 @@ def test_nbgrader_regression_scores_each_grade_cell_whole(regression):
 
 
 def test_nbgrader_regression_gives_students_no_solution_or_hidden_test(regression):
-    assert_none_in(regression.everything_students_get(), [
-        "np.linalg.lstsq(A, y", "np.ones_like(x)", "((pred - target) ** 2).mean()",
-        "make_data(200, slope=-3.0", "isinstance(fit_line(x, y)[0], float)", "The column of ones lets",
-        "residuals = y - (slope * x + intercept)\n#", "HIDDEN TESTS", "BEGIN SOLUTION"])
+    regression.assert_kept_from_students(
+        ["np.linalg.lstsq(A, y", "np.ones_like(x)", "((pred - target) ** 2).mean()", "The column of ones lets",
+         "residuals = y - (slope * x + intercept)", "learning_rate = 0.1", "BEGIN SOLUTION"],
+        hidden=["make_data(200, slope=-3.0", "isinstance(fit_line(x, y)[0], float)", "HIDDEN TESTS"])
+
+
+# --- nbgrader: a classifier (an nn.Module's regions, nose.tools, hidden cells, training state) ----------------
+
+def classifier_student(init: str, forward: str, accuracy: str, steps: int = 100) -> list[str]:
+    return ["import torch\nfrom torch import nn", f'''class TwoLayer(nn.Module):
+    def __init__(self, d_in, hidden, d_out):
+        super().__init__()
+        {init}
+
+    def forward(self, x):
+        {forward}''', '''from nose.tools import assert_equal, assert_true
+
+
+def count_parameters(model):
+    return sum(p.numel() for p in model.parameters())
+
+
+net = TwoLayer(4, 8, 3)
+assert_equal(tuple(net(torch.zeros(5, 4)).shape), (5, 3))''', f"def accuracy(logits, labels):\n    {accuracy}",
+            "torch.manual_seed(0)\nfeatures = torch.randn(64, 4)\nlabels = (features[:, 0] > 0).long()",
+            f'''model = TwoLayer(4, 16, 2)
+optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
+for step in range({steps}):
+    optimizer.zero_grad()
+    loss = nn.functional.cross_entropy(model(features), labels)
+    loss.backward()
+    optimizer.step()
+final_loss = loss.item()''']
+
+
+LAYERS = "self.first = nn.Linear(d_in, hidden)\n        self.second = nn.Linear(hidden, d_out)"
+RELU = "return self.second(torch.relu(self.first(x)))"
+ACCURACY = "return (logits.argmax(dim=1) == labels).float().mean().item()"
+CLASSIFIER_STUDENTS = {
+    "correct": classifier_student(LAYERS, RELU, ACCURACY),
+    # no ReLU: shape (1) and parameters (2) right, the hidden ReLU line fails its cell (0 of 2); a linear model
+    # still separates these labels (3)
+    "no_relu": classifier_student(LAYERS, "return self.second(self.first(x))", ACCURACY),
+    # counts instead of a fraction: the training cell fails (0 of 3)
+    "count": classifier_student(LAYERS, RELU, "return (logits.argmax(dim=1) == labels).sum().item()"),
+    # no biases: shape right (1); parameter counts wrong (0 of 2); load_state_dict raises on the missing biases
+    # (0 of 2, the student's RuntimeError fails that check only); training (3)
+    "no_bias": classifier_student("self.first = nn.Linear(d_in, hidden, bias=False)\n"
+                                  "        self.second = nn.Linear(hidden, d_out, bias=False)", RELU, ACCURACY),
+    # one step of training: final_loss too high (0 of 3)
+    "undertrained": classifier_student(LAYERS, RELU, ACCURACY, steps=1),
+}
+
+
+@pytest.fixture(scope="module")
+def classifier(tmp_path_factory) -> Course:
+    return Course(tmp_path_factory.mktemp("classifier"), "nbgrader_classifier.ipynb", "classifier",
+                  CLASSIFIER_STUDENTS)
+
+
+def test_nbgrader_classifier_validates_each_region(classifier):
+    assert classifier.validated.returncode == 0, classifier.validated.stdout + classifier.validated.stderr
+    assert "reference solution: 8/8" in classifier.validated.stdout and "3/3 mutants caught" in classifier.validated.stdout
+    assert "TwoLayer_forward_u" in classifier.validated.stdout
+
+
+def test_nbgrader_classifier_scores_each_grade_cell_whole(classifier):
+    assert classifier.score("correct") == 8
+    assert classifier.passed("no_relu") == {"test_two_layer_shape": True, "test_two_layer_parameters": True,
+                                            "test_relu_between": False, "test_training": True}
+    assert classifier.score("no_relu") == 6
+    assert classifier.score("count") == 5 and not classifier.passed("count")["test_training"]
+    assert classifier.passed("no_bias") == {"test_two_layer_shape": True, "test_two_layer_parameters": False,
+                                            "test_relu_between": False, "test_training": True}
+    assert classifier.score("no_bias") == 4
+    assert classifier.score("undertrained") == 5 and not classifier.passed("undertrained")["test_training"]
+
+
+def test_nbgrader_classifier_template_keeps_visible_lines_of_a_partly_hidden_cell(classifier):
+    text = classifier.template()
+    assert "net = TwoLayer(3, 5, 2)\nx = -torch.ones(1, 3)\nout = net(x)\nassert out.shape == (1, 2)" in text
+    assert "Two linear layers compose" not in text and "YOUR ANSWER HERE" in text
+    assert text.count("# YOUR CODE HERE\n        raise NotImplementedError()") == 2  # __init__ and forward
+
+
+def test_nbgrader_classifier_gives_students_no_solution_or_hidden_test(classifier):
+    classifier.assert_kept_from_students(
+        ["torch.relu(self.first(x))", "nn.Linear(d_in, hidden)\n", "float().mean().item()", "lr=0.5",
+         "compose into one linear map"],
+        hidden=["count_parameters(TwoLayer(2, 1, 1))", "load_state_dict", "the ReLU must zero",
+                "4 * 8 + 8 + 8 * 3 + 3", "HIDDEN TESTS"])
+
+
+def test_nbgrader_test_changing_a_students_tensor_in_place_is_one_line(tmp_path):
+    master = nbformat.read(str(MASTERS / "nbgrader_classifier.ipynb"), as_version=4)
+    master.cells[6].source = master.cells[6].source.replace(
+        'net.load_state_dict({"first.weight": torch.ones(5, 3), "first.bias": torch.zeros(5),\n'
+        '                     "second.weight": torch.ones(2, 5), "second.bias": torch.full((2,), 0.5)})',
+        "with torch.no_grad():\n    net.first.weight.fill_(1.0)")
+    path = tmp_path / "inplace.ipynb"
+    nbformat.write(master, str(path))
+    result = run_grader("author", str(path), str(tmp_path / "assignments" / "inplace"))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip() == (
+        f"error: {path}, cell 7: line 4: net.first.weight.fill_(1.0) changes the student's object in place, which "
+        "a check here cannot do (it reads copies of the student's tensors); call a method on the object instead, "
+        "e.g. net.load_state_dict({...}), then test its result")

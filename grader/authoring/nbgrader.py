@@ -97,7 +97,7 @@ def read(cells: list[dict], assignment: str, where: str) -> Master:
             continue
         if meta.get("grade") and not meta.get("solution"):
             visible, every, hidden = _hidden_split(source, here)
-            every = without_magics(every)
+            every = without_nose(without_magics(every))
             template.append(TemplateCell(kind="code", source=visible))
             code_cells.append(every)
             tests.append((meta | {"hidden": hidden}, every, here, list(trusted)))

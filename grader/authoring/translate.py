@@ -130,10 +130,60 @@ def without_nose(code: str) -> str:
     return NOSE.sub(r"\1from grader.authoring.nose_tools import", code)
 
 
+def _rooted_at(node: ast.AST, roots: set[str]) -> str | None:
+    """The student-derived name an attribute or subscript chain (``net.first.weight``) starts from, when it
+    has at least one step."""
+    steps = 0
+    while isinstance(node, (ast.Attribute, ast.Subscript)):
+        node, steps = node.value, steps + 1
+    return node.id if steps and isinstance(node, ast.Name) and node.id in roots else None
+
+
+def refuse_changes_to_student_objects(code: str, student_names: list[str], where: str) -> None:
+    """A test that changes the student's objects in place (``net.fc.weight.fill_(1)``, ``model.scale = 3``)
+    would change a copy here: the checks reach them through the proxy, where a tensor comes back as data.
+    One line naming the cell, the line and the fix, instead of a check that silently tests something else."""
+    tree = parse(code, where)
+    derived = set(student_names)
+    for _ in range(3):  # names assigned from the student's objects are the student's too
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.With, ast.For)):
+                value = getattr(node, "value", None) or getattr(node, "iter", None)
+                items = getattr(node, "items", None)
+                sources = [value] if value is not None else [item.context_expr for item in items or []]
+                if any(isinstance(child, ast.Name) and child.id in derived
+                       for source in sources for child in ast.walk(source)):
+                    targets = getattr(node, "targets", None) or [getattr(node, "target", None)] + [
+                        item.optional_vars for item in items or []]
+                    derived |= {child.id for target in targets if target is not None for child in ast.walk(target)
+                                if isinstance(child, ast.Name)}
+    for node in ast.walk(tree):
+        changed = None
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            method = node.func.attr
+            if method.endswith("_") and not method.startswith("__"):
+                changed = _rooted_at(node.func.value, derived) and node.func.value
+                if changed is None or changed is False:
+                    changed = next((argument for argument in node.args[:1] if _rooted_at(argument, derived)), None)
+        elif isinstance(node, (ast.Assign, ast.AugAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            changed = next((target for target in targets if (isinstance(target, ast.Attribute) and (
+                _rooted_at(target.value, derived) or isinstance(target.value, ast.Name)
+                and target.value.id in student_names)) or (isinstance(target, ast.Subscript)
+                                                           and _rooted_at(target.value, derived))), None)
+        if changed:
+            shown = ast.get_source_segment(code, node) or ast.unparse(node)
+            raise GraderError(f"{where}: line {node.lineno}: {shown.splitlines()[0][:80]} changes the student's "
+                              "object in place, which a check here cannot do (it reads copies of the student's "
+                              "tensors); call a method on the object instead, e.g. "
+                              "net.load_state_dict({...}), then test its result")
+
+
 def statements_body(code: str, names: StudentNames, where: str) -> str:
     """A check function's body that binds the student's names, then runs ``code`` as written."""
     code = without_nose(code)
     used = names.used_by(code, where)
+    refuse_changes_to_student_objects(code, used, where)
     lines = ["use_student(student)"] + [f"{name} = {names.binding(name)}" for name in used]
     lines.append(textwrap.dedent(code).strip() or "pass")
     return textwrap.indent("\n".join(lines), "    ")
