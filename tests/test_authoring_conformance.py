@@ -269,3 +269,82 @@ def test_nbgrader_test_changing_a_students_tensor_in_place_is_one_line(tmp_path)
         f"error: {path}, cell 7: line 4: net.first.weight.fill_(1.0) changes the student's object in place, which "
         "a check here cannot do (it reads copies of the student's tensors); call a method on the object instead, "
         "e.g. net.load_state_dict({...}), then test its result")
+
+
+# --- otter: tensor statistics (every points form, solution and prompt markers, ignores, a manual question) ----
+
+STATS_IMPORTS = "import numpy as np\nimport torch"
+STANDARDIZE = "def standardize(x):\n    return (x - x.mean()) / x.std(unbiased=False)"
+SAMPLES = "np.random.seed(42)\nsamples = np.random.normal(size=5)\ndoubled = 2 * samples"
+CLIP = "def clip(t, limit):\n    return torch.clamp(t, min=-limit, max=limit)"
+RUNNING = '''def running_mean(values):
+    out, total = [], 0.0
+    for count, value in enumerate(values, start=1):
+        total += value
+        out.append(total / count)
+    return out'''
+COUNT = "def count_positive(x):\n    return int((x > 0).sum().item())"
+STATS_STUDENTS = {
+    "correct": [STATS_IMPORTS, STANDARDIZE, SAMPLES, CLIP + "\n\n\n" + RUNNING, COUNT],
+    # q1: the unbiased std fails the hidden case (2 of [1, 2, 1]); q2: samples + 2 fails the first of its two
+    # 0.5-point cases; q3: prefix sums, not means (1 of 4: 2 hidden, 1, 1); q5: >= 0 fails the hidden case
+    # (each: 1): 2 + 0.5 + 3 + 1
+    "mixed": [STATS_IMPORTS, "def standardize(x):\n    return (x - x.mean()) / x.std()",
+              "np.random.seed(42)\nsamples = np.random.normal(size=5)\ndoubled = samples + 2",
+              CLIP + "\n\n\n" + RUNNING.replace("total / count", "total"),
+              "def count_positive(x):\n    return int((x >= 0).sum())"],
+    # clip returns t unchanged: only the hidden 2-point case fails
+    "no_clamp": [STATS_IMPORTS, STANDARDIZE, SAMPLES, "def clip(t, limit):\n    return t\n\n\n" + RUNNING, COUNT],
+}
+
+
+@pytest.fixture(scope="module")
+def stats(tmp_path_factory) -> Course:
+    return Course(tmp_path_factory.mktemp("stats"), "otter_stats.ipynb", "stats", STATS_STUDENTS)
+
+
+def test_otter_stats_validates_and_names_the_manual_question(stats):
+    assert stats.validated.returncode == 0, stats.validated.stdout + stats.validated.stderr
+    assert "reference solution: 11/11" in stats.validated.stdout and "1/1 mutants caught" in stats.validated.stdout
+    assert "(otter format): 10 checks, 11 points" in stats.authored.stdout
+    assert "note: q4 (manual, 2 points, cell 37): graded by hand in otter; not scored here" in stats.authored.stdout
+
+
+def test_otter_stats_template_is_what_otter_assign_gives_students(stats):
+    text = stats.template()
+    assert "def standardize(x):\n    mean = ...\n    std = ...\n    return ..." in text
+    assert "np.random.seed(42)\nsamples = np.random.normal(size=5)\ndoubled = ..." in text
+    assert "def clip(t, limit):\n    # clamp every entry of t into [-limit, limit]\n    ...\n\n\ndef running_mean" in text
+    assert "        total += ...\n        ...\n    return means" in text
+    assert "**Question 4.** Why do we divide" in text and "_Type your answer here, replacing this text._" in text
+    assert "def count_positive(x):\n    return ..." in text
+
+
+def test_otter_stats_points_follow_otters_rule(stats):
+    points = {check["name"]: check["max_score"] for check in stats.verdicts["correct"]["checks"]}
+    assert points == {"test_q1_1": 1, "test_q1_2": 2, "test_q1_3": 1, "test_q2_1": 0.5, "test_q2_2": 0.5,
+                      "test_q3_1": 2, "test_q3_2": 1, "test_q3_3": 1, "test_q5_1": 1, "test_q5_2": 1}
+    assert stats.score("correct") == pytest.approx(11)
+
+
+def test_otter_stats_scores_each_case_its_points(stats):
+    assert stats.passed("mixed") == {"test_q1_1": True, "test_q1_2": False, "test_q1_3": True, "test_q2_1": False,
+                                     "test_q2_2": True, "test_q3_1": True, "test_q3_2": False, "test_q3_3": True,
+                                     "test_q5_1": True, "test_q5_2": False}
+    assert stats.score("mixed") == pytest.approx(2 + 0.5 + 3 + 1)
+    assert stats.score("no_clamp") == pytest.approx(9)
+    assert not stats.passed("no_clamp")["test_q3_1"]
+
+
+def test_otter_stats_failure_message_is_shown(stats):
+    message = next(check["message"] for check in stats.verdicts["mixed"]["checks"] if check["name"] == "test_q2_1")
+    assert message.startswith("doubled must be twice samples")
+
+
+def test_otter_stats_gives_students_no_solution_or_hidden_test(stats):
+    stats.assert_kept_from_students(
+        ["x.std(unbiased=False) # SOLUTION", "x.std(unbiased=False)\n", "doubled = 2 * samples", "t.clamp(-limit",
+         "total / count", "int((x > 0).sum())", "Dividing makes the spread one", "checking my own solution",
+         "secret_scratch_value", "BEGIN PROMPT", "# SOLUTION", "BEGIN IGNORE", "# SEED", "name: q1"],
+        hidden=["torch.tensor([2.0, 4.0, 6.0, 8.0])", "tensor([-5.0, 0.5, 5.0])", "tensor([-1.0, 0.0, 2.0])",
+                "instructor debugging"])
