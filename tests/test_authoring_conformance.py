@@ -348,3 +348,49 @@ def test_otter_stats_gives_students_no_solution_or_hidden_test(stats):
          "secret_scratch_value", "BEGIN PROMPT", "# SOLUTION", "BEGIN IGNORE", "# SEED", "name: q1"],
         hidden=["torch.tensor([2.0, 4.0, 6.0, 8.0])", "tensor([-5.0, 0.5, 5.0])", "tensor([-1.0, 0.0, 2.0])",
                 "instructor debugging"])
+
+
+# --- otter: exception-based tests (tests: ok_format: false) ---------------------------------------------------
+
+ROWS = "def normalize_rows(m):\n    return m / m.sum(dim=1, keepdim=True)"
+ROWS_STUDENTS = {
+    "correct": ["import torch", ROWS, "weights = normalize_rows(torch.ones(2, 4))"],
+    # columns instead of rows: every case fails
+    "columns": ["import torch", "def normalize_rows(m):\n    return m / m.sum(dim=0, keepdim=True)",
+                "weights = normalize_rows(torch.ones(2, 4))"],
+    # the rows right, weights transposed: q2 fails (1)
+    "transposed": ["import torch", ROWS, "weights = normalize_rows(torch.ones(2, 4)).T"],
+    # imports torch as T: otter passes the test functions the student's globals, and there is no torch
+    # among them: both q1 cases fail; q2 (weights only) passes
+    "renamed_torch": ["import torch as T", "def normalize_rows(m):\n    return m / m.sum(dim=1, keepdim=True)",
+                      "weights = normalize_rows(T.ones(2, 4))"],
+}
+
+
+@pytest.fixture(scope="module")
+def rows(tmp_path_factory) -> Course:
+    return Course(tmp_path_factory.mktemp("rows"), "otter_exceptions.ipynb", "rows", ROWS_STUDENTS)
+
+
+def test_otter_exception_based_tests_validate(rows):
+    assert rows.validated.returncode == 0, rows.validated.stdout + rows.validated.stderr
+    assert "reference solution: 4/4" in rows.validated.stdout and "1/1 mutants caught" in rows.validated.stdout
+    assert "note: q3 (manual, 3 points, cell 23)" in rows.authored.stdout
+
+
+def test_otter_exception_based_tests_call_each_function_with_the_students_globals(rows):
+    assert rows.score("correct") == 4
+    assert rows.score("columns") == 0
+    assert rows.passed("transposed") == {"test_q1_1": True, "test_q1_2": True, "test_q2_1": False}
+    assert rows.score("transposed") == 3
+    assert rows.passed("renamed_torch") == {"test_q1_1": False, "test_q1_2": False, "test_q2_1": True}
+    assert rows.score("renamed_torch") == 1
+
+
+def test_otter_exception_based_tests_give_students_no_solution_or_hidden_test(rows):
+    text = rows.template()
+    assert "weights = ..." in text
+    assert 'print("rows:", weights.shape[0])' not in text
+    rows.assert_kept_from_students(["m.sum(dim=1, keepdim=True)", "normalize_rows(torch.ones(2, 4))",
+                                    "each row sums to", "ok_format"],
+                                   hidden=["[[0.25, 0.25, 0.5]]", "test_values", "wrong values"])

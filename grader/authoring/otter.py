@@ -327,6 +327,9 @@ def read(cells: list[dict], assignment: str, where: str) -> Master:
         for index, ((code, hidden, _, here), worth, (_, failure)) in enumerate(
                 zip(question.cases, points, question.messages), start=1):
             used |= set(names.used_by(without_nose(code), here))
+            if exception_based:  # the test function's parameters (and env["name"]) name the student's globals
+                used |= {node.arg if isinstance(node, ast.arg) else node.value for node in ast.walk(parse(code, here))
+                         if isinstance(node, ast.arg) or isinstance(node, ast.Constant) and isinstance(node.value, str)}
             if worth > 0:
                 check = (_exception_check if exception_based else _check)(
                     question.name, index, len(question.cases), code, hidden, worth, names, here)
@@ -365,12 +368,11 @@ def _exception_check(question: str, index: int, count: int, code: str, hidden: b
     name = f"test_{slug}_{index}"
     title = f"{question}: test case {index} of {count}"
     parameters = [argument.arg for argument in function.args.args + function.args.kwonlyargs]
+    # otter calls it with the student's globals of those names (env: all of them), a missing one failing it
     arguments = ", ".join(f"{parameter}=student_environment(student)" if parameter == "env"
-                          else f"{parameter}={parameter}" for parameter in parameters)
+                          else f"{parameter}=student_environment(student)[{parameter!r}]" for parameter in parameters)
     body = code + f"\n{function.name}({arguments})"
-    inner = StudentNames(names.callables, names.values | (set(parameters) - names.callables - names.imported - {"env"}),
-                         names.imported,
-                         names.written)
+    inner = StudentNames(set(), set(), names.imported)
     return AuthoredCheck(name=name, title=title, title_ru=f"{question}: тест {index} из {count}",
                          visibility="hidden" if hidden else "public", points=points,
                          code=f'def {name}(student):\n    """{title}"""\n' + statements_body(body, inner, where))
