@@ -394,3 +394,77 @@ def test_otter_exception_based_tests_give_students_no_solution_or_hidden_test(ro
     rows.assert_kept_from_students(["m.sum(dim=1, keepdim=True)", "normalize_rows(torch.ones(2, 4))",
                                     "each row sums to", "ok_format"],
                                    hidden=["[[0.25, 0.25, 0.5]]", "test_values", "wrong values"])
+
+
+# --- what a master may hold that grader author does not support: one line each -------------------------------
+
+def otter_master(path: Path, *cells, metadata: dict | None = None) -> Path:
+    made = [nbformat.v4.new_raw_cell(text[4:]) if text.startswith("raw:") else
+            new_markdown_cell(text[3:]) if text.startswith("md:") else new_code_cell(text) for text in cells]
+    nbformat.write(new_notebook(cells=made, metadata=metadata or {}), str(path))
+    return path
+
+
+QUESTION = ["raw:# BEGIN QUESTION\nname: q1", "raw:# BEGIN SOLUTION", "x = 2 # SOLUTION", "raw:# END SOLUTION",
+            "raw:# BEGIN TESTS", "x", "raw:# END TESTS", "raw:# END QUESTION"]
+UNSUPPORTED = {
+    "plugin": (["raw:# ASSIGNMENT CONFIG\nname: p", '""" # BEGIN PLUGIN\nplugin: otter.plugins.builtin.GoogleSheets\n'
+                '""" # END PLUGIN'] + QUESTION,
+               "cell 2: otter's student-facing plugins (# BEGIN PLUGIN) are not supported here; remove the plugin "
+               "block from the master"),
+    "autograder_files": (["raw:# ASSIGNMENT CONFIG\nautograder_files: [secret.csv]"] + QUESTION,
+                         ": ASSIGNMENT CONFIG autograder_files is not supported (every file the notebook reads goes "
+                         "to students too here); move them to files: or out of the master"),
+    "missing_file": (["raw:# ASSIGNMENT CONFIG\nfiles: [nowhere.csv]"] + QUESTION,
+                     ": ASSIGNMENT CONFIG files: nowhere.csv is not a file beside the master (a path relative to its "
+                     "folder); fix the entry"),
+    "unclosed_prompt": (QUESTION[:2] + ['def f():\n    """ # BEGIN PROMPT\n    pass\n'] + QUESTION[3:],
+                        "cell 3: a \"\"\" # BEGIN PROMPT string is not closed; add its \"\"\" # END PROMPT line"),
+    "points_list": (["raw:# BEGIN QUESTION\nname: q1\npoints: [1, 2]"] + QUESTION[1:],
+                    "cell 1: points lists 2 values for 1 test cases"),
+    "test_config_key": (QUESTION[:5] + ['""" # BEGIN TEST CONFIG\nweight: 2\n""" # END TEST CONFIG\nx'] + QUESTION[6:],
+                        "cell 6: the test config has weight; otter knows hidden, points, success_message and "
+                        "failure_message"),
+    "v0": (["md:```\nBEGIN QUESTION\nname: q1\n```", "x = 2 # SOLUTION", "## Test ##\nx"],
+           ": otter's v0 format (BEGIN QUESTION in a Markdown code block); grader author reads v1 (raw cells "
+           "# BEGIN QUESTION ...): convert it with python3 -m otter.assign.v0.convert, then author the converted "
+           "notebook"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(UNSUPPORTED))
+def test_an_unsupported_master_feature_is_one_line_naming_file_and_cell(tmp_path, case):
+    cells, message = UNSUPPORTED[case]
+    path = otter_master(tmp_path / f"{case}.ipynb", *cells)
+    result = run_grader("author", str(path), str(tmp_path / "assignments" / "hw"))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert result.stderr.strip().startswith(f"error: {path}") and result.stderr.strip().endswith(message)
+
+
+def test_an_r_master_is_one_line(tmp_path):
+    path = otter_master(tmp_path / "r.ipynb", *QUESTION, metadata={"kernelspec": {"language": "R", "name": "ir",
+                                                                                  "display_name": "R"}})
+    result = run_grader("author", str(path), str(tmp_path / "assignments" / "hw"))
+    assert result.returncode == 2
+    assert result.stderr.strip() == (f"error: {path}: a R notebook; grader author reads Python masters only "
+                                     "(the checks run Python)")
+
+
+def test_otter_files_become_support_files_students_get(tmp_path):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "points.csv").write_text("x,y\n1,2\n3,4\n")
+    path = otter_master(tmp_path / "files.ipynb", "raw:# ASSIGNMENT CONFIG\nfiles:\n  - data/points.csv",
+                        "raw:# BEGIN QUESTION\nname: q1\npoints: 2", "raw:# BEGIN SOLUTION",
+                        "def total():\n    rows = open('data/points.csv').read().split()[1:] # SOLUTION\n"
+                        "    return sum(int(v) for row in rows for v in row.split(',')) # SOLUTION",
+                        "raw:# END SOLUTION", "raw:# BEGIN TESTS", "total()", "raw:# END TESTS", "raw:# END QUESTION")
+    course = tmp_path / "course"
+    assert run_grader("author", str(path), str(course / "assignments" / "files")).returncode == 0
+    home = course / "assignments" / "files"
+    assert (home / "data" / "points.csv").read_text() == "x,y\n1,2\n3,4\n"
+    assert 'support_files = ["data/points.csv"]' in (home / "assignment.toml").read_text()
+    result = run_grader("validate", "files", "--assignments", str(course / "assignments"), "--device", "cpu")
+    assert result.returncode == 0 and "reference solution: 2/2" in result.stdout, result.stdout + result.stderr
+    checked = run_grader("author", str(path), str(home), "--check")
+    assert checked.returncode == 0, checked.stdout

@@ -40,6 +40,8 @@ class Master(BaseModel):
     checks: list[AuthoredCheck]
     mistakes: list[PlantedMistake] = Field(default_factory=list)
     catalogue_ru: dict[str, str] = Field(default_factory=dict, description="public texts' Russian, beyond titles")
+    files: dict[str, str] = Field(default_factory=dict, description="support files students get: name in the "
+                                                                     "assignment folder -> the master's file")
     manual: list[str] = Field(default_factory=list, description="what the master grades by hand: one line each, "
                                                                "not scored here")
 

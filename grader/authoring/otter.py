@@ -157,6 +157,14 @@ def _split_lines(source: str, where: str, drop_no_prompt: bool) -> SplitCell:
     return SplitCell("\n".join(template).rstrip("\n"), "\n".join(reference).rstrip("\n"), regions)
 
 
+V0_QUESTION = re.compile(r"^\s*```+\s*\n\s*BEGIN (QUESTION|ASSIGNMENT)\b", re.MULTILINE)
+PLUGIN = re.compile(r"#\s*BEGIN PLUGIN\b")
+
+
+def is_otter_v0(cells: list[dict]) -> bool:
+    return any(cell["cell_type"] == "markdown" and V0_QUESTION.search(cell["source"]) for cell in cells)
+
+
 def is_otter(cells: list[dict]) -> bool:
     return any((_boundary(cell) or ("",))[0] in ("ASSIGNMENT CONFIG", "BEGIN QUESTION") for cell in cells)
 
@@ -295,6 +303,9 @@ def read(cells: list[dict], assignment: str, where: str) -> Master:
             continue  # ## Ignore ##: in neither notebook
         if cell["cell_type"] == "code":
             source = _without_ignored(source, here)
+            if PLUGIN.search(source):
+                raise GraderError(f"{here}: otter's student-facing plugins (# BEGIN PLUGIN) are not supported here; "
+                                  "remove the plugin block from the master")
         if cell["cell_type"] == "markdown":
             if title is None and source.lstrip().startswith("#"):
                 title = source.lstrip().splitlines()[0].lstrip("#").strip()
@@ -340,9 +351,34 @@ def read(cells: list[dict], assignment: str, where: str) -> Master:
         raise GraderError(f"{where}: no question has test cases with points (# BEGIN QUESTION, then # BEGIN TESTS); "
                           "nothing to grade")
     mistakes = [PlantedMistake.model_validate(entry) for entry in unsolved_mistakes(reference_source, regions, used)]
-    return Master(id=assignment, format="otter", config={"title": title or str(config.get("name") or assignment)},
+    files = _support_files(config, where)
+    settings = {"title": title or str(config.get("name") or assignment)}
+    if files:
+        settings["support_files"] = sorted(files)
+    return Master(id=assignment, format="otter", config=settings, files=files,
                   template=template, reference=reference_source, imports=module_imports(reference_source, where),
                   checks=checks, mistakes=mistakes, manual=manual)
+
+
+def _support_files(config: dict, where: str) -> dict[str, str]:
+    """ASSIGNMENT CONFIG ``files`` (relative to the master's folder) as support files students get."""
+    from pathlib import Path, PurePosixPath
+
+    if config.get("autograder_files"):
+        raise GraderError(f"{where}: ASSIGNMENT CONFIG autograder_files is not supported (every file the notebook "
+                          "reads goes to students too here); move them to files: or out of the master")
+    listed = config.get("files") or []
+    if not isinstance(listed, list) or not all(isinstance(name, str) for name in listed):
+        raise GraderError(f"{where}: ASSIGNMENT CONFIG files: {listed!r}; list file paths, e.g. files: [data.csv]")
+    found: dict[str, str] = {}
+    for name in listed:
+        relative = PurePosixPath(name)
+        path = Path(where).parent / name
+        if relative.is_absolute() or ".." in relative.parts or not path.is_file():
+            raise GraderError(f"{where}: ASSIGNMENT CONFIG files: {name} is not a file beside the master (a path "
+                              "relative to its folder); fix the entry")
+        found[relative.as_posix()] = str(path)
+    return found
 
 
 def _with_failure_message(check: AuthoredCheck, message: str) -> AuthoredCheck:
@@ -395,7 +431,8 @@ def _check(question: str, index: int, count: int, code: str, hidden: bool, point
         helpers = (f"def {helper}({', '.join(used)}):\n" + "\n".join("    " + line if line.strip() else ""
                                                                         for line in inner.splitlines())
                    + f"\n\n\ndef {helper}_reference(reference):\n"
-                   f"    return reference_output({helper}({', '.join(names.binding(each, 'reference') for each in used)}))")
+                   "    with assignment_folder(__file__):  # the reference reads the support files from there\n"
+                   f"        return reference_output({helper}({', '.join(names.binding(each, 'reference') for each in used)}))")
         got = f"{helper}({', '.join(names.binding(each) for each in used)})"
         body = (header + "    use_student(student)\n" + f"    expect_same_output({got}, recorded(reference, {helper}_reference),\n"
                 f"                       what={expression!r}, show_expected={not hidden})")
