@@ -184,7 +184,7 @@ def statements_body(code: str, names: StudentNames, where: str) -> str:
     code = without_nose(code)
     used = names.used_by(code, where)
     refuse_changes_to_student_objects(code, used, where)
-    lines = ["use_student(student)"] + [f"{name} = {names.binding(name)}" for name in used]
+    lines = [f"{name} = {names.binding(name)}" for name in used] + ["use_student(student)"]
     lines.append(textwrap.dedent(code).strip() or "pass")
     return textwrap.indent("\n".join(lines), "    ")
 
