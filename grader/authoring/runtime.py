@@ -89,6 +89,8 @@ def _unwrap(value: Any) -> Any:
         return value._remote
     if type(value).__module__ == "numpy" and type(value).__name__ == "ndarray":
         return _numpy_to_student(value)
+    if type(value).__module__ == "numpy" and hasattr(value, "item") and getattr(value, "shape", None) == ():
+        return value.item()  # a numpy scalar (np.int64(3)) as the Python number it holds
     if isinstance(value, (list, tuple)):
         return type(value)(_unwrap(item) for item in value)
     if isinstance(value, dict):
