@@ -22,10 +22,11 @@ from grader.authoring.translate import (StudentNames, defined_names, module_impo
 from grader.errors import GraderError
 from grader.mutants import PlantedMistake
 
-BEGIN = re.compile(r"^\s*###?\s*BEGIN SOLUTION\s*$")
-END = re.compile(r"^\s*###?\s*END SOLUTION\s*$")
-BEGIN_HIDDEN = re.compile(r"^\s*###?\s*BEGIN HIDDEN TESTS\s*$")
-END_HIDDEN = re.compile(r"^\s*###?\s*END HIDDEN TESTS\s*$")
+# nbgrader finds its delimiters whatever the comment characters before them (# BEGIN SOLUTION, ### BEGIN SOLUTION)
+BEGIN = re.compile(r"^\s*#*\s*BEGIN SOLUTION\s*$")
+END = re.compile(r"^\s*#*\s*END SOLUTION\s*$")
+BEGIN_HIDDEN = re.compile(r"^\s*#*\s*BEGIN HIDDEN TESTS\s*$")
+END_HIDDEN = re.compile(r"^\s*#*\s*END HIDDEN TESTS\s*$")
 TEXT_STUB = "YOUR ANSWER HERE"
 CODE_STUB = "# YOUR CODE HERE\nraise NotImplementedError()"  # what nbgrader writes
 

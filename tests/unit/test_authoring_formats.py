@@ -60,3 +60,27 @@ def test_a_test_changing_the_students_object_in_place_is_refused(line):
                                   "result = {}\nresult['a'] = 1"])
 def test_a_test_changing_its_own_values_is_left_alone(line):
     refuse_changes_to_student_objects(f"net = Net()\nx = torch.ones(2)\n{line}", ["Net"], "cell 7")
+
+
+def _nbgrader_cell(kind: str, source: str, **meta) -> dict:
+    return {"cell_type": kind, "source": source,
+            "metadata": {"nbgrader": {"schema_version": 3, "solution": False, "grade": False, "locked": False, **meta}}}
+
+
+def test_nbgrader_delimiters_with_any_number_of_hashes_and_a_locked_helper_run_as_written():
+    from grader.authoring.nbgrader import read
+
+    master = read([
+        _nbgrader_cell("code", "def helper(n):\n    return list(range(n))", locked=True, grade_id="h"),
+        _nbgrader_cell("code", "def f(n):\n    # BEGIN SOLUTION\n    return len(helper(n))\n    # END SOLUTION",
+                       solution=True, grade_id="f"),
+        _nbgrader_cell("code", "assert f(3) == len(helper(3))", grade=True, grade_id="t", points=2, locked=True),
+        _nbgrader_cell("markdown", "Explain.", solution=True, grade=True, grade_id="essay", points=3),
+    ], "hw", "m.ipynb")
+    assert master.template[1].source == "def f(n):\n    # YOUR CODE HERE\n    raise NotImplementedError()"
+    assert master.template[3].source == "YOUR ANSWER HERE"
+    code = master.checks[0].code
+    assert "f = student_callable(student.f)" in code and "def helper(n):" in code  # the helper is the master's
+    assert "student.helper" not in code and "student.get('helper')" not in code
+    assert master.manual == ["essay (manually graded answer, 3 points, cell 4): graded by hand in nbgrader; not "
+                             "scored here, grade it yourself (grader override)"]
