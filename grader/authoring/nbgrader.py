@@ -16,9 +16,9 @@ from __future__ import annotations
 import re
 
 from grader.authoring.model import AuthoredCheck, Master, TemplateCell
-from grader.authoring.regions import STUB, Region, split_solutions, unsolved_mistakes, without_magics
-from grader.authoring.translate import (StudentNames, defined_names, module_imports, statements_body, top_level_definitions,
-                                        unbound_names, without_nose)
+from grader.authoring.regions import Region, split_solutions, unsolved_mistakes, without_magics
+from grader.authoring.translate import (StudentNames, defined_names, module_imports, statements_body,
+                                        top_level_definitions, with_earlier_definitions, without_nose)
 from grader.errors import GraderError
 from grader.mutants import PlantedMistake
 
@@ -134,7 +134,7 @@ def read(cells: list[dict], assignment: str, where: str) -> Master:
     names.written = names.callables - stubbed
     checks, taken, used = [], set(), set()
     for meta, cell_code, here, available in tests:
-        code = _with_earlier_definitions(cell_code, available, here)
+        code = with_earlier_definitions(cell_code, available, here)
         grade_id = str(meta.get("grade_id") or f"cell{len(checks) + 1}")
         try:
             points = float(meta.get("points") or 0)
@@ -172,20 +172,3 @@ def _manual_note(meta: dict, cell: dict, where: str, manual: list[str]) -> None:
     kind = "task" if meta.get("task") else "manually graded answer"
     manual.append(f"{meta.get('grade_id') or where} ({kind}, {points:g} points, {where.rsplit(', ', 1)[-1]}): graded "
                   "by hand in nbgrader; not scored here, grade it yourself (grader override)")
-
-
-def _with_earlier_definitions(code: str, earlier: list[tuple[set[str], str]], where: str) -> str:
-    """``code`` after the definitions of earlier test cells it reads (and those they read)."""
-    needed = set(unbound_names(without_nose(code), where))
-    chosen: set[int] = set()
-    grown = True
-    while grown:
-        grown = False
-        for index, (names, source) in enumerate(earlier):
-            if index not in chosen and names & needed:
-                chosen.add(index)
-                needed |= set(unbound_names(source, where))
-                grown = True
-    if not chosen:
-        return code
-    return "\n".join(earlier[index][1] for index in sorted(chosen)) + "\n" + code

@@ -24,7 +24,8 @@ import re
 from grader.authoring.model import AuthoredCheck, Master, TemplateCell
 from grader.authoring.regions import STUB, Region, SplitCell, enclosing, unsolved_mistakes, without_magics
 from grader.authoring.translate import (StudentNames, module_imports, parse, split_last_expression,
-                                        statements_body, without_nose)
+                                        statements_body, top_level_definitions, with_earlier_definitions,
+                                        without_nose)
 from grader.errors import GraderError
 from grader.mutants import PlantedMistake
 
@@ -335,8 +336,13 @@ def read(cells: list[dict], assignment: str, where: str) -> Master:
         if question.manual or not question.cases:
             continue
         points = question.case_points()
+        earlier: list[tuple[set[str], str]] = []  # otter runs a question's cases in one environment
         for index, ((code, hidden, _, here), worth, (_, failure)) in enumerate(
                 zip(question.cases, points, question.messages), start=1):
+            if not exception_based:
+                own = code
+                code = with_earlier_definitions(code, earlier, here)
+                earlier += top_level_definitions(without_nose(own), here)
             used |= set(names.used_by(without_nose(code), here))
             if exception_based:  # the test function's parameters (and env["name"]) name the student's globals
                 used |= {node.arg if isinstance(node, ast.arg) else node.value for node in ast.walk(parse(code, here))

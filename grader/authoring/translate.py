@@ -204,3 +204,21 @@ def split_last_expression(code: str, where: str) -> tuple[str, str | None]:
         parts = [ast.get_source_segment(code, arg) for arg in value.args]
         return before, parts[0] if len(parts) == 1 else "(" + ", ".join(parts) + ")"
     return before, ast.get_source_segment(code, value)
+
+
+def with_earlier_definitions(code: str, earlier: list[tuple[set[str], str]], where: str) -> str:
+    """``code`` after the definitions of earlier test cells it reads (and those they read): in the kernel, and
+    in otter's run of a question's cases, later ones see them."""
+    needed = set(unbound_names(without_nose(code), where))
+    chosen: set[int] = set()
+    grown = True
+    while grown:
+        grown = False
+        for index, (names, source) in enumerate(earlier):
+            if index not in chosen and names & needed:
+                chosen.add(index)
+                needed |= set(unbound_names(source, where))
+                grown = True
+    if not chosen:
+        return code
+    return "\n".join(earlier[index][1] for index in sorted(chosen)) + "\n" + code

@@ -84,3 +84,17 @@ def test_nbgrader_delimiters_with_any_number_of_hashes_and_a_locked_helper_run_a
     assert "student.helper" not in code and "student.get('helper')" not in code
     assert master.manual == ["essay (manually graded answer, 3 points, cell 4): graded by hand in nbgrader; not "
                              "scored here, grade it yourself (grader override)"]
+
+
+def test_otter_a_case_sees_what_the_questions_earlier_cases_defined():
+    from grader.authoring.otter import read
+
+    def cell(kind, source):
+        return {"cell_type": kind, "source": source, "metadata": {}}
+
+    master = read([cell("raw", "# BEGIN QUESTION\nname: q1"), cell("raw", "# BEGIN SOLUTION"),
+                   cell("code", "def double(x):\n    return 2 * x # SOLUTION"), cell("raw", "# END SOLUTION"),
+                   cell("raw", "# BEGIN TESTS"), cell("code", "z = double(3)\nz"), cell("code", "# HIDDEN\nz + 1"),
+                   cell("raw", "# END TESTS"), cell("raw", "# END QUESTION")], "hw", "m.ipynb")
+    second = next(check for check in master.checks if check.name == "test_q1_2")
+    assert "z = double(3)" in second.helpers and second.visibility == "hidden" and second.points == 0.5
