@@ -66,7 +66,9 @@ class Course:
 
     def feedback(self) -> str:
         """Every student's feedback page (each shows the student's own code, solutions included where right)."""
-        return "\n".join(path.read_text() for path in (self.root / "feedback").rglob("*.md"))
+        pages = sorted((self.root / "feedback").rglob("*.md"))
+        assert len(pages) == len(self.verdicts), pages  # a page per student, each read below
+        return "\n".join(path.read_text() for path in pages)
 
     def assert_kept_from_students(self, solutions: list[str], hidden: list[str]) -> None:
         assert_none_in(self.released(), solutions + hidden)
