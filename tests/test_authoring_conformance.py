@@ -470,3 +470,9 @@ def test_otter_files_become_support_files_students_get(tmp_path):
     assert result.returncode == 0 and "reference solution: 2/2" in result.stdout, result.stdout + result.stderr
     checked = run_grader("author", str(path), str(home), "--check")
     assert checked.returncode == 0, checked.stdout
+
+
+def test_nbgrader_a_failing_public_assert_says_which(regression):
+    message = next(check["message"] for check in regression.verdicts["float32"]["checks"] if check["name"] == "test_lr")
+    assert "failed: assert abs(learning_rate - 0.1) < 1e-12" in message
+    assert "failed: assert abs(learning\\_rate - 0.1) &lt; 1e-12" in regression.feedback()  # Markdown-escaped

@@ -179,9 +179,24 @@ def refuse_changes_to_student_objects(code: str, student_names: list[str], where
                               "net.load_state_dict({...}), then test its result")
 
 
+def with_assert_messages(code: str, where: str) -> str:
+    """Each one-line ``assert`` without a message gets its own text as one (``failed: assert x == 2``): what
+    the traceback showed the student in the kernel, where a bare AssertionError here would say nothing."""
+    lines = code.splitlines()
+    asserts = [node for node in ast.walk(parse(code, where))
+               if isinstance(node, ast.Assert) and node.msg is None and node.lineno == node.end_lineno]
+    for node in sorted(asserts, key=lambda node: (node.lineno, node.col_offset), reverse=True):
+        line = lines[node.lineno - 1]
+        if len(line.encode("utf-8")) != len(line):
+            continue  # offsets are in bytes: leave a line with non-ASCII text as written
+        text = line[node.col_offset:node.end_col_offset]
+        lines[node.lineno - 1] = line[:node.end_col_offset] + f", {('failed: ' + text)!r}" + line[node.end_col_offset:]
+    return "\n".join(lines)
+
+
 def statements_body(code: str, names: StudentNames, where: str) -> str:
     """A check function's body that binds the student's names, then runs ``code`` as written."""
-    code = without_nose(code)
+    code = with_assert_messages(without_nose(code), where)
     used = names.used_by(code, where)
     refuse_changes_to_student_objects(code, used, where)
     lines = [f"{name} = {names.binding(name)}" for name in used] + ["use_student(student)"]
