@@ -472,6 +472,8 @@ def author(master: str, out: str, check_only: bool, fmt: str, force: bool) -> No
     for text in authored.untranslated:
         console.print(f"warning: no Russian for {text!r}: add # ru \"...\" = \"...\" to its check cell "
                       "(it is shown in English)", soft_wrap=True)
+    for line in authored.manual:
+        console.print(f"note: {line}", soft_wrap=True)
     console.print(f"{authored.assignment} written to {authored.folder} from {master} ({authored.format} format): "
                   f"{authored.checks} checks, {authored.points:g} points, {authored.mistakes} planted mistakes. "
                   f"Next: grader validate {authored.assignment}", soft_wrap=True)

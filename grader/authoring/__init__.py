@@ -31,6 +31,7 @@ class AuthoringReport(BaseModel):
     mistakes: int
     differences: list[str] = []  # --check: what no longer matches the master; empty when it does
     untranslated: list[str] = []  # public texts the master gives no Russian for (shown in English)
+    manual: list[str] = []  # questions the master grades by hand: not scored here
 
     @property
     def up_to_date(self) -> bool:
@@ -48,11 +49,21 @@ def read_master(source: Path, assignment: str, fmt: str = "auto") -> Master:
         cells = [{"cell_type": cell["cell_type"], "metadata": cell.get("metadata") or {},
                   "source": "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]}
                  for cell in notebook["cells"]]
-    except (UnicodeDecodeError, ValueError, KeyError, TypeError) as error:
+        metadata = notebook.get("metadata") or {}
+        language = str((metadata.get("kernelspec") or {}).get("language")
+                       or (metadata.get("language_info") or {}).get("name") or "python")
+    except (UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as error:
         raise GraderError(f"{source}: not a readable notebook ({error}); save it again from Jupyter") from None
+    if language.lower() != "python":
+        raise GraderError(f"{source}: a {language} notebook; grader author reads Python masters only "
+                          "(the checks run Python)")
     if fmt == "auto":
         fmt = ("nbgrader" if nbgrader.is_nbgrader(cells) else "otter" if otter.is_otter(cells)
                else "grader" if ours.is_ours(cells) else None)
+        if fmt is None and otter.is_otter_v0(cells):
+            raise GraderError(f"{source}: otter's v0 format (BEGIN QUESTION in a Markdown code block); grader author "
+                              "reads v1 (raw cells # BEGIN QUESTION ...): convert it with "
+                              "python3 -m otter.assign.v0.convert, then author the converted notebook")
         if fmt is None:
             raise GraderError(f"{source}: no grader, nbgrader or otter markers found; see docs/writing-checks.md, "
                               "\"One master notebook\"")
@@ -82,6 +93,10 @@ def author_assignment(source: str | Path, out: str | Path, check: bool = False, 
     files = writer.render(master, source.name)
     course = out.resolve().parent.parent
     differences = writer.differences(files, course, assignment) if check else []
+    if check:
+        differences += [f"assignments/{assignment}/{name}: differs from the master's {Path(path).name}"
+                        for name, path in master.files.items()
+                        if not (out / name).is_file() or (out / name).read_bytes() != Path(path).read_bytes()]
     if not check:
         spec_file = out / "assignment.toml"
         if spec_file.is_file() and not force and not spec_file.read_text(errors="replace").startswith(
@@ -89,9 +104,14 @@ def author_assignment(source: str | Path, out: str | Path, check: bool = False, 
             raise GraderError(f"{spec_file} was not written by grader author; writing would replace a hand-made "
                               "assignment: name a new folder, or pass --force")
         writer.write(files, course, assignment)
+        for name, path in master.files.items():  # support files the master lists, copied as they are
+            target = out / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(Path(path).read_bytes())
     return AuthoringReport(assignment=assignment, format=master.format, folder=str(out), files=sorted(files),
                            checks=len(master.checks), points=master.points, mistakes=len(master.mistakes),
-                           differences=differences, untranslated=untranslated(master))
+                           differences=differences, untranslated=untranslated(master),
+                           manual=master.manual)
 
 
 def untranslated(master: Master) -> list[str]:

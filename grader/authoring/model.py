@@ -42,6 +42,10 @@ class Master(BaseModel):
     catalogue_ru: dict[str, str] = Field(default_factory=dict, description="public texts' Russian, beyond titles")
     catalogue_ru_hidden: dict[str, str] = Field(default_factory=dict,
                                                 description="hidden checks' texts' Russian, beyond titles")
+    files: dict[str, str] = Field(default_factory=dict, description="support files students get: name in the "
+                                                                     "assignment folder -> the master's file")
+    manual: list[str] = Field(default_factory=list, description="what the master grades by hand: one line each, "
+                                                               "not scored here")
 
     @property
     def points(self) -> float:

@@ -16,17 +16,19 @@ from __future__ import annotations
 import re
 
 from grader.authoring.model import AuthoredCheck, Master, TemplateCell
-from grader.authoring.regions import STUB, Region, split_solutions, unsolved_mistakes, without_magics
-from grader.authoring.translate import (StudentNames, module_imports, statements_body, top_level_definitions,
-                                        unbound_names, without_nose)
+from grader.authoring.regions import Region, split_solutions, unsolved_mistakes, without_magics
+from grader.authoring.translate import (StudentNames, defined_names, module_imports, statements_body,
+                                        top_level_definitions, with_earlier_definitions, without_nose)
 from grader.errors import GraderError
 from grader.mutants import PlantedMistake
 
-BEGIN = re.compile(r"^\s*###?\s*BEGIN SOLUTION\s*$")
-END = re.compile(r"^\s*###?\s*END SOLUTION\s*$")
-BEGIN_HIDDEN = re.compile(r"^\s*###?\s*BEGIN HIDDEN TESTS\s*$")
-END_HIDDEN = re.compile(r"^\s*###?\s*END HIDDEN TESTS\s*$")
+# nbgrader finds its delimiters whatever the comment characters before them (# BEGIN SOLUTION, ### BEGIN SOLUTION)
+BEGIN = re.compile(r"^\s*#*\s*BEGIN SOLUTION\s*$")
+END = re.compile(r"^\s*#*\s*END SOLUTION\s*$")
+BEGIN_HIDDEN = re.compile(r"^\s*#*\s*BEGIN HIDDEN TESTS\s*$")
+END_HIDDEN = re.compile(r"^\s*#*\s*END HIDDEN TESTS\s*$")
 TEXT_STUB = "YOUR ANSWER HERE"
+CODE_STUB = "# YOUR CODE HERE\nraise NotImplementedError()"  # what nbgrader writes
 
 
 def _meta(cell: dict) -> dict:
@@ -67,40 +69,72 @@ def _check_name(grade_id: str, taken: set[str]) -> str:
 
 def read(cells: list[dict], assignment: str, where: str) -> Master:
     template: list[TemplateCell] = []
-    reference: list[str] = []
+    code_cells: list[str] = []  # the master's code cells, test cells too: what its kernel ran (the reference)
+    student_code: list[str] = []  # the code cells students write or keep (their names are reached by proxy)
     regions: list[Region] = []
-    tests: list[tuple[dict, str, str]] = []  # (metadata, every test line, where)
+    # (metadata, every test line, where, the definitions available to it): in cell order, so a test sees
+    # what earlier test cells and read-only cells defined, as in the kernel
+    tests: list[tuple[dict, str, str, list[tuple[set[str], str]]]] = []
+    trusted: list[tuple[set[str], str]] = []  # functions of read-only cells and definitions of test cells
+    manual: list[str] = []
+    unlocked_code: list[str] = []
+    locked_functions: set[str] = set()
     title = None
     for number, cell in enumerate(cells, start=1):
         meta, source, here = _meta(cell), cell["source"], f"{where}, cell {number}"
+        if meta.get("grade") or meta.get("task"):
+            _manual_note(meta, cell, here, manual)
         if cell["cell_type"] == "markdown":
             if title is None and source.lstrip().startswith("#"):
                 title = source.lstrip().splitlines()[0].lstrip("#").strip()
-            text = TEXT_STUB if meta.get("solution") else split_solutions(source, BEGIN, END, here,
-                                                                           stub=TEXT_STUB).template
+            if meta.get("solution"):
+                split = split_solutions(source, BEGIN, END, here, stub=TEXT_STUB)
+                text = split.template if split.regions else TEXT_STUB
+            else:
+                text = split_solutions(source, BEGIN, END, here, stub=TEXT_STUB).template
             template.append(TemplateCell(kind="markdown", source=text))
             continue
         if cell["cell_type"] != "code":
             continue
         if meta.get("grade") and not meta.get("solution"):
             visible, every, hidden = _hidden_split(source, here)
+            every = without_nose(without_magics(every))
             template.append(TemplateCell(kind="code", source=visible))
-            tests.append((meta | {"hidden": hidden}, without_magics(every), here))
+            code_cells.append(every)
+            tests.append((meta | {"hidden": hidden}, every, here, list(trusted)))
+            trusted += top_level_definitions(without_nose(every), here)
             continue
-        split = split_solutions(source, BEGIN, END, here)
+        split = split_solutions(source, BEGIN, END, here, stub=CODE_STUB)
         if meta.get("solution") and not split.regions:  # nbgrader replaces a solution cell without markers whole
-            template.append(TemplateCell(kind="code", source=f"# YOUR CODE HERE\n{STUB}"))
+            template.append(TemplateCell(kind="code", source=CODE_STUB))
         else:
             template.append(TemplateCell(kind="code", source=split.template))
-        reference.append(split.reference)
+        code_cells.append(split.reference)
         regions += split.regions
-    reference_source = without_magics("\n\n\n".join(part for part in reference if part.strip()) + "\n")
-    names = StudentNames.of(reference_source, f"{where} (its solution and code cells)")
+        student_code.append(split.reference)
+        if meta.get("locked") and not meta.get("solution"):
+            # nbgrader puts a read-only cell back as the master has it before grading: its functions are the
+            # instructor's, run here (a test may pass them the student's functions)
+            functions = [(defined, text) for defined, text in top_level_definitions(without_magics(split.reference),
+                                                                                    here)
+                         if text.lstrip().startswith(("def ", "async def ", "@"))]
+            trusted += functions
+            locked_functions |= set().union(*(defined for defined, _ in functions)) if functions else set()
+        else:
+            unlocked_code.append(split.reference)
+    # "# %%" keeps each cell a cell when the reference is graded as a .py (a planted mistake's failing test
+    # cell does not stop the cells after it)
+    reference_source = without_magics("\n\n\n# %%\n".join(part for part in code_cells if part.strip()) + "\n")
+    student_source = without_magics("\n\n\n".join(part for part in student_code if part.strip()) + "\n")
+    names = StudentNames.of(student_source, f"{where} (its solution and code cells)")
+    unlocked = StudentNames.of(without_magics("\n\n\n".join(part for part in unlocked_code if part.strip()) + "\n"),
+                               where)
+    names.callables -= locked_functions - unlocked.callables
+    stubbed = set().union(*(defined_names(cell.source) for cell in template if cell.kind == "code"))
+    names.written = names.callables - stubbed
     checks, taken, used = [], set(), set()
-    earlier: list[tuple[set[str], str]] = []  # what earlier test cells define: in the kernel, later cells see it
-    for meta, cell_code, here in tests:
-        code = _with_earlier_definitions(cell_code, earlier, here)
-        earlier += top_level_definitions(without_nose(cell_code), here)
+    for meta, cell_code, here, available in tests:
+        code = with_earlier_definitions(cell_code, available, here)
         grade_id = str(meta.get("grade_id") or f"cell{len(checks) + 1}")
         try:
             points = float(meta.get("points") or 0)
@@ -123,21 +157,18 @@ def read(cells: list[dict], assignment: str, where: str) -> Master:
     mistakes = [PlantedMistake.model_validate(entry) for entry in unsolved_mistakes(reference_source, regions, used)]
     config = {"title": title or assignment}
     return Master(id=assignment, format="nbgrader", config=config, template=template, reference=reference_source,
-                  imports=module_imports(reference_source, where), checks=checks, mistakes=mistakes)
+                  imports=module_imports(reference_source, where), checks=checks, mistakes=mistakes, manual=manual)
 
 
-def _with_earlier_definitions(code: str, earlier: list[tuple[set[str], str]], where: str) -> str:
-    """``code`` after the definitions of earlier test cells it reads (and those they read)."""
-    needed = set(unbound_names(without_nose(code), where))
-    chosen: set[int] = set()
-    grown = True
-    while grown:
-        grown = False
-        for index, (names, source) in enumerate(earlier):
-            if index not in chosen and names & needed:
-                chosen.add(index)
-                needed |= set(unbound_names(source, where))
-                grown = True
-    if not chosen:
-        return code
-    return "\n".join(earlier[index][1] for index in sorted(chosen)) + "\n" + code
+def _manual_note(meta: dict, cell: dict, where: str, manual: list[str]) -> None:
+    """A cell nbgrader scores by hand (a manually graded answer or a task): named, worth nothing here."""
+    if not (meta.get("task") or (meta.get("grade") and (meta.get("solution") or cell["cell_type"] != "code"))):
+        return
+    try:
+        points = float(meta.get("points") or 0)
+    except (TypeError, ValueError):
+        raise GraderError(f"{where}: nbgrader points {meta.get('points')!r} is not a number; fix the cell's "
+                          "metadata") from None
+    kind = "task" if meta.get("task") else "manually graded answer"
+    manual.append(f"{meta.get('grade_id') or where} ({kind}, {points:g} points, {where.rsplit(', ', 1)[-1]}): graded "
+                  "by hand in nbgrader; not scored here, grade it yourself (grader override)")

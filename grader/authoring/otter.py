@@ -18,17 +18,27 @@ computed at grading time (nothing depends on saved outputs).
 
 from __future__ import annotations
 
+import ast
 import re
 
 from grader.authoring.model import AuthoredCheck, Master, TemplateCell
-from grader.authoring.regions import Region, split_solutions, unsolved_mistakes, without_magics
-from grader.authoring.translate import (StudentNames, module_imports, split_last_expression, statements_body,
+from grader.authoring.regions import STUB, Region, SplitCell, enclosing, unsolved_mistakes, without_magics
+from grader.authoring.translate import (StudentNames, module_imports, parse, split_last_expression,
+                                        statements_body, top_level_definitions, with_earlier_definitions,
                                         without_nose)
 from grader.errors import GraderError
 from grader.mutants import PlantedMistake
 
 BOUNDARY = re.compile(r"^\s*#\s*(?P<kind>ASSIGNMENT CONFIG|BEGIN QUESTION|END QUESTION|BEGIN SOLUTION|END SOLUTION|"
-                      r"BEGIN TESTS|END TESTS|BEGIN PROMPT|END PROMPT)\s*$")
+                      r"BEGIN TESTS|END TESTS|BEGIN PROMPT|END PROMPT)\s*$", re.IGNORECASE)
+IGNORE_CELL = re.compile(r"^\s*##\s*ignore\s*##", re.IGNORECASE)  # first line: the cell is in neither output
+IGNORE_LINE = re.compile(r"#\s*IGNORE\s*$")  # a line ending so is in neither output (nor the tests)
+BEGIN_IGNORE = re.compile(r"^\s*#\s*BEGIN\s*IGNORE\s*$", re.IGNORECASE)
+END_IGNORE = re.compile(r"#\s*END IGNORE\s*$")
+BEGIN_PROMPT = re.compile(r"""^\s*(?:\w+\s*=\s*)?(?:\"\"\"|\'\'\'|\"|\')\s*#\s*BEGIN PROMPT\s*$""")
+END_PROMPT = re.compile(r"""^\s*(?:\"\"\"|\'\'\'|\"|\');?\s*#\s*END PROMPT\s*$""")
+NO_PROMPT_LINE = re.compile(r"^(?P<code>.*?)\s*#\s*SOLUTION NO PROMPT\s*$")
+SEED_LINE = re.compile(r"^(?P<code>.*?)\s*#\s*SEED\s*$")
 CODE_BOUNDARIES = {"ASSIGNMENT CONFIG", "BEGIN QUESTION", "END QUESTION", "BEGIN TESTS", "END TESTS"}
 BEGIN = re.compile(r"^\s*#\s*BEGIN SOLUTION(?:\s+NO PROMPT)?\s*$")
 END = re.compile(r"^\s*#\s*END SOLUTION\s*$")
@@ -37,8 +47,8 @@ END = re.compile(r"^\s*#\s*END SOLUTION\s*$")
 INLINE = re.compile(r"^(?P<code>(?P<keep>\s*(?:[\w.\[\]\'\", ]+?\s*(?:[-+*/%@&|^]|//|\*\*)?=(?!=)\s*"
                     r"|return\s+|yield\s+)?)\S.*?)\s*#\s*SOLUTION\s*$")
 HIDDEN = re.compile(r"^\s*#\s*HIDDEN\s*$")
-TEST_CONFIG = re.compile(r'^\s*"""\s*#\s*BEGIN TEST CONFIG\s*\n(?P<yaml>.*?)\n\s*"""\s*#\s*END TEST CONFIG\s*\n?',
-                         re.DOTALL)
+TEST_CONFIG = re.compile(r'^\s*(?:\w+\s*=\s*)?("""|\'\'\'|"|\')\s*#\s*BEGIN\s*TEST\s*CONFIG\s*\n(?P<yaml>.*?)\n\s*'
+                         r'("""|\'\'\'|"|\');?\s*#\s*END\s*TEST\s*CONFIG\s*(\n|$)', re.DOTALL | re.IGNORECASE)
 MARKDOWN_ANSWER = "_Type your answer here, replacing this text._"
 
 
@@ -51,10 +61,109 @@ def _boundary(cell: dict) -> tuple[str, str] | None:
     match = BOUNDARY.match(first)
     if not match:
         return None
-    kind = match.group("kind")
+    kind = match.group("kind").upper()
     if cell["cell_type"] == "code" and kind not in CODE_BOUNDARIES:
         return None  # a code cell's own # BEGIN SOLUTION line is a region, not a block
     return kind, rest
+
+
+def _without_ignored(source: str, where: str) -> str:
+    """``source`` less its ``# IGNORE`` lines and ``# BEGIN IGNORE`` ... ``# END IGNORE`` blocks, as otter
+    assign strips them from both notebooks and the tests."""
+    kept, inside = [], False
+    for line in source.splitlines():
+        if IGNORE_LINE.search(line.rstrip()) and not END_IGNORE.search(line.rstrip()):
+            continue
+        if END_IGNORE.search(line.rstrip()):
+            if not inside:
+                raise GraderError(f"{where}: # END IGNORE without # BEGIN IGNORE; add it or remove this line")
+            inside = False
+            continue
+        if inside:
+            continue
+        if BEGIN_IGNORE.match(line):
+            inside = True
+            continue
+        kept.append(line)
+    if inside:
+        raise GraderError(f"{where}: # BEGIN IGNORE is not closed; add # END IGNORE")
+    return "\n".join(kept)
+
+
+def _split(source: str, where: str) -> SplitCell:
+    """A solution cell as otter assign splits it: ``# BEGIN SOLUTION`` regions become a stub (``NO PROMPT``:
+    nothing, unless that leaves the cell unparseable), ``x = 2 # SOLUTION`` becomes ``x = ...``, a
+    ``# SOLUTION NO PROMPT`` line goes, a ``\"\"\" # BEGIN PROMPT`` ... ``\"\"\" # END PROMPT`` string's lines are
+    the student's and not the reference's; a ``# SEED`` line stays in both (otter seeds each cell at
+    grading time; here the student's notebook keeps the seed)."""
+    split = _split_lines(source, where, drop_no_prompt=True)
+    try:
+        ast.parse(split.template)
+    except SyntaxError:
+        return _split_lines(source, where, drop_no_prompt=False)
+    return split
+
+
+def _split_lines(source: str, where: str, drop_no_prompt: bool) -> SplitCell:
+    template: list[str] = []
+    reference: list[str] = []
+    regions: list[Region] = []
+    inside: list[str] | None = None
+    indent, no_prompt, prompt = "", False, False
+    for line in source.splitlines():
+        if prompt:
+            if END_PROMPT.match(line):
+                prompt = False
+            else:
+                template.append(line)
+            continue
+        if inside is None and BEGIN_PROMPT.match(line):
+            prompt = True
+            continue
+        if inside is None and BEGIN.match(line):
+            inside, indent = [], re.match(r"\s*", line).group(0)
+            no_prompt = "NO PROMPT" in line.upper()
+            continue
+        if inside is not None:
+            if END.match(line):
+                function, owner = enclosing(reference, indent)
+                regions.append(Region("".join(inside), indent, function, owner))
+                if not (no_prompt and drop_no_prompt):
+                    template += [f"{indent}# YOUR CODE HERE", f"{indent}{STUB}"]
+                inside = None
+            else:
+                inside.append(line + "\n")
+                reference.append(line)
+            continue
+        match = NO_PROMPT_LINE.match(line)
+        if match:
+            reference.append(match.group("code").rstrip())
+            continue
+        match = SEED_LINE.match(line)
+        if match:
+            reference.append(match.group("code").rstrip())
+            template.append(match.group("code").rstrip())
+            continue
+        match = INLINE.match(line + "\n")
+        if match:
+            reference.append(match.group("code").rstrip())
+            template.append((match.group("keep") or re.match(r"\s*", line).group(0)) + "...")
+            continue
+        template.append(line)
+        reference.append(line)
+    if inside is not None:
+        raise GraderError(f"{where}: # BEGIN SOLUTION is not closed; add its # END SOLUTION line")
+    if prompt:
+        raise GraderError(f"{where}: a \"\"\" # BEGIN PROMPT string is not closed; add its \"\"\" # END PROMPT line")
+    return SplitCell("\n".join(template).rstrip("\n"), "\n".join(reference).rstrip("\n"), regions)
+
+
+V0_QUESTION = re.compile(r"^\s*```+\s*\n\s*BEGIN (QUESTION|ASSIGNMENT)\b", re.MULTILINE)
+PLUGIN = re.compile(r"#\s*BEGIN PLUGIN\b")
+
+
+def is_otter_v0(cells: list[dict]) -> bool:
+    return any(cell["cell_type"] == "markdown" and V0_QUESTION.search(cell["source"]) for cell in cells)
 
 
 def is_otter(cells: list[dict]) -> bool:
@@ -83,18 +192,32 @@ class _Question:
         self.points = config.get("points")
         self.manual = bool(config.get("manual"))
         self.cases: list[tuple[str, bool, float | None, str]] = []  # (code, hidden, points, where)
+        self.messages: list[tuple[str | None, str | None]] = []  # each case's success and failure message
         self.where = where
+        if isinstance(self.points, dict):  # points: {each: 2}: every case is worth that
+            if set(self.points) != {"each"}:
+                raise GraderError(f"{where}: points: {self.points!r}; write a number, a list (one per test case) "
+                                  "or each: N")
+            self.each = self.points["each"]
+            self.points = None
+        else:
+            self.each = None
 
     def case_points(self) -> list[float]:
         """Each case's points, by otter's rule."""
         given = [points for _, _, points, _ in self.cases]
         total = self.points
+        if self.each is not None:
+            total = self._number(self.each) * len(self.cases)
         if isinstance(total, list):
             if len(total) != len(self.cases):
                 raise GraderError(f"{self.where}: points lists {len(total)} values for {len(self.cases)} test cases")
             return [float(value) for value in total]
-        if total is not None and not isinstance(total, (int, float)):
+        if total is not None and (isinstance(total, bool) or not isinstance(total, (int, float))):
             raise GraderError(f"{self.where}: points: {total!r} is not a number or a list of numbers")
+        for value, (_, _, _, here) in zip(given, self.cases):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0):
+                raise GraderError(f"{here}: the test config's points: {value!r} is not a number; fix the cell")
         specified = sum(value for value in given if value is not None)
         unspecified = sum(value is None for value in given)
         if total is not None:
@@ -108,21 +231,43 @@ class _Question:
             share = 0.0
         return [float(value) if value is not None else share for value in given]
 
+    def _number(self, value) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise GraderError(f"{self.where}: points: {value!r} is not a number; fix the question's config")
+        return float(value)
 
-def _case(source: str, where: str) -> tuple[str, bool, float | None]:
+    def worth(self) -> float:
+        """What the question is worth (a manual one: its points, as otter counts them)."""
+        if self.cases:
+            return sum(self.case_points())
+        if self.each is not None:
+            return 0.0
+        if isinstance(self.points, list):
+            return sum(self._number(value) for value in self.points)
+        return self._number(self.points) if self.points is not None else 1.0
+
+
+def _case(source: str, where: str) -> tuple[str, bool, float | None, str | None, str | None]:
+    """(code, hidden, points, success message, failure message) of one test cell."""
     lines = source.strip("\n").splitlines()
     hidden = False
-    if lines and HIDDEN.match(lines[0]):
-        hidden, lines = True, lines[1:]
+    if lines and lines[0].lstrip().startswith("#") and re.search(r"\bhidden\b", lines[0], re.IGNORECASE):
+        hidden, lines = True, lines[1:]  # otter: a first comment line naming "hidden"
     code = "\n".join(lines)
-    points = None
+    points, messages = None, (None, None)
     match = TEST_CONFIG.match(code)
     if match:
         config = _yaml(match.group("yaml"), where)
+        unknown = set(config) - {"hidden", "points", "success_message", "failure_message"}
+        if unknown:
+            raise GraderError(f"{where}: the test config has {', '.join(sorted(map(str, unknown)))}; otter knows "
+                              "hidden, points, success_message and failure_message")
         hidden = bool(config.get("hidden", hidden))
         points = config.get("points")
+        messages = tuple(str(config[key]) if config.get(key) is not None else None
+                         for key in ("success_message", "failure_message"))
         code = code[match.end():]
-    return without_magics(code).strip("\n"), hidden, points
+    return without_magics(_without_ignored(code, where)).strip("\n"), hidden, points, *messages
 
 
 def read(cells: list[dict], assignment: str, where: str) -> Master:
@@ -155,6 +300,13 @@ def read(cells: list[dict], assignment: str, where: str) -> Master:
                 block = None
             continue
         source = cell["source"]
+        if IGNORE_CELL.match(source.lstrip("\n").split("\n", 1)[0]):
+            continue  # ## Ignore ##: in neither notebook
+        if cell["cell_type"] == "code":
+            source = _without_ignored(source, here)
+            if PLUGIN.search(source):
+                raise GraderError(f"{here}: otter's student-facing plugins (# BEGIN PLUGIN) are not supported here; "
+                                  "remove the plugin block from the master")
         if cell["cell_type"] == "markdown":
             if title is None and source.lstrip().startswith("#"):
                 title = source.lstrip().splitlines()[0].lstrip("#").strip()
@@ -162,11 +314,12 @@ def read(cells: list[dict], assignment: str, where: str) -> Master:
         elif cell["cell_type"] != "code":
             continue
         elif block == "tests":
-            code, hidden, points = _case(source, here)
+            code, hidden, points, success, failure = _case(source, here)
             if code.strip():
                 question.cases.append((code, hidden, points, here))
+                question.messages.append((success, failure))
         else:
-            split = split_solutions(source, BEGIN, END, here, inline=INLINE)
+            split = _split(source, here)
             template.append(TemplateCell(kind="code", source=split.template))
             reference.append(split.reference)
             regions += split.regions
@@ -174,21 +327,97 @@ def read(cells: list[dict], assignment: str, where: str) -> Master:
     names = StudentNames.of(reference_source, f"{where} (its solution and code cells)")
     checks: list[AuthoredCheck] = []
     used: set[str] = set()
+    manual: list[str] = []
+    exception_based = isinstance(config.get("tests"), dict) and config["tests"].get("ok_format") is False
     for question in questions:
+        if question.manual:
+            manual.append(f"{question.name} (manual, {question.worth():g} points, {question.where.rsplit(', ', 1)[-1]}): "
+                          "graded by hand in otter; not scored here, grade it yourself (grader override)")
         if question.manual or not question.cases:
             continue
         points = question.case_points()
-        for index, ((code, hidden, _, here), worth) in enumerate(zip(question.cases, points), start=1):
+        earlier: list[tuple[set[str], str]] = []  # otter runs a question's cases in one environment
+        for index, ((code, hidden, _, here), worth, (_, failure)) in enumerate(
+                zip(question.cases, points, question.messages), start=1):
+            if not exception_based:
+                own = code
+                code = with_earlier_definitions(code, earlier, here)
+                earlier += top_level_definitions(without_nose(own), here)
             used |= set(names.used_by(without_nose(code), here))
+            if exception_based:  # the test function's parameters (and env["name"]) name the student's globals
+                used |= {node.arg if isinstance(node, ast.arg) else node.value for node in ast.walk(parse(code, here))
+                         if isinstance(node, ast.arg) or isinstance(node, ast.Constant) and isinstance(node.value, str)}
             if worth > 0:
-                checks.append(_check(question.name, index, len(question.cases), code, hidden, worth, names, here))
+                check = (_exception_check if exception_based else _check)(
+                    question.name, index, len(question.cases), code, hidden, worth, names, here)
+                if failure:
+                    check = _with_failure_message(check, failure)
+                checks.append(check)
     if not checks:
         raise GraderError(f"{where}: no question has test cases with points (# BEGIN QUESTION, then # BEGIN TESTS); "
                           "nothing to grade")
     mistakes = [PlantedMistake.model_validate(entry) for entry in unsolved_mistakes(reference_source, regions, used)]
-    return Master(id=assignment, format="otter", config={"title": title or str(config.get("name") or assignment)},
+    files = _support_files(config, where)
+    settings = {"title": title or str(config.get("name") or assignment)}
+    if files:
+        settings["support_files"] = sorted(files)
+    return Master(id=assignment, format="otter", config=settings, files=files,
                   template=template, reference=reference_source, imports=module_imports(reference_source, where),
-                  checks=checks, mistakes=mistakes)
+                  checks=checks, mistakes=mistakes, manual=manual)
+
+
+def _support_files(config: dict, where: str) -> dict[str, str]:
+    """ASSIGNMENT CONFIG ``files`` (relative to the master's folder) as support files students get."""
+    from pathlib import Path, PurePosixPath
+
+    if config.get("autograder_files"):
+        raise GraderError(f"{where}: ASSIGNMENT CONFIG autograder_files is not supported (every file the notebook "
+                          "reads goes to students too here); move them to files: or out of the master")
+    listed = config.get("files") or []
+    if not isinstance(listed, list) or not all(isinstance(name, str) for name in listed):
+        raise GraderError(f"{where}: ASSIGNMENT CONFIG files: {listed!r}; list file paths, e.g. files: [data.csv]")
+    found: dict[str, str] = {}
+    for name in listed:
+        relative = PurePosixPath(name)
+        path = Path(where).parent / name
+        if relative.is_absolute() or ".." in relative.parts or not path.is_file():
+            raise GraderError(f"{where}: ASSIGNMENT CONFIG files: {name} is not a file beside the master (a path "
+                              "relative to its folder); fix the entry")
+        found[relative.as_posix()] = str(path)
+    return found
+
+
+def _with_failure_message(check: AuthoredCheck, message: str) -> AuthoredCheck:
+    """The check, its failure shown with the test config's failure_message first (as otter shows it)."""
+    docstring_end = check.code.index('"""', check.code.index('"""') + 3) + 4
+    header, body = check.code[:docstring_end], check.code[docstring_end:]
+    wrapped = (f"    with failure_message({message!r}):\n"
+               + "\n".join("    " + line if line.strip() else "" for line in body.splitlines()))
+    return check.model_copy(update={"code": header + wrapped})
+
+
+def _exception_check(question: str, index: int, count: int, code: str, hidden: bool, points: float,
+                     names: StudentNames, where: str) -> AuthoredCheck:
+    """An exception-based test case (``tests: ok_format: false``): the cell defines one test function, which
+    otter calls with the student's globals named by its parameters (``env``: all of them)."""
+    tree = parse(without_nose(code), where)
+    functions = [node for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    if not functions:
+        raise GraderError(f"{where}: an exception-based test cell (tests: ok_format: false) defines a test function, "
+                          "e.g. def test_shape(x): assert x.shape == (3,); add one")
+    function = functions[0]
+    slug = re.sub(r"[^A-Za-z0-9_]", "_", question)
+    name = f"test_{slug}_{index}"
+    title = f"{question}: test case {index} of {count}"
+    parameters = [argument.arg for argument in function.args.args + function.args.kwonlyargs]
+    # otter calls it with the student's globals of those names (env: all of them), a missing one failing it
+    arguments = ", ".join(f"{parameter}=student_environment(student)" if parameter == "env"
+                          else f"{parameter}=student_environment(student)[{parameter!r}]" for parameter in parameters)
+    body = code + f"\n{function.name}({arguments})"
+    inner = StudentNames(set(), set(), names.imported)
+    return AuthoredCheck(name=name, title=title, title_ru=f"{question}: тест {index} из {count}",
+                         visibility="hidden" if hidden else "public", points=points,
+                         code=f'def {name}(student):\n    """{title}"""\n' + statements_body(body, inner, where))
 
 
 def _check(question: str, index: int, count: int, code: str, hidden: bool, points: float, names: StudentNames,
@@ -208,9 +437,10 @@ def _check(question: str, index: int, count: int, code: str, hidden: bool, point
         helpers = (f"def {helper}({', '.join(used)}):\n" + "\n".join("    " + line if line.strip() else ""
                                                                         for line in inner.splitlines())
                    + f"\n\n\ndef {helper}_reference(reference):\n"
-                   f"    return reference_output({helper}({', '.join(names.binding(each, 'reference') for each in used)}))")
+                   "    with assignment_folder(__file__):  # the reference reads the support files from there\n"
+                   f"        return reference_output({helper}({', '.join(names.binding(each, 'reference') for each in used)}))")
         got = f"{helper}({', '.join(names.binding(each) for each in used)})"
-        body = (header + f"    expect_same_output({got}, recorded(reference, {helper}_reference),\n"
+        body = (header + "    use_student(student)\n" + f"    expect_same_output({got}, recorded(reference, {helper}_reference),\n"
                 f"                       what={expression!r}, show_expected={not hidden})")
     return AuthoredCheck(name=name, title=title, title_ru=f"{question}: тест {index} из {count}",
                          visibility="hidden" if hidden else "public", points=points, code=body, helpers=helpers)

@@ -29,7 +29,7 @@ _DEF = re.compile(r"^(\s*)(?:async\s+)?def\s+([A-Za-z_]\w*)\s*\(")
 _CLASS = re.compile(r"^(\s*)class\s+([A-Za-z_]\w*)\b")
 
 
-def _enclosing(lines: list[str], indent: str) -> tuple[str | None, str | None]:
+def enclosing(lines: list[str], indent: str) -> tuple[str | None, str | None]:
     """(the def a region at ``indent`` sits in, the class that def belongs to)."""
     function, depth = None, len(indent)
     for line in reversed(lines):
@@ -66,9 +66,10 @@ def split_solutions(source: str, begin: re.Pattern, end: re.Pattern, where: str,
             inside, indent = [], re.match(r"\s*", line).group(0)
             continue
         if inside is not None and end.match(line):
-            function, owner = _enclosing(reference, indent)
+            function, owner = enclosing(reference, indent)
             regions.append(Region("".join(inside), indent, function, owner))
-            template.append(f"{indent}{stub}\n" if stub else f"{indent}# YOUR CODE HERE\n{indent}{STUB}\n")
+            template.append("".join(f"{indent}{line}\n" for line in stub.splitlines()) if stub
+                            else f"{indent}# YOUR CODE HERE\n{indent}{STUB}\n")
             inside = None
             continue
         if inside is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import builtins
 import math
+import re
 from typing import Any, Callable
 
 import torch
@@ -44,12 +45,52 @@ def _raised_as_student_did(call: Callable[..., Any], *args: Any, **kwargs: Any) 
         kind = _failure_type(getattr(failure, "student_error_type", None) or "")
         if kind is None:
             raise
-        raise kind(str(failure)) from None
+        raised = kind(str(failure))
+        raised.__dict__.update(failure.__dict__)  # the proxy's diagnosis, what and error type go with it
+        raise raised from None
+
+
+_student: list[Any] = [None]  # the check's student proxy, for sending numpy arrays
+
+
+def use_student(student: Any) -> None:
+    """The proxy a check of nbgrader's or otter's tests sends data through (its first line)."""
+    _student[0] = student
+
+
+def _numpy_to_student(array: Any) -> Any:
+    """A numpy array of the trusted side as a numpy array in the sandbox: sent as a tensor, made numpy there."""
+    if _student[0] is None or array.dtype.kind not in "biufc":
+        raise TypeError(f"a numpy array of dtype {array.dtype} cannot be sent to the student's code")
+    import numpy
+
+    tensor = torch.from_numpy(numpy.ascontiguousarray(array).copy())
+    return _student[0].put(tensor).call("numpy")
+
+
+_NUMPY_SCALARS = re.compile(r"^numpy\.(bool_?|u?int(8|16|32|64)|float(16|32|64)|complex(64|128)|longlong|ulonglong|"
+                            r"intc|uintc|double|single|half|longdouble)$")
+
+
+def _numpy_from_student(remote: Any) -> Any:
+    """A student's numpy array or scalar as the same numpy value here (read as data: tolist and dtype)."""
+    import numpy
+
+    dtype = remote.get("dtype").call("__str__")
+    if not isinstance(dtype, str) or numpy.dtype(dtype).kind not in "biufc":
+        return None
+    if remote.type_name == "numpy.ndarray":
+        return numpy.array(remote.call("tolist"), dtype=dtype).reshape(tuple(remote.get("shape")))
+    return numpy.array(remote.call("item"), dtype=dtype)[()]
 
 
 def _unwrap(value: Any) -> Any:
     if isinstance(value, StudentObject):
         return value._remote
+    if type(value).__module__ == "numpy" and type(value).__name__ == "ndarray":
+        return _numpy_to_student(value)
+    if type(value).__module__ == "numpy" and hasattr(value, "item") and getattr(value, "shape", None) == ():
+        return value.item()  # a numpy scalar (np.int64(3)) as the Python number it holds
     if isinstance(value, (list, tuple)):
         return type(value)(_unwrap(item) for item in value)
     if isinstance(value, dict):
@@ -58,8 +99,23 @@ def _unwrap(value: Any) -> Any:
 
 
 def student_value(value: Any) -> Any:
-    """Data as it came back; an object that stayed in the sandbox, as a :class:`StudentObject`."""
-    return StudentObject(value) if is_remote(value) else value
+    """Data as it came back; a numpy array or scalar as numpy; any other object that stayed in the sandbox,
+    as a :class:`StudentObject`."""
+    if is_remote(value):
+        name = getattr(value, "type_name", "")
+        if name == "numpy.ndarray" or _NUMPY_SCALARS.match(name):
+            try:
+                converted = _numpy_from_student(value)
+            except (StudentCodeFailed, TypeError, ValueError, AttributeError):
+                converted = None
+            if converted is not None:
+                return converted
+        return StudentObject(value)
+    if type(value) in (list, tuple):
+        return type(value)(student_value(item) for item in value)
+    if type(value) is dict:
+        return {key: student_value(item) for key, item in value.items()}
+    return value
 
 
 class StudentObject:
@@ -199,3 +255,76 @@ def expect_same_output(got: Any, want: Any, *, what: str, show_expected: bool = 
         shown = tr(", expected {expected}", expected=repr(want)) if show_expected else ""
         fail(tr("{what} gives {value}{shown}; that is not the expected output", what=what,
                 value=describe_value(got), shown=shown))
+
+
+class failure_message:
+    """``with failure_message(text):`` a failing test case says ``text`` first (otter's failure_message), the
+    error after it; a hidden check shows students the text alone."""
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind, error, traceback) -> bool:
+        if error is None or not isinstance(error, Exception):
+            return False
+        from grader.assertions import CheckFailed
+
+        detail = str(error).strip() or type(error).__name__
+        raise CheckFailed(f"{self.text}\n{detail}", student_message=self.text) from None
+
+
+_ENVIRONMENT_MODULES = {"numpy", "torch", "math", "random", "statistics", "collections", "itertools", "functools",
+                        "pandas", "scipy", "re", "string"}
+
+
+class student_environment:
+    """``env`` of an exception-based otter test: the student's globals by name, as data (a function, a
+    callable through the proxy; a module the student imported, the same module here)."""
+
+    def __init__(self, student: Any):
+        self._student = student
+
+    def __getitem__(self, name: str) -> Any:
+        if not isinstance(name, str):
+            raise KeyError(name)
+        value = self._student.get(name)
+        if is_remote(value) and value.type_name == "module":
+            module = _raised_as_student_did(value.get, "__name__")
+            if isinstance(module, str) and module.split(".")[0] in _ENVIRONMENT_MODULES:
+                import importlib
+
+                return importlib.import_module(module)
+        if is_remote(value) and value.type_name in ("function", "type", "builtin_function_or_method"):
+            return student_callable(value)
+        return student_value(value)
+
+    def __contains__(self, name: str) -> bool:
+        return isinstance(name, str) and self._student.has(name)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self[name] if name in self else default
+
+
+class assignment_folder:
+    """``with assignment_folder(__file__):`` the trusted side's working folder is, for a while, the assignment's
+    (``checks/<visibility>/test_x.py``'s grandparent), where its support files are, as in the sandbox."""
+
+    def __init__(self, check_file: str):
+        from pathlib import Path
+
+        self.folder = Path(check_file).resolve().parents[2]
+
+    def __enter__(self) -> None:
+        import os
+
+        self.before = os.getcwd()
+        os.chdir(self.folder)
+
+    def __exit__(self, *exc) -> bool:
+        import os
+
+        os.chdir(self.before)
+        return False

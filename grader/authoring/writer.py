@@ -80,7 +80,9 @@ def _check_file(master: Master, checks: list[AuthoredCheck]) -> str:
         if line not in imports:
             imports.append(line)
     imports.append("from grader.assertions import expect_close, expect_equal, fail")
-    imports.append("from grader.authoring.runtime import (expect_same_output, reference_output, student_callable,\n                                      student_value)")
+    imports.append("from grader.authoring.runtime import (assignment_folder, expect_same_output, failure_message,\n"
+                   "                                      reference_output, student_callable, student_environment,\n"
+                   "                                      student_value, use_student)")
     imports.append("from grader.replay import recorded")
     lines = imports + [""]
     for check in checks:
