@@ -7,6 +7,10 @@ import os
 import sys
 import time
 
+from grader import timeline
+
+timeline.mark("cli.start")
+
 import click
 from rich.console import Console
 from rich.text import Text
@@ -622,6 +626,7 @@ def run() -> None:
         status = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
         if isinstance(done.code, str):
             print(done.code, file=sys.stderr)
+    timeline.mark("exit")
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
         try:

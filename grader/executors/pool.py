@@ -14,6 +14,7 @@ import multiprocessing
 import os
 from multiprocessing.connection import wait
 
+from grader import timeline
 from grader.errors import GraderError
 from grader.executors.base import MAX_ATTEMPTS, JudgeJob, OnVerdict
 from grader.executors.messages import Failed, Judged, Ready, decode
@@ -47,15 +48,27 @@ def prepare_workers() -> None:
 
 
 class _Worker:
-    def __init__(self, context, job: JudgeJob, device: str):
+    def __init__(self, context, job: JudgeJob, device: str, start=None):
+        """``start``: the batch's ``grader.executors.startup.BatchStart``; the worker takes over one of the
+        sandboxes it launched, if one is left."""
         from grader.executors.worker import worker_main
 
         self.device = device
         self.connection, child_end = context.Pipe(duplex=True)
         worker_job = job.model_copy(update={"device": device, "device_label": job.label})
+        server = start.take(device) if start is not None else None
+        handed = None
+        if server is not None:
+            from grader.sandbox.host.adopted import adoptable_copy
+
+            handed = adoptable_copy(server)
         self.process = context.Process(target=worker_main, args=(child_end, worker_job.model_dump_json()),
-                                       kwargs=dict(environment=dict(os.environ)), daemon=True)
-        self.process.start()
+                                       kwargs=dict(environment=dict(os.environ), server=handed), daemon=True)
+        try:
+            self.process.start()
+        finally:
+            if server is not None:
+                start.handed_over(server, handed)
         child_end.close()
         self.current: str | None = None  # the unit it is judging
         self.queued: list[str] = []  # sent ahead, waiting in its pipe
@@ -78,10 +91,12 @@ class PoolExecutor:
     for this process to store a verdict before it starts the next submission.
     """
 
-    def __init__(self, job: JudgeJob, grading: Grading, devices: list[str]):
+    def __init__(self, job: JudgeJob, grading: Grading, devices: list[str], start=None):
+        """``start``: the batch's ``BatchStart``, whose sandboxes the first workers take over."""
         self.job = job
         self.grading = grading
         self.devices = devices
+        self.start = start
 
     def judge(self, units: list[ExtractedSubmission], on_verdict: OnVerdict) -> None:
         context = worker_context()
@@ -91,14 +106,14 @@ class PoolExecutor:
         attempts: dict[str, int] = {}
         remaining = len(by_path)
 
-        def start_worker(worker_device: str) -> _Worker:
-            worker = _Worker(context, self.job, worker_device)
+        def start_worker(worker_device: str, start=None) -> _Worker:
+            worker = _Worker(context, self.job, worker_device, start)
             if pending:
                 path = pending.pop()
                 worker.send(path, payloads[path])
             return worker
 
-        pool = [start_worker(worker_device) for worker_device in self.devices[:len(by_path)]]
+        pool = [start_worker(worker_device, self.start) for worker_device in self.devices[:len(by_path)]]
         try:
             while remaining > 0:
                 if not pool:
@@ -142,6 +157,7 @@ class PoolExecutor:
                     if pending and len(pool) < len(self.devices):
                         pool.append(start_worker(worker.device))
         finally:
+            timeline.mark("pool.stopping")
             for worker in pool:
                 worker.stop()
             for worker in pool:
@@ -149,6 +165,7 @@ class PoolExecutor:
                 if worker.process.is_alive():
                     worker.process.kill()
                     worker.process.join()
+            timeline.mark("pool.stopped")
 
     def crash_verdict(self, unit: ExtractedSubmission, exitcode: int | None) -> Verdict:
         return self.grading.error(

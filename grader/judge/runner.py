@@ -35,6 +35,9 @@ from grader.sandbox.host.errors import SandboxError
 from grader.sandbox.host.warm_worker import WarmWorkerHost
 from grader.sandbox.layers import missing_isolation
 from grader.spec import AssignmentSpec
+from grader import timeline
+
+timeline.mark("judge.imported")
 
 PYTEST_INI = Path(__file__).with_name("pytest.ini")
 STARVED_ATTEMPTS = 2
@@ -102,6 +105,7 @@ class JudgePlugin:
             return True
         try:
             self.judge.check_points(self.items)
+            timeline.mark("judge.ready")
             for submission in self.submissions:
                 verdict = self.judge.judge_one(submission, self)
                 self.on_verdict(verdict)
