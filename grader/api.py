@@ -17,7 +17,6 @@ from typing import Callable, Iterable
 
 from grader import timeline
 from grader.devices import resolve_device
-from grader.doctor import DoctorReport, doctor, sandbox_report
 from grader.errors import GraderError
 from grader.executors import JudgeJob, choose_executor, start_batch
 from grader.i18n import set_language, tr
@@ -25,7 +24,6 @@ from grader.intake import Intake, SubmissionFile, find_student_notebook, read_su
 from grader.late import LatePolicies, apply_late_policy
 from grader.models import DEFAULT_DB_URL, CellProgress, ExtractedSubmission, Verdict
 from grader.spec import assignments_root, load_assignment
-from grader.validation import MutantOutcome, ValidationReport, validate_assignment
 from grader.verdicts import Grading
 
 __all__ = ["check_notebook", "check_in_notebook", "student_assignments_dir", "grade_submissions", "latest_results", "student_result", "student_history",
@@ -36,6 +34,20 @@ __all__ = ["check_notebook", "check_in_notebook", "student_assignments_dir", "gr
            "exclude_run", "course_results", "export_course", "gradescope_zip",
            "run_gradescope",
            "author_assignment"]
+
+
+# Loaded on first use: `grader grade` and `grader check` need neither.
+_LAZY = {"DoctorReport": "grader.doctor", "doctor": "grader.doctor", "sandbox_report": "grader.doctor",
+         "MutantOutcome": "grader.validation", "ValidationReport": "grader.validation",
+         "validate_assignment": "grader.validation"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'grader.api' has no attribute {name!r}")
 
 
 def check_notebook(assignment: str, notebook: str | Path | None = None, device: str = "cpu",
@@ -172,7 +184,7 @@ def _check_in_notebook(assignment: str, notebook, lang: str, device: str):
 
 def grade_submissions(assignment: str, paths: Iterable[str | Path], db_url: str = DEFAULT_DB_URL,
                       device: str = "cpu", include_hidden: bool = True,
-                      assignments_dir: str | Path | None = None, workers: int = 1, regrade: bool = False,
+                      assignments_dir: str | Path | None = None, workers: int | None = 1, regrade: bool = False,
                       allow_unisolated: bool = False, cluster: str | None = None,
                       on_start: Callable[[int, int], None] | None = None,
                       on_verdict: Callable[[Verdict], None] | None = None,
@@ -185,6 +197,7 @@ def grade_submissions(assignment: str, paths: Iterable[str | Path], db_url: str 
     student handed in several files, all are graded and kept in the history and the newest is
     stored last, so it is the student's result. ``on_plan(files)`` sees the files found (with
     which were set aside), ``on_start(to_grade, skipped)`` is called once before grading starts.
+    ``workers`` None: as many local workers as pay off for the batch (``grader.executors.auto_workers``).
     With ``cluster`` (a Dask scheduler address or ``local:N``) the submissions are judged there.
     """
     paths = list(paths)

@@ -9,11 +9,11 @@ from __future__ import annotations
 from grader.devices import is_cuda, plan_worker_devices, visible_gpu_count
 from grader.executors.base import MAX_ATTEMPTS, Executor, JudgeJob, OnVerdict
 from grader.executors.inprocess import InProcessExecutor
-from grader.executors.pool import PoolExecutor, default_workers, prepare_workers
+from grader.executors.pool import PoolExecutor, auto_workers, default_workers, prepare_workers
 from grader.verdicts import Grading
 
 __all__ = ["MAX_ATTEMPTS", "Executor", "JudgeJob", "OnVerdict", "InProcessExecutor", "PoolExecutor",
-           "choose_executor", "default_workers", "prepare_workers", "plan_devices", "start_batch"]
+           "auto_workers", "choose_executor", "default_workers", "prepare_workers", "plan_devices", "start_batch"]
 
 
 def choose_executor(spec, job: JudgeJob, grading: Grading, units: int, workers: int = 1,
@@ -36,9 +36,12 @@ def plan_devices(spec, job: JudgeJob, workers: int) -> list[str]:
                                spec.device.children_per_gpu)
 
 
-def start_batch(spec, job: JudgeJob, submissions: int, workers: int = 1):
+def start_batch(spec, job: JudgeJob, submissions: int, workers: int | None = 1):
     """A local batch's ``grader.executors.startup.BatchStart``: its sandboxes launched now, before anything
-    heavy is imported here; ``.executor(grading, units)`` then judges with them."""
+    heavy is imported here; ``.executor(grading, units)`` then judges with them. ``workers`` None: as many
+    as pay off for ``submissions`` on this machine (``auto_workers``)."""
     from grader.executors.startup import BatchStart
 
+    if workers is None:
+        workers = auto_workers(submissions)
     return BatchStart(spec, job, plan_devices(spec, job, workers)[:max(1, submissions)], submissions)
