@@ -36,14 +36,14 @@ def first(entries: list[dict], event: str, t0: float, last: bool = False) -> flo
     return round(max(times) if last else min(times), 3)
 
 
-def one_run(command: list[str], scratch: Path) -> dict:
+def one_run(command: list[str], scratch: Path, tree: Path = REPO) -> dict:
     timeline_path = scratch / "timeline.jsonl"
     timeline_path.unlink(missing_ok=True)
     environment = dict(os.environ, GRADER_TIMELINE=str(timeline_path))
     tree = TreeCpu()
     with CpuAccount(tree) as account:
         t0 = time.time()
-        done = subprocess.run(command, cwd=REPO, env=environment, stdout=subprocess.DEVNULL,
+        done = subprocess.run(command, cwd=tree, env=environment, stdout=subprocess.DEVNULL,
                               stderr=subprocess.PIPE, preexec_fn=tree.enter if tree.available else None)
         wall = time.time() - t0
     tree.remove()
@@ -80,6 +80,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=None, help="--workers of grader grade (default: its own)")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--check", action="store_true", help="time `grader check hw2` on one correct notebook")
+    parser.add_argument("--tree", type=Path, default=REPO,
+                        help="run the grader of this source tree (an unpacked older commit, to compare)")
     args = parser.parse_args()
     if not 1 <= args.count <= 50:
         parser.error("--count: 1 to 50")
@@ -99,12 +101,12 @@ def main() -> None:
                            "--db", f"sqlite:///{database}"]
                 if args.workers:
                     command += ["--workers", str(args.workers)]
-            run = one_run(command, scratch)
+            run = one_run(command, scratch, args.tree.resolve())
             print(json.dumps(run), flush=True)
             runs.append(run)
         keys = [key for key, value in runs[0].items() if isinstance(value, (int, float)) and key != "exit_code"]
         best = {key: min((run[key] for run in runs if run.get(key) is not None), default=None) for key in keys}
-        print(json.dumps({"minimum_of": len(runs), "command": "check" if args.check else "grade",
+        print(json.dumps({"minimum_of": len(runs), "tree": str(args.tree), "command": "check" if args.check else "grade",
                           "count": args.count, "workers": args.workers, **best}))
 
 

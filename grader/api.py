@@ -86,6 +86,7 @@ def check_notebook(assignment: str, notebook: str | Path | None = None, device: 
                              assignment=spec.id)) from None
     if not verdicts:  # the run stopped before its one submission was judged
         raise KeyboardInterrupt
+    timeline.mark("verdict")
     return verdicts[0]
 
 

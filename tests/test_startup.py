@@ -87,3 +87,12 @@ def test_check_launches_its_sandbox_before_importing_torch(tmp_path):
     launches = events(entries, "sandbox.launch")
     assert [(entry["pid"], entry["torch"]) for entry in launches] == [(coordinator, False)]
     assert launches[0]["t"] < events(entries, "judge.imported", coordinator)[0]["t"]
+
+
+def test_an_up_to_date_gradebook_opens_without_importing_alembic(tmp_path):
+    url = f"sqlite:///{tmp_path / 'grades.db'}"
+    probe = ("import sys; from grader.store import Gradebook; Gradebook(sys.argv[1], create=True).close(); "
+             "print('alembic' in sys.modules)")
+    made = subprocess.run([sys.executable, "-c", probe, url], capture_output=True, text=True, cwd=REPO, timeout=120)
+    opened = subprocess.run([sys.executable, "-c", probe, url], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert (made.stdout.strip(), opened.stdout.strip()) == ("True", "False"), made.stderr + opened.stderr

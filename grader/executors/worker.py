@@ -20,6 +20,7 @@ from grader.errors import GraderError
 from grader.executors.base import JudgeJob
 from grader.executors.messages import Crashed, Failed, Judged, Ready, decode, encode
 from grader.models import ExtractedSubmission
+from grader.sandbox.host.errors import SandboxError
 
 
 def worker_main(connection: Connection, job_json: str, environment: dict[str, str] | None = None,
@@ -41,7 +42,6 @@ def worker_main(connection: Connection, job_json: str, environment: dict[str, st
         judge = start_judge(load_assignment(job.assignment, job.assignments_dir), include_hidden=job.include_hidden,
                             device=job.device, allow_unisolated=job.allow_unisolated, device_label=job.label,
                             server=server)
-        judge.ensure_server()
     except GraderError as error:
         connection.send(encode(Failed(message=str(error))))
         return
@@ -63,6 +63,8 @@ def worker_main(connection: Connection, job_json: str, environment: dict[str, st
             timeline.mark("worker.done")
     except GraderError as error:
         connection.send(encode(Failed(message=str(error))))
+    except SandboxError as error:  # its sandbox could not start (the checks were collected meanwhile)
+        connection.send(encode(Failed(message=f"{type(error).__name__}: {error}")))
     timeline.mark("worker.closed")
     os._exit(0)  # everything is sent and closed; skip tearing torch down (about a second)
 
