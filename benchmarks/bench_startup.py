@@ -36,14 +36,14 @@ def first(entries: list[dict], event: str, t0: float, last: bool = False) -> flo
     return round(max(times) if last else min(times), 3)
 
 
-def one_run(command: list[str], scratch: Path, tree: Path = REPO) -> dict:
+def one_run(command: list[str], scratch: Path, source: Path = REPO) -> dict:
     timeline_path = scratch / "timeline.jsonl"
     timeline_path.unlink(missing_ok=True)
     environment = dict(os.environ, GRADER_TIMELINE=str(timeline_path))
     tree = TreeCpu()
     with CpuAccount(tree) as account:
         t0 = time.time()
-        done = subprocess.run(command, cwd=tree, env=environment, stdout=subprocess.DEVNULL,
+        done = subprocess.run(command, cwd=source, env=environment, stdout=subprocess.DEVNULL,
                               stderr=subprocess.PIPE, preexec_fn=tree.enter if tree.available else None)
         wall = time.time() - t0
     tree.remove()
@@ -64,6 +64,7 @@ def one_run(command: list[str], scratch: Path, tree: Path = REPO) -> dict:
         "first_verdict": first(entries, "verdict", t0),
         "last_verdict": first(entries, "verdict", t0, last=True),
         "verdicts": sum(entry["event"] == "verdict" for entry in entries),
+        "exit_mark": first(entries, "exit", t0),  # the coordinator's last line (then exit handlers, os._exit)
         "exit": round(wall, 3),
         "tree_cpu_s": account.as_dict()["measured_cpu_s"],
         "accounting": account.as_dict()["accounting"],

@@ -645,6 +645,10 @@ def run() -> None:
         if isinstance(done.code, str):
             print(done.code, file=sys.stderr)
     timeline.mark("exit")
+    if "grader.executors.pool" in sys.modules:
+        from grader.executors.pool import stop_template
+
+        stop_template()
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
         try:

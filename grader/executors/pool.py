@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import sys
 from multiprocessing.connection import wait
 
@@ -63,6 +64,19 @@ def prepare_workers() -> None:
     from multiprocessing import forkserver
 
     forkserver.ensure_running()
+
+
+def stop_template() -> None:
+    """End the workers' fork server now, as the `grader` command exits: it has torch imported, and left to
+    end itself (when it sees this process gone) it takes a second to tear torch down, holding the
+    command's stdout and stderr open meanwhile. Every worker has ended by then."""
+    forkserver = sys.modules.get("multiprocessing.forkserver")
+    pid = getattr(getattr(forkserver, "_forkserver", None), "_forkserver_pid", None)
+    if pid:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
 
 
 class _Worker:
