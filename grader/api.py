@@ -10,20 +10,20 @@ import difflib
 import os
 import sys
 import tempfile
+from contextlib import ExitStack
 from datetime import datetime
 from pathlib import Path
 from typing import Callable, Iterable
 
+from grader import timeline
 from grader.devices import resolve_device
-from grader.doctor import DoctorReport, doctor, sandbox_report
 from grader.errors import GraderError
-from grader.executors import JudgeJob, choose_executor, prepare_workers
+from grader.executors import JudgeJob, choose_executor, start_batch
 from grader.i18n import set_language, tr
 from grader.intake import Intake, SubmissionFile, find_student_notebook, read_submission, submission_file
 from grader.late import LatePolicies, apply_late_policy
 from grader.models import DEFAULT_DB_URL, CellProgress, ExtractedSubmission, Verdict
 from grader.spec import assignments_root, load_assignment
-from grader.validation import MutantOutcome, ValidationReport, validate_assignment
 from grader.verdicts import Grading
 
 __all__ = ["check_notebook", "check_in_notebook", "student_assignments_dir", "grade_submissions", "latest_results", "student_result", "student_history",
@@ -34,6 +34,20 @@ __all__ = ["check_notebook", "check_in_notebook", "student_assignments_dir", "gr
            "exclude_run", "course_results", "export_course", "gradescope_zip",
            "run_gradescope",
            "author_assignment"]
+
+
+# Loaded on first use: `grader grade` and `grader check` need neither.
+_LAZY = {"DoctorReport": "grader.doctor", "doctor": "grader.doctor", "sandbox_report": "grader.doctor",
+         "MutantOutcome": "grader.validation", "ValidationReport": "grader.validation",
+         "validate_assignment": "grader.validation"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'grader.api' has no attribute {name!r}")
 
 
 def check_notebook(assignment: str, notebook: str | Path | None = None, device: str = "cpu",
@@ -72,6 +86,7 @@ def check_notebook(assignment: str, notebook: str | Path | None = None, device: 
                              assignment=spec.id)) from None
     if not verdicts:  # the run stopped before its one submission was judged
         raise KeyboardInterrupt
+    timeline.mark("verdict")
     return verdicts[0]
 
 
@@ -170,7 +185,7 @@ def _check_in_notebook(assignment: str, notebook, lang: str, device: str):
 
 def grade_submissions(assignment: str, paths: Iterable[str | Path], db_url: str = DEFAULT_DB_URL,
                       device: str = "cpu", include_hidden: bool = True,
-                      assignments_dir: str | Path | None = None, workers: int = 1, regrade: bool = False,
+                      assignments_dir: str | Path | None = None, workers: int | None = 1, regrade: bool = False,
                       allow_unisolated: bool = False, cluster: str | None = None,
                       on_start: Callable[[int, int], None] | None = None,
                       on_verdict: Callable[[Verdict], None] | None = None,
@@ -183,6 +198,7 @@ def grade_submissions(assignment: str, paths: Iterable[str | Path], db_url: str 
     student handed in several files, all are graded and kept in the history and the newest is
     stored last, so it is the student's result. ``on_plan(files)`` sees the files found (with
     which were set aside), ``on_start(to_grade, skipped)`` is called once before grading starts.
+    ``workers`` None: as many local workers as pay off for the batch (``grader.executors.auto_workers``).
     With ``cluster`` (a Dask scheduler address or ``local:N``) the submissions are judged there.
     """
     paths = list(paths)
@@ -190,23 +206,28 @@ def grade_submissions(assignment: str, paths: Iterable[str | Path], db_url: str 
     # A cluster's workers may have the GPU this coordinator lacks: an explicit cuda is theirs to check.
     device = device if cluster and device.startswith("cuda") else resolve_device(device)
     grading = Grading.of(spec, include_hidden, device)
-    with Intake(paths, spec) as intake:
+    job = JudgeJob(assignment=spec.id, assignments_dir=str(spec.root.parent), include_hidden=include_hidden,
+                   device=device, allow_unisolated=allow_unisolated)
+    with Intake(paths, spec) as intake, ExitStack() as stack:
         files = intake.files
         if on_plan is not None:
             on_plan(files)
-        if workers > 1 and len(files) > 1 and not cluster:
-            prepare_workers()  # the workers' imports run while the gradebook opens and notebooks are read
+        # The sandboxes (and a pool's template) import torch while the gradebook opens and notebooks are read.
+        start = None if cluster else stack.enter_context(start_batch(spec, job, len(files), workers))
+        timeline.mark("batch.started")
         with _gradebook(db_url, create=True, assignments_dir=spec.root.parent) as gradebook:
             batch = _Batch(spec, grading, gradebook, files, on_verdict)
+            timeline.mark("gradebook.open")
             units = batch.read(regrade)
+            timeline.mark("intake.read", units=len(units))
             if on_start is not None:
                 on_start(len(units) + len(batch.unreadable), len(batch.verdicts))
             for verdict in batch.unreadable:
                 batch.keep(verdict)
             if units:
-                job = JudgeJob(assignment=spec.id, assignments_dir=str(spec.root.parent), include_hidden=include_hidden,
-                               device=device, allow_unisolated=allow_unisolated)
-                choose_executor(spec, job, grading, len(units), workers, cluster).judge(units, batch.keep)
+                executor = choose_executor(spec, job, grading, len(units), workers, cluster) if cluster else \
+                    start.executor(grading, len(units))
+                executor.judge(units, batch.keep)
             batch.verdicts = _final(batch.verdicts, gradebook.adjustments(spec.id))
     order = {file.name: index for index, file in enumerate(files)}
     return sorted(batch.verdicts, key=lambda verdict: order.get(verdict.submission, len(order)))
@@ -256,6 +277,7 @@ class _Batch:
         return list(units.values())
 
     def keep(self, verdict: Verdict) -> None:
+        timeline.mark("verdict")
         file = self.files.get(verdict.submission)
         student = file.student if file is not None else verdict.student
         if student in self.groups:

@@ -7,13 +7,17 @@ import os
 import sys
 import time
 
+from grader import timeline
+
+# Not in a pool worker (it runs this module again as it starts) or in the workers' template (which imports it).
+if __name__ != "__mp_main__" and getattr(sys.modules.get("__main__"), "__file__", None):
+    timeline.mark("cli.start")
+
 import click
 from rich.console import Console
 from rich.text import Text
 
 from grader import __version__, api, report
-from grader.executors import default_workers
-from grader.ci.forges import FORGES
 from grader.errors import GraderError
 from grader.i18n import LANGUAGES, set_language, tr
 from grader.report import BatchProgress
@@ -21,6 +25,23 @@ from grader.spec import load_assignment
 from grader.models import DEFAULT_DB_URL
 
 console = Console(highlight=False)
+
+
+class ForgeChoice(click.Choice):
+    """``auto`` or a forge's name, listed on first use: the forges (HTTP clients) load only for `grader ci`."""
+
+    def __init__(self) -> None:
+        super().__init__([])
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        from grader.ci.forges import FORGES
+
+        return ("auto", *FORGES)
+
+    @choices.setter
+    def choices(self, value) -> None:
+        pass
 
 DEVICE = click.option("--device", default="auto", show_default=True,
                       help="auto, cpu, cuda or cuda:N (auto: cuda when this machine has one)")
@@ -103,7 +124,8 @@ def check(assignment: str, notebook: str | None, device: str, assignments_dir: s
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), help="write every verdict to this JSON file")
 @click.option("--public-only", is_flag=True, help="run only the public checks")
 @click.option("--workers", type=click.IntRange(min=1), default=None,
-              help="warm grading workers in parallel (default: one per CPU core)")
+              help="warm grading workers in parallel (default: as many as pay off for the batch, up to one "
+                   "per CPU core)")
 @click.option("--regrade", is_flag=True, help="grade again even what is unchanged since its last stored run")
 @click.option("--allow-unisolated", is_flag=True,
               help="grade even where the sandbox lacks network or filesystem isolation (recorded with every run)")
@@ -123,7 +145,7 @@ def grade(assignment: str, paths: tuple[str, ...], db_url: str, device: str, jso
     with BatchProgress(console) as progress:
         verdicts = api.grade_submissions(
             assignment, paths, db_url=db_url, device=device, include_hidden=not public_only,
-            assignments_dir=assignments_dir, workers=workers or default_workers(), regrade=regrade,
+            assignments_dir=assignments_dir, workers=workers, regrade=regrade,
             allow_unisolated=allow_unisolated, cluster=cluster,
             on_start=progress.start, on_verdict=progress.advance, on_plan=found.extend)
     if json_path:
@@ -488,7 +510,7 @@ def author(master: str, out: str, check_only: bool, fmt: str, force: bool) -> No
 @ASSIGNMENTS
 @click.option("--junit", "junit_path", type=click.Path(dir_okay=False), help="write JUnit XML to this file")
 @click.option("--comment", is_flag=True, help="create or update this assignment's comment on the pull request")
-@click.option("--provider", type=click.Choice(["auto", *FORGES]), default="auto", show_default=True,
+@click.option("--provider", type=ForgeChoice(), default="auto", show_default=True,
               help="where to comment (auto: from the CI environment)")
 @click.option("--token-env", "token_variable", default=None, metavar="NAME",
               help="environment variable holding the API token (default: GITHUB_TOKEN; GitLab: GITLAB_TOKEN, "
@@ -625,6 +647,11 @@ def run() -> None:
         status = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
         if isinstance(done.code, str):
             print(done.code, file=sys.stderr)
+    timeline.mark("exit")
+    if "grader.executors.pool" in sys.modules:
+        from grader.executors.pool import stop_template
+
+        stop_template()
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
         try:

@@ -25,8 +25,6 @@ import warnings
 from pathlib import Path, PurePosixPath
 from typing import NamedTuple
 
-import nbformat
-
 from grader.models import CodeCell, ExtractedSubmission
 from grader.spec import AssignmentSpec
 
@@ -177,6 +175,8 @@ def _parse_notebook(text: str, path: Path) -> dict:
     major, minor = data.get("nbformat", 1), data.get("nbformat_minor", 0)
     if major == 4:
         return data
+    import nbformat  # only for notebooks older than version 4: it imports jsonschema, a tenth of a second
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
+import sys
 from multiprocessing.connection import wait
 
+from grader import timeline
 from grader.errors import GraderError
 from grader.executors.base import MAX_ATTEMPTS, JudgeJob, OnVerdict
 from grader.executors.messages import Failed, Judged, Ready, decode
@@ -25,6 +28,21 @@ def default_workers() -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
 
 
+# Another worker costs a sandbox's start (torch imported, warm-ups: some 2-3 CPU seconds) and
+# gains half of each submission's time: where it takes cores the others need, it pays off only
+# past this many submissions (hw2 on a 2-core machine: 30 notebooks took 7.2 CPU s with one
+# worker, 11.5 with two).
+SUBMISSIONS_PER_EXTRA_WORKER = 50
+CORES_FOR_THE_REST = 2  # the judge's template and the coordinator, while the sandboxes start
+
+
+def auto_workers(submissions: int, cores: int | None = None) -> int:
+    """How many workers `grader grade` starts when --workers is not given: as many as start on cores
+    nobody else needs, and one more per ``SUBMISSIONS_PER_EXTRA_WORKER`` submissions, up to one per core."""
+    cores = cores or default_workers()
+    return max(1, min(cores, submissions, max(cores - CORES_FOR_THE_REST, 1 + submissions // SUBMISSIONS_PER_EXTRA_WORKER)))
+
+
 # What every worker imports, loaded once by multiprocessing's fork server (a process started
 # fresh, never forked from the coordinator) and shared by the workers forked from it: torch
 # and pytest are imported once for the pool instead of once per worker, and a worker that
@@ -34,7 +52,9 @@ WORKER_PRELOAD = ["grader.executors.worker", "grader.judge.runner"]
 
 def worker_context() -> multiprocessing.context.BaseContext:
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(WORKER_PRELOAD)
+    # Each worker runs the coordinator's main module again as it starts (multiprocessing's way): from
+    # the `grader` command, that is grader.cli, whose imports the template then holds for all of them.
+    context.set_forkserver_preload(WORKER_PRELOAD + (["grader.cli"] if "grader.cli" in sys.modules else []))
     return context
 
 
@@ -46,16 +66,41 @@ def prepare_workers() -> None:
     forkserver.ensure_running()
 
 
+def stop_template() -> None:
+    """End the workers' fork server now, as the `grader` command exits: it has torch imported, and left to
+    end itself (when it sees this process gone) it takes a second to tear torch down, holding the
+    command's stdout and stderr open meanwhile. Every worker has ended by then."""
+    forkserver = sys.modules.get("multiprocessing.forkserver")
+    pid = getattr(getattr(forkserver, "_forkserver", None), "_forkserver_pid", None)
+    if pid:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
 class _Worker:
-    def __init__(self, context, job: JudgeJob, device: str):
+    def __init__(self, context, job: JudgeJob, device: str, start=None):
+        """``start``: the batch's ``grader.executors.startup.BatchStart``; the worker takes over one of the
+        sandboxes it launched, if one is left."""
         from grader.executors.worker import worker_main
 
         self.device = device
         self.connection, child_end = context.Pipe(duplex=True)
         worker_job = job.model_copy(update={"device": device, "device_label": job.label})
+        server = start.take(device) if start is not None else None
+        handed = None
+        if server is not None:
+            from grader.sandbox.host.adopted import adoptable_copy
+
+            handed = adoptable_copy(server)
         self.process = context.Process(target=worker_main, args=(child_end, worker_job.model_dump_json()),
-                                       kwargs=dict(environment=dict(os.environ)), daemon=True)
-        self.process.start()
+                                       kwargs=dict(environment=dict(os.environ), server=handed), daemon=True)
+        try:
+            self.process.start()
+        finally:
+            if server is not None:
+                start.handed_over(server, handed)
         child_end.close()
         self.current: str | None = None  # the unit it is judging
         self.queued: list[str] = []  # sent ahead, waiting in its pipe
@@ -78,10 +123,12 @@ class PoolExecutor:
     for this process to store a verdict before it starts the next submission.
     """
 
-    def __init__(self, job: JudgeJob, grading: Grading, devices: list[str]):
+    def __init__(self, job: JudgeJob, grading: Grading, devices: list[str], start=None):
+        """``start``: the batch's ``BatchStart``, whose sandboxes the first workers take over."""
         self.job = job
         self.grading = grading
         self.devices = devices
+        self.start = start
 
     def judge(self, units: list[ExtractedSubmission], on_verdict: OnVerdict) -> None:
         context = worker_context()
@@ -91,14 +138,14 @@ class PoolExecutor:
         attempts: dict[str, int] = {}
         remaining = len(by_path)
 
-        def start_worker(worker_device: str) -> _Worker:
-            worker = _Worker(context, self.job, worker_device)
+        def start_worker(worker_device: str, start=None) -> _Worker:
+            worker = _Worker(context, self.job, worker_device, start)
             if pending:
                 path = pending.pop()
                 worker.send(path, payloads[path])
             return worker
 
-        pool = [start_worker(worker_device) for worker_device in self.devices[:len(by_path)]]
+        pool = [start_worker(worker_device, self.start) for worker_device in self.devices[:len(by_path)]]
         try:
             while remaining > 0:
                 if not pool:
@@ -142,6 +189,7 @@ class PoolExecutor:
                     if pending and len(pool) < len(self.devices):
                         pool.append(start_worker(worker.device))
         finally:
+            timeline.mark("pool.stopping")
             for worker in pool:
                 worker.stop()
             for worker in pool:
@@ -149,6 +197,7 @@ class PoolExecutor:
                 if worker.process.is_alive():
                     worker.process.kill()
                     worker.process.join()
+            timeline.mark("pool.stopped")
 
     def crash_verdict(self, unit: ExtractedSubmission, exitcode: int | None) -> Verdict:
         return self.grading.error(

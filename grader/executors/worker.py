@@ -15,17 +15,21 @@ import sys
 from multiprocessing.connection import Connection
 from typing import Iterator
 
+from grader import timeline
 from grader.errors import GraderError
 from grader.executors.base import JudgeJob
 from grader.executors.messages import Crashed, Failed, Judged, Ready, decode, encode
 from grader.models import ExtractedSubmission
+from grader.sandbox.host.errors import SandboxError
 
 
-def worker_main(connection: Connection, job_json: str, environment: dict[str, str] | None = None) -> None:
+def worker_main(connection: Connection, job_json: str, environment: dict[str, str] | None = None,
+                server=None) -> None:
     """The body of one worker process: judge the units the coordinator sends, until it sends None.
 
     ``environment``: the coordinator's, as it is now; a worker forked from the pool's template
-    would otherwise see the template's, from when it started.
+    would otherwise see the template's, from when it started. ``server``: a sandbox the coordinator
+    launched for it (``grader.sandbox.host.adopted``); else it launches its own.
     """
     if environment is not None:
         os.environ.clear()
@@ -36,8 +40,8 @@ def worker_main(connection: Connection, job_json: str, environment: dict[str, st
     job = JudgeJob.model_validate_json(job_json)
     try:
         judge = start_judge(load_assignment(job.assignment, job.assignments_dir), include_hidden=job.include_hidden,
-                            device=job.device, allow_unisolated=job.allow_unisolated, device_label=job.label)
-        judge.ensure_server()
+                            device=job.device, allow_unisolated=job.allow_unisolated, device_label=job.label,
+                            server=server)
     except GraderError as error:
         connection.send(encode(Failed(message=str(error))))
         return
@@ -56,8 +60,12 @@ def worker_main(connection: Connection, job_json: str, environment: dict[str, st
     try:
         with judge:
             judge.run(units(), lambda verdict: connection.send(encode(Judged(verdict_json=verdict.model_dump_json()))))
+            timeline.mark("worker.done")
     except GraderError as error:
         connection.send(encode(Failed(message=str(error))))
+    except SandboxError as error:  # its sandbox could not start (the checks were collected meanwhile)
+        connection.send(encode(Failed(message=f"{type(error).__name__}: {error}")))
+    timeline.mark("worker.closed")
     os._exit(0)  # everything is sent and closed; skip tearing torch down (about a second)
 
 

@@ -6,25 +6,37 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from grader.judge.runner import Judge
+    from grader.sandbox.host.warm_worker import WarmWorkerHost
     from grader.spec import AssignmentSpec
 
 
-def start_judge(spec: AssignmentSpec, single_submission: bool = False, **options: Any) -> Judge:
+def launch_sandbox(spec: AssignmentSpec, device: str = "cpu", single_submission: bool = False) -> WarmWorkerHost:
+    """The assignment's warm sandbox worker, launched (it imports torch from now on), not waited for.
+
+    ``single_submission``: skip the warm-ups that only pay off over a batch. Imports no torch.
+    """
+    from grader.sandbox.host.warm_worker import WarmWorkerHost
+
+    server = WarmWorkerHost.for_limits(spec.limits, device, warm_optimizer=spec.warms_optimizer() and not single_submission,
+                                       batch_warmups=not single_submission)
+    server.launch()
+    return server
+
+
+def start_judge(spec: AssignmentSpec, single_submission: bool = False, server: WarmWorkerHost | None = None,
+                **options: Any) -> Judge:
     """A Judge whose sandbox is launched first, so both processes import torch at the same time.
 
     ``single_submission`` (`grader check`): the sandbox skips warm-ups that only pay off over a batch;
+    ``server``: a sandbox launched earlier (``launch_sandbox``) for this judge to use;
     ``portable=True`` (`grader check` off Linux): a plain subprocess per submission, no sandbox.
     """
     if options.get("portable"):
         from grader.judge.runner import Judge
 
         return Judge(spec, **options)
-    from grader.sandbox.host.warm_worker import WarmWorkerHost  # does not import torch
-
-    server = WarmWorkerHost.for_limits(spec.limits, options.get("device", "cpu"),
-                                   warm_optimizer=spec.warms_optimizer() and not single_submission,
-                                   batch_warmups=not single_submission)
-    server.launch()
+    if server is None:
+        server = launch_sandbox(spec, options.get("device", "cpu"), single_submission)
     from grader.judge.runner import Judge  # imports torch and pytest
 
     return Judge(spec, server=server, **options)

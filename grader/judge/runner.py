@@ -35,6 +35,9 @@ from grader.sandbox.host.errors import SandboxError
 from grader.sandbox.host.warm_worker import WarmWorkerHost
 from grader.sandbox.layers import missing_isolation
 from grader.spec import AssignmentSpec
+from grader import timeline
+
+timeline.mark("judge.imported")
 
 PYTEST_INI = Path(__file__).with_name("pytest.ini")
 STARVED_ATTEMPTS = 2
@@ -68,7 +71,7 @@ class JudgePlugin:
         self.session: StudentSession | None = None
         self.collection_errors: list[str] = []
         self.items: list[pytest.Item] = []
-        self.fatal: GraderError | None = None
+        self.fatal: GraderError | SandboxError | None = None
 
     # fixtures -----------------------------------------------------------------
 
@@ -102,10 +105,13 @@ class JudgePlugin:
             return True
         try:
             self.judge.check_points(self.items)
+            # Only now: the checks were collected while the sandbox imported torch.
+            self.judge.ensure_server()  # fails early, with one line, when the sandbox cannot start or is not allowed
+            timeline.mark("judge.ready")
             for submission in self.submissions:
                 verdict = self.judge.judge_one(submission, self)
                 self.on_verdict(verdict)
-        except GraderError as error:  # pytest would bury it in an INTERNALERROR traceback
+        except (GraderError, SandboxError) as error:  # pytest would bury it in an INTERNALERROR traceback
             self.fatal = error
         return True
 
@@ -339,7 +345,6 @@ class Judge:
         if not files:
             raise GraderError(f"no checks found in {self.spec.public_checks} (files named test_*.py)")
         set_language(self.lang, [self.spec.public_checks, self.spec.checks_root, self.spec.hidden_checks])
-        self.ensure_server()  # fails early, with one line, when the sandbox cannot start or is not allowed
         plugin = JudgePlugin(self, submissions, on_verdict)
         args = [str(path) for path in files] + [
             # Nothing outside the grader and the assignment's folder configures the run: our own ini (no

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import grader
+from grader import timeline
 from grader.devices import is_cuda
 from grader.sandbox import cgroups, proctree
 from grader.sandbox.gpu import GpuMounts
@@ -109,6 +110,7 @@ class WarmWorkerHost:
         )
         child_end.close()
         self.control = parent_end
+        timeline.mark("sandbox.launch")
 
     def wait_ready(self) -> None:
         assert self.control is not None, "launch() first"
@@ -124,6 +126,7 @@ class WarmWorkerHost:
         self.control.settimeout(None)
         self.reported_layers = ready.get("layers", {})
         self.ready = True
+        timeline.mark("sandbox.ready")
 
     def _command(self, options: dict) -> list[str]:
         python = [sys.executable, "-s", "-P", "-m", WARM_WORKER_MODULE]
