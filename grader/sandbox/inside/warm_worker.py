@@ -33,6 +33,7 @@ import signal
 import socket
 import sys
 import tempfile
+import time
 
 from grader.sandbox import proctree
 from grader.sandbox.inside import confinement, cuda_setup, scratch
@@ -59,6 +60,9 @@ class WarmWorker:
         self.layers["rlimits"] = True
         confinement.prctl(confinement.PR_SET_DUMPABLE, 0)  # a submission running as our uid cannot ptrace us
         self.counter = 0
+        # Nanoseconds each step of the per-submission path took, sent back with the finish reply
+        # (``WarmWorkerHost.last_steps``): how the overhead per submission is profiled.
+        self.steps: dict[str, int] = {}
         # Taken before the first submission: what the scrub after each one keeps.
         self.scratch = scratch.Scratch.of_this_sandbox() if self.layers.get("bubblewrap") else None
 
@@ -76,9 +80,14 @@ class WarmWorker:
             if op == "spawn":
                 join_now = int(request.get("join_now", 0))
                 try:
+                    self.steps = {}
+                    started = time.perf_counter_ns()
                     confinement.join_cgroups(fds[:join_now])
+                    self._step("join_now", started)
                     self.spawn(request.get("limits", {}))
+                    started = time.perf_counter_ns()
                     confinement.join_cgroups(fds[join_now:])
+                    self._step("join_next", started)
                 finally:
                     for fd in fds:
                         try:
@@ -93,7 +102,13 @@ class WarmWorker:
             elif op == "ping":
                 self.control.send(json.dumps({"layers": self.layers, "pid": os.getpid()}).encode())
 
+    def _step(self, name: str, started: int) -> int:
+        now = time.perf_counter_ns()
+        self.steps[name] = self.steps.get(name, 0) + now - started
+        return now
+
     def spawn(self, limits: dict) -> None:
+        started = time.perf_counter_ns()
         self.counter += 1
         os.makedirs(self.workroot, exist_ok=True)
         os.chmod(self.workroot, 0o755)  # a submission running as our uid may have changed it
@@ -103,6 +118,7 @@ class WarmWorker:
         rpc_parent, rpc_child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
+        started = self._step("spawn_prepare", started)
         pid = os.fork()
         if pid == 0:
             try:
@@ -113,6 +129,7 @@ class WarmWorker:
                 self.become_child(rpc_child, out_w, err_w, workdir, limits)
             finally:
                 os._exit(70)
+        started = self._step("fork", started)
         rpc_child.close()
         os.close(out_w)
         os.close(err_w)
@@ -122,6 +139,7 @@ class WarmWorker:
         rpc_parent.close()
         os.close(out_r)
         os.close(err_r)
+        self._step("spawn_reply", started)
 
     def become_child(self, rpc: socket.socket, out_w: int, err_w: int, workdir: str, limits: dict) -> None:
         os.setsid()
@@ -158,6 +176,7 @@ class WarmWorker:
         os._exit(0)
 
     def finish(self, pid: int) -> None:
+        started = time.perf_counter_ns()
         status = "unknown"
         # The process itself too: a child finished right after its spawn may not have called
         # setsid yet, so its group does not exist and waitpid below would wait for it forever.
@@ -171,15 +190,19 @@ class WarmWorker:
             status = describe_exit(raw)
         except ChildProcessError:
             status = self.exits.pop(pid, status)
+        started = self._step("kill_wait", started)
         self.kill_descendants()
         self.reap()
         self.exits.clear()
+        started = self._step("kill_descendants", started)
         workdir = self.children.pop(pid, None)
         if workdir:
             scratch.remove_tree(workdir)
+        started = self._step("remove_workdir", started)
         if self.scratch is not None:
             self.scratch.scrub()
-        self.control.send(json.dumps({"pid": pid, "exit": status}).encode())
+        self._step("scrub_tmpfs", started)
+        self.control.send(json.dumps({"pid": pid, "exit": status, "steps": self.steps}).encode())
 
     def kill_descendants(self) -> None:
         """Kill every process below this one, repeating until none is left (a fork bomb races us)."""
