@@ -26,11 +26,12 @@ LIMITS = {"cpu_seconds": 300, "memory_bytes": 2048 << 20, "output_bytes": 64 << 
           "processes": 64, "open_files": 256, "max_transfer_bytes": 256 << 20, "device": {"type": "cpu"}}
 
 
-def cpu_ticks(pid: int) -> tuple[int, int]:
-    """(own utime+stime, reaped children's cutime+cstime) of ``pid`` in clock ticks."""
+def cpu_ticks(pid: int) -> tuple[int, int, int, int]:
+    """``pid``'s own utime+stime and its reaped children's cutime+cstime (clock ticks), then its own
+    and its reaped children's minor page faults."""
     with open(f"/proc/{pid}/stat") as handle:
         fields = handle.read().rpartition(")")[2].split()
-    return int(fields[11]) + int(fields[12]), int(fields[13]) + int(fields[14])
+    return (int(fields[11]) + int(fields[12]), int(fields[13]) + int(fields[14]), int(fields[7]), int(fields[8]))
 
 
 def decoder(blobs):
@@ -92,6 +93,8 @@ def main() -> int:
     worker_cpu = (worker_after[0] - worker_before[0]) * 1000 / CLOCK_TICKS / n
     children_cpu = (worker_after[1] - worker_before[1]) * 1000 / CLOCK_TICKS / n
     print(f"CPU ms per submission: host {host_cpu:.1f}, warm worker {worker_cpu:.1f}, children {children_cpu:.1f}")
+    print(f"minor page faults per submission: warm worker {(worker_after[2] - worker_before[2]) / n:.0f}, "
+          f"children {(worker_after[3] - worker_before[3]) / n:.0f}")
     return 0
 
 
