@@ -43,6 +43,7 @@ from grader.sandbox.inside.warmup import cuda_initialized, preload
 CONTROL_FD = 3
 LIMITS_FD = 4  # in a submission's process, until its limits come
 MAX_LIMITS_BYTES = 1 << 20
+RPC_BUFFER_BYTES = 4 << 20
 MAX_PASSED_FDS = 8
 
 
@@ -155,6 +156,11 @@ class WarmWorker:
         if self.confinement.drop_uid:
             os.chown(workdir, confinement.SANDBOX_UID, confinement.SANDBOX_UID)
         rpc_parent, rpc_child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        for end in (rpc_parent, rpc_child):
+            # Room for a whole message of tensors in flight (the kernel caps it at net.core.wmem_max): a
+            # sender with a default 208 KB buffer waits for the reader's every few hundred KB, and both
+            # pay a context switch each time.
+            end.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, RPC_BUFFER_BYTES)
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
         limits_r, limits_w = os.pipe()
