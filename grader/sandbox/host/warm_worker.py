@@ -66,9 +66,7 @@ class WarmWorkerHost:
         self.control: socket.socket | None = None
         self.cgroup: cgroups.SandboxCgroup | None = None
         self.submission_cgroups: dict[int, cgroups.SubmissionCgroup] = {}
-        # The next submission's (sent with the last finish; its process waits in them), and the limits they are sized for.
-        self.prepared_cgroup: cgroups.SubmissionCgroup | None = None
-        self.cgroup_limits: dict = {}
+        self.prepared_cgroup: cgroups.SubmissionCgroup | None = None  # the next submission's
         self._worker_host_pid: int | None = None
         self.cpu_cgroup = False
         self.reported_layers: dict[str, bool] = {}
@@ -184,22 +182,27 @@ class WarmWorkerHost:
         assert self.control is not None
         self.last_steps = {}
         started = time.perf_counter_ns()
-        # This submission's cgroups: those sent with the last finish (its process waits in them already,
-        # prepared by the warm worker), or new ones for the first.
-        cgroup, self.prepared_cgroup = self.prepared_cgroup, None
+        # The warm worker already sits in this submission's cgroups (it moved there after the last
+        # spawn), or joins them now (the first); it moves into the next one's after forking.
+        cgroup, join_now = self.prepared_cgroup, []
         if self.cgroup is not None and cgroup is None:
             cgroup = self._submission_cgroup(limits)
-        self.cgroup_limits = dict(limits)
+            join_now = cgroup.procs_fds
+        following = self._submission_cgroup(limits) if self.cgroup is not None else None
+        join_next = following.procs_fds if following is not None else []
+        self.prepared_cgroup = following
         started = self._step("host.make_cgroups", started)
-        request = json.dumps({"op": "spawn", "limits": limits}).encode()
+        request = json.dumps({"op": "spawn", "limits": limits, "join_now": len(join_now),
+                              "join_next": len(join_next)}).encode()
         try:
-            socket.send_fds(self.control, [request], cgroup.procs_fds if cgroup is not None else [])
+            socket.send_fds(self.control, [request], join_now + join_next)
             message, fds, _, _ = socket.recv_fds(self.control, 65536, 3)
         except OSError:
             message, fds = b"", []
         started = self._step("host.spawn_request", started)
-        if cgroup is not None:
-            cgroup.close_fds()
+        for made in (cgroup, following):
+            if made is not None:
+                made.close_fds()
         if not message or len(fds) != 3:
             for fd in fds:
                 os.close(fd)
@@ -234,22 +237,7 @@ class WarmWorkerHost:
             return "worker gone"
         assert self.control is not None
         started = time.perf_counter_ns()
-        # The next submission's cgroups go with the finish: the warm worker prepares its process in them.
-        following = self.prepared_cgroup
-        if self.cgroup is not None and following is None:
-            try:
-                following = self._submission_cgroup(self.cgroup_limits)
-            except SandboxError:
-                following = None  # the next spawn tries again, and says why if it fails
-        self.prepared_cgroup = following
-        started = self._step("host.make_cgroups_next", started)
-        try:
-            socket.send_fds(self.control, [json.dumps({"op": "finish", "pid": pid}).encode()],
-                            following.procs_fds if following is not None else [])
-        except OSError:
-            self.close()
-            self._remove_submission_cgroup(pid)
-            return "worker gone"
+        self.control.send(json.dumps({"op": "finish", "pid": pid}).encode())
         self.control.settimeout(FINISH_TIMEOUT_SECONDS)
         try:
             reply = json.loads(self.control.recv(65536) or b"{}")

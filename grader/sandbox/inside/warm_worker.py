@@ -4,12 +4,10 @@ Run as ``python -m grader.sandbox.inside.warm_worker OPTIONS_JSON`` by the trust
 (``grader.sandbox.host.warm_worker``), under bubblewrap when the machine has it, with one
 end of a SOCK_SEQPACKET control socket as fd 3. Requests and replies are small JSON packets:
 
-    {"op": "spawn", "limits": {...}}  -> {"pid": N} plus three fds (rpc socket, stdout, stderr);
-       plus this submission's            limits["device"] says cpu, or which GPU and how
-       cgroup.procs fds
-    {"op": "finish", "pid": N}        -> {"pid": N, "exit": "...", "steps": {...}}  (the whole tree is
-       plus the next submission's        killed, the tmpfs scrubbed; then the next process is prepared)
-       cgroup.procs fds
+    {"op": "spawn", "limits": {...},  -> {"pid": N} plus three fds (rpc socket, stdout, stderr);
+     "join_now": A, "join_next": B}      limits["device"] says cpu, or which GPU and how
+       plus A + B fds
+    {"op": "finish", "pid": N}        -> {"pid": N, "exit": "..."}  (the whole tree is killed)
     {"op": "ping"}                    -> {"layers": {...}}
 
 It never runs student code itself and never touches CUDA (``main`` refuses to serve if
@@ -19,11 +17,11 @@ It is a child subreaper: whatever a submission double-forks or daemonises is
 re-parented here and killed when that submission finishes.
 
 Each submission's own cgroups (where the machine has them; see ``grader.sandbox.cgroups``)
-come as ``cgroup.procs`` files opened by the trusted side. After a finish has killed the last
-submission's tree and scrubbed the tmpfs, the worker forks the next submission's process at once
-(``prepare_next``): it moves itself into the next submission's cgroups (each move waits for an RCU
-grace period per hierarchy, 10-20 ms on a busy machine), confines itself and waits for its limits,
-all while the worker is idle; the next spawn only hands it over. The worker itself never moves.
+come as ``cgroup.procs`` files opened by the trusted side. Moving a process between cgroups
+waits for an RCU grace period per hierarchy, 10-20 ms on a busy machine; so this worker moves
+itself, not the child: into the NEXT submission's cgroups (``join_next``) just after it forked
+this one, while this one runs, and the next fork starts in them at no cost. ``join_now`` (the
+first spawn) it joins before forking.
 """
 
 from __future__ import annotations
@@ -87,23 +85,31 @@ class WarmWorker:
             request = json.loads(packet)
             op = request.get("op")
             if op == "spawn":
+                join_now = int(request.get("join_now", 0))
                 try:
                     self.steps = {}
+                    started = time.perf_counter_ns()
+                    confinement.join_cgroups(fds[:join_now])
+                    self._step("join_now", started)
                     limits = request.get("limits", {})
                     self.last_on_gpu = _on_gpu(limits)
-                    self.spawn(limits, fds)
+                    self.spawn(limits, joined_now=join_now > 0)
+                    started = time.perf_counter_ns()
+                    confinement.join_cgroups(fds[join_now:])
+                    self._step("join_next", started)
                 finally:
-                    _close_all(fds)
+                    for fd in fds:
+                        try:
+                            os.close(fd)
+                        except OSError:
+                            pass
                 continue
+            for fd in fds:
+                os.close(fd)
             if op == "finish":
-                try:
-                    self.finish(int(request["pid"]))
-                    self.prepare_next(fds)
-                finally:
-                    _close_all(fds)
-                continue
-            _close_all(fds)
-            if op == "ping":
+                self.finish(int(request["pid"]))
+                self.prepare_next()
+            elif op == "ping":
                 self.control.send(json.dumps({"layers": self.layers, "pid": os.getpid()}).encode())
 
     def _step(self, name: str, started: int) -> int:
@@ -111,20 +117,19 @@ class WarmWorker:
         self.steps[name] = self.steps.get(name, 0) + now - started
         return now
 
-    def spawn(self, limits: dict, cgroup_fds: list[int]) -> None:
-        """Start a submission's process in the cgroups whose ``cgroup.procs`` files come in ``cgroup_fds``:
-        the one prepared after the last finish when it suits these limits and already sits in them, else a new fork."""
+    def spawn(self, limits: dict, joined_now: bool = False) -> None:
+        """Start a submission's process: the one prepared after the last finish when it suits these
+        limits (and sits in the cgroups the worker sat in then, which are this submission's), else a new fork."""
         started = time.perf_counter_ns()
         on_gpu = _on_gpu(limits)
         prepared, self.prepared = self.prepared, None
-        if prepared is not None and (prepared.on_gpu != on_gpu or prepared.cgroups != _identities(cgroup_fds)
-                                     or not prepared.start(limits)):
+        if prepared is not None and (joined_now or prepared.on_gpu != on_gpu or not prepared.start(limits)):
             self._discard(prepared)
             prepared = None
         self.steps.update(self.prefork_steps)
         self.prefork_steps = {}
         if prepared is None:
-            prepared = self._fork_child(on_gpu, cgroup_fds, self.steps, "")
+            prepared = self._fork_child(on_gpu, self.steps, "")
             prepared.start(limits)  # if it died already, the trusted side finds it gone, as for any start
         started = self._step("handover", started)
         self.children[prepared.pid] = prepared.workdir
@@ -133,19 +138,16 @@ class WarmWorker:
         prepared.close_parent_ends()
         self._step("spawn_reply", started)
 
-    def prepare_next(self, cgroup_fds: list[int]) -> None:
-        """Fork and confine the next submission's process now, while the worker is idle, in the next
-        submission's cgroups (``cgroup_fds``, sent with the finish; it moves itself there, so the worker never
-        waits for a move): it waits for its limits (``PreparedChild.start``), so the next spawn only hands it
-        over. Only when no submission's process is alive (after a finish has killed the last one's tree and
-        scrubbed the tmpfs): nothing a submission runs can reach it before it is the current one."""
+    def prepare_next(self) -> None:
+        """Fork and confine the next submission's process now, while the worker is idle: it waits for its
+        limits (``PreparedChild.start``), so the next spawn only hands it over. Only when no submission's
+        process is alive (after a finish has killed the last one's tree and scrubbed the tmpfs): nothing a
+        submission runs can reach it before it is the current one."""
         if self.prepared is not None or self.children or self.last_on_gpu is None:
             return
-        if self.layers.get("cgroup_per_submission") and not cgroup_fds:
-            return  # it would run outside its submission's cgroups
-        self.prepared = self._fork_child(self.last_on_gpu, cgroup_fds, self.prefork_steps, "prefork.")
+        self.prepared = self._fork_child(self.last_on_gpu, self.prefork_steps, "prefork.")
 
-    def _fork_child(self, on_gpu: bool, cgroup_fds: list[int], steps: dict[str, int], prefix: str) -> "PreparedChild":
+    def _fork_child(self, on_gpu: bool, steps: dict[str, int], prefix: str) -> "PreparedChild":
         started = time.perf_counter_ns()
         self.counter += 1
         os.makedirs(self.workroot, exist_ok=True)
@@ -167,10 +169,7 @@ class WarmWorker:
         pid = os.fork()
         if pid == 0:
             try:
-                # First of all: each move into a cgroup waits for an RCU grace period (10-20 ms on a busy
-                # machine), while this process waits for its submission anyway, and the worker does not.
-                confinement.join_cgroups(cgroup_fds)
-                for fd in (out_r, err_r, limits_w, *cgroup_fds):
+                for fd in (out_r, err_r, limits_w):
                     os.close(fd)
                 rpc_parent.close()
                 self.control.close()
@@ -181,7 +180,7 @@ class WarmWorker:
         rpc_child.close()
         for fd in (out_w, err_w, limits_r):
             os.close(fd)
-        return PreparedChild(pid, workdir, on_gpu, _identities(cgroup_fds), rpc_parent, out_r, err_r, limits_w)
+        return PreparedChild(pid, workdir, on_gpu, rpc_parent, out_r, err_r, limits_w)
 
     def _discard(self, prepared: "PreparedChild") -> None:
         """End a prepared process that will not serve (it never ran student code)."""
@@ -317,9 +316,9 @@ class WarmWorker:
 class PreparedChild:
     """A forked, confined submission's process waiting for its limits, and the worker's ends of its pipes."""
 
-    def __init__(self, pid: int, workdir: str, on_gpu: bool, cgroups: list[tuple[int, int]], rpc: socket.socket,
-                 out_r: int, err_r: int, limits_w: int):
-        self.pid, self.workdir, self.on_gpu, self.cgroups = pid, workdir, on_gpu, cgroups
+    def __init__(self, pid: int, workdir: str, on_gpu: bool, rpc: socket.socket, out_r: int, err_r: int,
+                 limits_w: int):
+        self.pid, self.workdir, self.on_gpu = pid, workdir, on_gpu
         self.rpc, self.out_r, self.err_r, self.limits_w = rpc, out_r, err_r, limits_w
 
     def start(self, limits: dict) -> bool:
@@ -342,27 +341,6 @@ class PreparedChild:
                 except OSError:
                     pass
         self.out_r = self.err_r = self.limits_w = -1
-
-
-def _identities(fds: list[int]) -> list[tuple[int, int]]:
-    """Which files ``fds`` are (device, inode): the cgroups a spawn names, compared with a prepared process's."""
-    found = []
-    for fd in fds:
-        try:
-            info = os.fstat(fd)
-        except OSError:
-            found.append((-1, fd))
-            continue
-        found.append((info.st_dev, info.st_ino))
-    return found
-
-
-def _close_all(fds: list[int]) -> None:
-    for fd in fds:
-        try:
-            os.close(fd)
-        except OSError:
-            pass
 
 
 def _on_gpu(limits: dict) -> bool:
