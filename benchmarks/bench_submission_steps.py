@@ -38,11 +38,11 @@ def decoder(blobs):
     return wire.Decoder(blobs)
 
 
-def one_submission(server: WarmWorkerHost, timings: dict[str, list[int]]) -> None:
+def one_submission(server: WarmWorkerHost, timings: dict[str, list[int]], cell: str = "x = 1") -> None:
     started = time.perf_counter_ns()
     child = server.spawn(dict(LIMITS))
     spawned = time.perf_counter_ns()
-    child.send({"op": "run_cells"}, {"cells": [(0, "x = 1", "cell 1")], "skip": []})
+    child.send({"op": "run_cells"}, {"cells": [(0, cell, "cell 1")], "skip": []})
     first = None
     while True:
         header, _ = child.receive(time.monotonic() + 30, decoder)
@@ -68,6 +68,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=40)
     parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--cell-ms", type=float, default=0.0,
+                        help="the one cell sleeps this long (a submission as long as a real one: 60-80 ms for hw2)")
     parser.add_argument("--gap-ms", type=float, default=0.0,
                         help="sleep between one finish and the next spawn, as the judge's own work there "
                              "(storing the verdict, the next notebook) leaves the warm worker idle")
@@ -76,6 +78,7 @@ def main() -> int:
         server.start()
         print("layers:", {name: held for name, held in server.reported_layers.items() if held}, file=sys.stderr)
         timings: dict[str, list[int]] = {}
+        cell = "x = 1" + (f"\nimport time\ntime.sleep({arguments.cell_ms / 1000})" if arguments.cell_ms else "")
         for _ in range(arguments.warmup):
             one_submission(server, {})
         worker = server.worker_host_pid()
@@ -83,11 +86,11 @@ def main() -> int:
         load_before = os.getloadavg()
         for _ in range(arguments.n):
             time.sleep(arguments.gap_ms / 1000)
-            one_submission(server, timings)
+            one_submission(server, timings, cell)
         host_after, worker_after = os.times(), cpu_ticks(worker)
         load_after = os.getloadavg()
     n = arguments.n
-    print(f"n={n}, gap {arguments.gap_ms:g} ms; load average before {load_before[0]:.2f}, after {load_after[0]:.2f}")
+    print(f"n={n}, cell {arguments.cell_ms:g} ms, gap {arguments.gap_ms:g} ms; load average before {load_before[0]:.2f}, after {load_after[0]:.2f}")
     print(f"{'step':44s} {'median ms':>10s} {'p90 ms':>8s}")
     for name in sorted(timings):
         values = sorted(timings[name])
