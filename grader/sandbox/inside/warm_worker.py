@@ -7,7 +7,8 @@ end of a SOCK_SEQPACKET control socket as fd 3. Requests and replies are small J
     {"op": "spawn", "limits": {...},  -> {"pid": N} plus three fds (rpc socket, stdout, stderr);
      "join_now": A, "join_next": B}      limits["device"] says cpu, or which GPU and how
        plus A + B fds
-    {"op": "finish", "pid": N}        -> {"pid": N, "exit": "..."}  (the whole tree is killed)
+    {"op": "finish", "pid": N}        -> {"pid": N, "exit": "...", "steps": {...}}  (the whole tree
+                                         is killed, the tmpfs scrubbed; ns per step in "steps")
     {"op": "ping"}                    -> {"layers": {...}}
 
 It never runs student code itself and never touches CUDA (``main`` refuses to serve if
@@ -22,6 +23,11 @@ waits for an RCU grace period per hierarchy, 10-20 ms on a busy machine; so this
 itself, not the child: into the NEXT submission's cgroups (``join_next``) just after it forked
 this one, while this one runs, and the next fork starts in them at no cost. ``join_now`` (the
 first spawn) it joins before forking.
+
+After a finish (the last submission's tree killed, the tmpfs scrubbed, the reply sent) the worker
+forks the next submission's process at once, in those next cgroups (``prepare_next``): it confines
+itself (all of ``confinement.confine`` but the rlimits) and blocks until a spawn writes its limits to
+a pipe, so the spawn only hands it over. Nothing of a submission runs while it waits.
 """
 
 from __future__ import annotations
