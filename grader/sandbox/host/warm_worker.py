@@ -11,6 +11,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -72,6 +73,9 @@ class WarmWorkerHost:
         self.reported_layers: dict[str, bool] = {}
         self.ready = False
         self.last_scrub_visited: int | None = None
+        # Nanoseconds per step of the last submission's spawn and finish, this side's and the warm
+        # worker's ("worker." names; numbers it reported, for profiling only, never trusted).
+        self.last_steps: dict[str, int] = {}
 
     def start(self) -> None:
         self.launch()
@@ -180,6 +184,8 @@ class WarmWorkerHost:
         if not self.alive():
             raise SandboxError("the sandbox's warm worker is not running")
         assert self.control is not None
+        self.last_steps = {}
+        started = time.perf_counter_ns()
         # The warm worker already sits in this submission's cgroups (it moved there after the last
         # spawn), or joins them now (the first); it moves into the next one's after forking.
         cgroup, join_now = self.prepared_cgroup, []
@@ -189,6 +195,7 @@ class WarmWorkerHost:
         following = self._submission_cgroup(limits) if self.cgroup is not None else None
         join_next = following.procs_fds if following is not None else []
         self.prepared_cgroup = following
+        started = self._step("host.make_cgroups", started)
         request = json.dumps({"op": "spawn", "limits": limits, "join_now": len(join_now),
                               "join_next": len(join_next)}).encode()
         try:
@@ -196,6 +203,7 @@ class WarmWorkerHost:
             message, fds, _, _ = socket.recv_fds(self.control, 65536, 3)
         except OSError:
             message, fds = b"", []
+        started = self._step("host.spawn_request", started)
         for made in (cgroup, following):
             if made is not None:
                 made.close_fds()
@@ -232,6 +240,7 @@ class WarmWorkerHost:
         if not self.alive():
             return "worker gone"
         assert self.control is not None
+        started = time.perf_counter_ns()
         self.control.send(json.dumps({"op": "finish", "pid": pid}).encode())
         self.control.settimeout(FINISH_TIMEOUT_SECONDS)
         try:
@@ -242,9 +251,20 @@ class WarmWorkerHost:
         finally:
             if self.control is not None:
                 self.control.settimeout(None)
+            started = self._step("host.finish_request", started)
             self._remove_submission_cgroup(pid)
+            self._step("host.remove_cgroups", started)
         self.last_scrub_visited = reply.get("scrub_visited")  # entries the scrub looked at (the tests read it)
+        steps = reply.get("steps") if isinstance(reply, dict) else None
+        if isinstance(steps, dict):
+            self.last_steps.update({f"worker.{name}"[:64]: value for name, value in list(steps.items())[:32]
+                                    if isinstance(value, int)})
         return str(reply.get("exit", "unknown"))
+
+    def _step(self, name: str, started: int) -> int:
+        now = time.perf_counter_ns()
+        self.last_steps[name] = now - started
+        return now
 
     def _remove_submission_cgroup(self, pid: int) -> None:
         cgroup = self.submission_cgroups.pop(pid, None)

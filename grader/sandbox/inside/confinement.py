@@ -131,13 +131,20 @@ def plan(options: dict, layers: dict[str, bool]) -> ConfinementPlan:
 
 def confine(confinement: ConfinementPlan, workdir: str, limits: dict, on_gpu: bool) -> None:
     """Confine the calling process (a freshly forked child) for good."""
+    confine_except_limits(confinement, workdir, on_gpu)
+    # CUDA maps far more address space than it uses: RLIMIT_AS would stop it starting, so a
+    # GPU child's host memory is bounded by the cgroup, and its GPU memory by its cap.
+    apply_rlimits(limits, address_space=not on_gpu)
+
+
+def confine_except_limits(confinement: ConfinementPlan, workdir: str, on_gpu: bool) -> None:
+    """Everything of :func:`confine` but the rlimits, which lowering needs no privilege for: a process forked
+    before its submission is known is confined by this, then gets its limits (``apply_rlimits``) once they
+    come, before it runs anything of the student's."""
     if confinement.own_ipc_namespace:
         own_ipc_namespace()
     if confinement.fresh_session_keyring:
         fresh_session_keyring()
-    # CUDA maps far more address space than it uses: RLIMIT_AS would stop it starting, so a
-    # GPU child's host memory is bounded by the cgroup, and its GPU memory by its cap.
-    apply_rlimits(limits, address_space=not on_gpu)
     prctl(PR_SET_NO_NEW_PRIVS, 1)
     landlock.restrict(confinement.readable, writable_paths(workdir, confinement.gpu_devices if on_gpu else []),
                       confinement.landlock_abi)
