@@ -22,7 +22,7 @@ What one run does
    in their form (benchlib/peers.py, benchlib/peer_checks.py). Setup (course folder, generate
    step, autograder zip) is untimed.
 4. Prints the matrix and the goals, each with pass or fail:
-   - per notebook on --peer-n notebooks: the grader (checkout, most workers) at least 25x faster
+   - per notebook on --peer-n notebooks: the grader (checkout, the worker count `grader grade` picks without --workers) at least 25x faster
      than nbgrader and 50x faster than otter;
    - at N = 100, from every install location, at least 10x the naive floor;
    - steady-state overhead beyond the student's compute under 20 ms (largest N, most workers);
@@ -64,6 +64,7 @@ from benchlib.install import temporary_copy, this_checkout  # noqa: E402
 from benchlib.notebooks import write_submissions  # noqa: E402
 from benchlib.report import fmt, summarise  # noqa: E402
 from benchlib.runs import check_verdicts, in_process_cost, naive_floor, run_grader  # noqa: E402
+from grader.executors.pool import auto_workers  # noqa: E402
 
 GOALS = {"nbgrader": 25.0, "otter": 50.0, "naive_n": 100, "naive": 10.0, "steady_overhead_s": 0.020,
          "memory_flatness": 1.10}
@@ -199,13 +200,15 @@ def run_peers(args, workdir: Path, plan: dict, results: dict, step) -> None:
         peer = runner(workdir / name, notebooks, python, args.timeout)
         peer["score_problems"] = compare_scores(peer, subset, total_points())
         results["peers"][name] = peer
-    grader = grader_cell(results, "checkout", args.peer_n, max(args.workers))
-    if grader is None:  # --peer-n is not one of --ns: grade the same notebooks once more
+    # The grader as an instructor runs it: `grader grade` without --workers picks its own count.
+    workers = auto_workers(args.peer_n)
+    grader = grader_cell(results, "checkout", args.peer_n, workers)
+    if grader is None:  # --peer-n or that count is not in the matrix: grade the same notebooks once more
         install = this_checkout()
-        step(f"grader on the peers' {args.peer_n} notebooks, --workers {max(args.workers)}")
-        run = run_grader(batch_folder(workdir, args.peer_n), workdir, "peers-grader", max(args.workers),
+        step(f"grader on the peers' {args.peer_n} notebooks, --workers {workers} (its default)")
+        run = run_grader(batch_folder(workdir, args.peer_n), workdir, "peers-grader", workers,
                          args.timeout, None, install=install)
-        grader = summarise(run, args.peer_n, results["in_process_total_s"], max(args.workers))
+        grader = summarise(run, args.peer_n, results["in_process_total_s"], workers)
         grader["n"] = args.peer_n
     results["peers"]["grader"] = grader
 
@@ -290,7 +293,7 @@ def print_matrix(results: dict) -> None:
         print("|---|---|---|---|---|---|---|")
         grader = peers.get("grader")
         if grader:
-            print(f"| grader ({grader['workers']} workers) | {grader['n']} | {fmt(grader['wall_s'])} | "
+            print(f"| grader ({grader['workers']} workers: its default) | {grader['n']} | {fmt(grader['wall_s'])} | "
                   f"{fmt(grader['per_submission_s'])} | {grader['cpu']['measured_cpu_s']:.1f} s | "
                   f"{grader['cpu']['other_processes_share']:.0%} | — |")
         for name in ("nbgrader", "otter"):
