@@ -181,17 +181,19 @@ class StudentSession:
         """How the student finds code cell ``index`` in their notebook ("cell 5 (In [3])")."""
         return next((cell.label for cell in self.submission.cells if cell.index == index), None)
 
-    def _end_child(self) -> str:
+    def _end_child(self, wait: bool = True) -> str:
         if self.child is None:
             return "not running"
         child, self.child = self.child, None
-        child.finish()
+        child.finish(wait=wait)
         self.stdout.append(child.stdout.text())
         self.stderr.append(child.stderr.text())
         return child.exit_status or "unknown"
 
     def close(self) -> None:
-        self._end_child()
+        # The checks are done and the process is idle: its exit status says nothing more, so the
+        # verdict need not wait for the teardown.
+        self._end_child(wait=False)
 
     def _gpu_setup_failure(self, status: str) -> str | None:
         """The reason a GPU child gave for ending before the first cell (see ``gpu.prepare_child_or_exit``)."""

@@ -170,10 +170,15 @@ class SubmissionConnection:
                         break
                     key.data.add(chunk)
 
-    def finish(self) -> None:
+    def finish(self, wait: bool = True) -> None:
+        """End the process tree. ``wait=False`` (the submission is done, its process idle): what it wrote
+        is read first, then the warm worker is asked to end it, and this side goes on without waiting
+        (the reply is read before the worker's next submission; ``WarmWorkerHost.finish``)."""
         if self.exit_status is not None:
             return
-        self.exit_status = self.server.finish(self.pid)
+        if not wait:
+            self.drain_all()
+        self.exit_status = self.server.finish(self.pid, wait=wait)
         self.alive = False
         self.drain_all()
         self.selector.close()

@@ -72,7 +72,8 @@ class WarmWorkerHost:
         self.cpu_cgroup = False
         self.reported_layers: dict[str, bool] = {}
         self.ready = False
-        self.last_scrub_visited: int | None = None
+        self._last_scrub_visited: int | None = None
+        self._finishing: tuple[int, int] | None = None  # (pid, started ns) of a finish whose reply is unread
         # Nanoseconds per step of the last submission's spawn and finish, this side's and the warm
         # worker's ("worker." names; numbers it reported, for profiling only, never trusted).
         self.last_steps: dict[str, int] = {}
@@ -181,6 +182,7 @@ class WarmWorkerHost:
                    warm_optimizer=warm_optimizer, batch_warmups=batch_warmups)
 
     def spawn(self, limits: dict) -> SubmissionConnection:
+        self.settle()
         if not self.alive():
             raise SandboxError("the sandbox's warm worker is not running")
         assert self.control is not None
@@ -236,12 +238,40 @@ class WarmWorkerHost:
         except OSError as error:
             raise SandboxError(f"could not make the submission's cgroup ({error})") from None
 
-    def finish(self, pid: int) -> str:
+    def finish(self, pid: int, wait: bool = True) -> str:
+        """End a submission's process tree (the worker kills it and scrubs the tmpfs); its exit status.
+
+        ``wait=False``: only ask, and return "finishing"; the reply is read before the next request
+        on the control socket (``settle``), so the worker tears the tree down while this side builds
+        and stores the verdict. Nothing of the next submission starts before the reply came.
+        """
+        self.settle()
         if not self.alive():
             return "worker gone"
         assert self.control is not None
         started = time.perf_counter_ns()
         self.control.send(json.dumps({"op": "finish", "pid": pid}).encode())
+        if not wait:
+            self._finishing = (pid, started)
+            return "finishing"
+        return self._finish_reply(pid, started)
+
+    def settle(self) -> None:
+        """Read the reply of a finish asked for without waiting (``finish(wait=False)``), if any."""
+        if self._finishing is not None:
+            pid, started = self._finishing
+            self._finishing = None
+            self._finish_reply(pid, started)
+
+    @property
+    def last_scrub_visited(self) -> int | None:
+        """How many entries the last scrub of the sandbox's tmpfs looked at (the tests read it)."""
+        self.settle()
+        return self._last_scrub_visited
+
+    def _finish_reply(self, pid: int, started: int) -> str:
+        if self.control is None:
+            return "worker gone"
         self.control.settimeout(FINISH_TIMEOUT_SECONDS)
         try:
             reply = json.loads(self.control.recv(65536) or b"{}")
@@ -254,7 +284,7 @@ class WarmWorkerHost:
             started = self._step("host.finish_request", started)
             self._remove_submission_cgroup(pid)
             self._step("host.remove_cgroups", started)
-        self.last_scrub_visited = reply.get("scrub_visited")  # entries the scrub looked at (the tests read it)
+        self._last_scrub_visited = reply.get("scrub_visited")
         steps = reply.get("steps") if isinstance(reply, dict) else None
         if isinstance(steps, dict):
             self.last_steps.update({f"worker.{name}"[:64]: value for name, value in list(steps.items())[:32]
@@ -278,6 +308,8 @@ class WarmWorkerHost:
         self.close()
 
     def close(self) -> None:
+        if self.control is not None and self.alive():
+            self.settle()
         if self.control is not None:
             self.control.close()
             self.control = None
