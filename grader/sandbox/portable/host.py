@@ -171,7 +171,9 @@ class PortableConnection(SubmissionConnection):
         """Wait briefly for output the process wrote before its last message (the threads copy it)."""
         time.sleep(0.05)
 
-    def finish(self) -> None:
+    def finish(self, wait: bool = True) -> None:
+        """End the process; ``wait`` is the interface's (``SubmissionConnection.finish``): this host always waits,
+        its readers must see the process's last output."""
         if self.exit_status is not None:
             return
         self.exit_status = self.server.finish(self.pid)
