@@ -113,3 +113,59 @@ def test_nbgrader_softmax_gives_students_no_solution_or_hidden_test(softmax_cour
               "HIDDEN TESTS"]
     assert_none_in(softmax_course.students_receive(), solutions + hidden)
     assert_none_in(softmax_course.feedback(), hidden)
+
+
+# --- otter: tensors, a layer and a loss (otter's config keys, points absent/number/list, test config blocks) -----
+
+NORMALIZE = "def normalize(x):\n    norm = x.norm()\n    if norm == 0:\n        return x.clone()\n    return x / norm"
+AFFINE = '''class Affine(nn.Module):
+    def __init__(self, d):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(d))
+        self.bias = nn.Parameter(torch.zeros(d))
+
+    def forward(self, x):
+        return x * self.weight + self.bias'''
+CROSS_ENTROPY = '''def cross_entropy(logits, targets):
+    log_probs = logits - logits.logsumexp(dim=1, keepdim=True)
+    return -log_probs[torch.arange(len(targets)), targets].mean()'''
+ACCURACY = "def accuracy(logits, targets):\n    return (logits.argmax(dim=1) == targets).float().mean().item()"
+# template cells: 3 normalize, 5 Affine, 7 cross_entropy, 9 accuracy. Points: q1 2 over 3 cases (2/3 each);
+# q2 none: 1 over 2 cases (0.5 each); q3 [1, 1, 2]; q4 3: the hidden case's 2, the other two share 1 (0.5 each)
+TENSORS_STUDENTS = {
+    "correct": {3: NORMALIZE, 5: AFFINE, 7: CROSS_ENTROPY, 9: ACCURACY},
+    # no zero guard: the hidden zeros case gives nan (q1: 4/3 of 2)
+    "no_zero_guard": {3: "def normalize(x):\n    return x / x.norm()", 5: AFFINE, 7: CROSS_ENTROPY, 9: ACCURACY},
+    # log of softmax: the hidden 500-logit case is inf (q3 loses its 2)
+    "log_softmax_by_hand": {3: NORMALIZE, 5: AFFINE, 9: ACCURACY, 7: '''def cross_entropy(logits, targets):
+    probs = logits.softmax(dim=1)
+    return -probs[torch.arange(len(targets)), targets].log().mean()'''},
+    # bias of ones (q2: the hidden case fails, 0.5 of 1) and accuracy a tensor, not a float (q4: 0 of 3)
+    "tensor_accuracy": {3: NORMALIZE, 5: AFFINE.replace("torch.zeros(d)", "torch.ones(d)"), 7: CROSS_ENTROPY,
+                        9: "def accuracy(logits, targets):\n    return (logits.argmax(dim=1) == targets).float().mean()"},
+}
+
+
+@pytest.fixture(scope="module")
+def tensors_course(tmp_path_factory) -> FilledCourse:
+    return FilledCourse(tmp_path_factory.mktemp("tensors"), "heldout_otter_tensors.ipynb", "tensors",
+                        TENSORS_STUDENTS)
+
+
+def test_otter_tensors_validates(tensors_course):
+    assert tensors_course.validated.returncode == 0, tensors_course.validated.stdout
+    assert "reference solution: 10/10" in tensors_course.validated.stdout
+
+
+def test_otter_tensors_scores_follow_otters_rule(tensors_course):
+    assert tensors_course.scores() == pytest.approx({"correct": 10, "no_zero_guard": 8 + 4 / 3,
+                                                     "log_softmax_by_hand": 8, "tensor_accuracy": 6.5})
+
+
+def test_otter_tensors_gives_students_no_solution_or_hidden_test(tensors_course):
+    solutions = ["if norm == 0", "x.norm()", "nn.Parameter(torch.ones(d))", "x * self.weight + self.bias",
+                 "logits.logsumexp(dim=1", "argmax(dim=1) == targets"]
+    hidden = ["normalize(torch.zeros(3))", "Affine(2)(torch.tensor", "500.0, 0.0", "the loss must be the mean",
+              "torch.eye(2), torch.tensor([1, 1])", "# HIDDEN", "hidden: true"]
+    assert_none_in(tensors_course.students_receive(), solutions + hidden)
+    assert_none_in(tensors_course.feedback(), hidden)
