@@ -169,3 +169,55 @@ def test_otter_tensors_gives_students_no_solution_or_hidden_test(tensors_course)
               "torch.eye(2), torch.tensor([1, 1])", "# HIDDEN", "hidden: true"]
     assert_none_in(tensors_course.students_receive(), solutions + hidden)
     assert_none_in(tensors_course.feedback(), hidden)
+
+
+# --- nbgrader: a linear model and a training step (nose in a locked setup cell, helpers that train) ------------
+
+REGRESSOR = '''class LinearRegressor(nn.Module):
+    def __init__(self, d_in):
+        super().__init__()
+        self.linear = nn.Linear(d_in, 1)
+
+    def forward(self, x):
+        return self.linear(x)'''
+TRAIN_STEP = '''def train_step(model, optimizer, X, y):
+    optimizer.zero_grad()
+    loss = F.mse_loss(model(X), y)
+    loss.backward()
+    optimizer.step()
+    return loss.item()'''
+# template cells: 3 LinearRegressor, 5 train_step. Cells: test_model 1, test_params 1, test_training 2 (a hidden
+# line), test_zero_grad 2 (hidden)
+TRAINING_STUDENTS = {
+    "correct": {3: REGRESSOR, 5: TRAIN_STEP},
+    # no zero_grad: every visible line passes, the hidden gradient comparison fails test_zero_grad: 1 + 1 + 2
+    "no_zero_grad": {3: REGRESSOR, 5: TRAIN_STEP.replace("    optimizer.zero_grad()\n", "")},
+    # a bias-free layer: 4 parameters (test_params fails, 1); training still works: 1 + 2 + 2
+    "no_bias": {3: REGRESSOR.replace("nn.Linear(d_in, 1)", "nn.Linear(d_in, 1, bias=False)"), 5: TRAIN_STEP},
+}
+
+
+@pytest.fixture(scope="module")
+def training_course(tmp_path_factory) -> FilledCourse:
+    return FilledCourse(tmp_path_factory.mktemp("training"), "heldout_nbgrader_training.ipynb", "training",
+                        TRAINING_STUDENTS)
+
+
+def test_nbgrader_nose_import_in_a_setup_cell_reaches_the_reference(training_course):
+    # the locked setup cell's `from nose.tools import ...` (nose is dead on 3.12) must not stop the reference
+    assert "ModuleNotFoundError" not in training_course.validated.stdout + training_course.validated.stderr
+    assert "reference solution:" in training_course.validated.stdout
+
+
+@pytest.mark.xfail(strict=True, reason="a locked helper's torch.optim.SGD(model.parameters()) over the student's "
+                                       "model cannot be sent to the sandbox (CheckCannotSend): not supported yet")
+def test_nbgrader_training_scores_each_grade_cell_whole(training_course):
+    assert training_course.scores() == {"correct": 6, "no_zero_grad": 4, "no_bias": 5}
+
+
+def test_nbgrader_training_gives_students_no_solution_or_hidden_test(training_course):
+    solutions = ["self.linear = nn.Linear(d_in, 1)", "F.mse_loss(model(X), y)", "return self.linear(x)"]
+    hidden = ["0.2 * losses[0]", "cut the loss by 5x", "with lr=0 the loss", "zero the gradients before",
+              "HIDDEN TESTS"]
+    assert_none_in(training_course.students_receive(), solutions + hidden)
+    assert_none_in(training_course.feedback(), hidden)
