@@ -221,3 +221,58 @@ def test_nbgrader_training_gives_students_no_solution_or_hidden_test(training_co
               "HIDDEN TESTS"]
     assert_none_in(training_course.students_receive(), solutions + hidden)
     assert_none_in(training_course.feedback(), hidden)
+
+
+# --- otter: a tiny network, a loss and a gradient step (prompts, IGNORE, print tests, a manual question) -------
+
+TINY = '''class TinyNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(1, 1)
+
+    def forward(self, x):
+        return self.fc(x)'''
+MSE = "def mse(pred, target):\n    return ((pred - target) ** 2).mean()"
+STEP = '''def gradient_step(w, b, lr):
+    loss = ((X * w + b - y) ** 2).mean()
+    loss.backward()
+    with torch.no_grad():
+        return w - lr * w.grad, b - lr * b.grad'''
+# template cells: 3 TinyNet, 5 mse, 7 gradient_step. Points: net 2 over 3 cases (2/3 each); loss 3: the hidden
+# case's 2, the other two share 1 (0.5 each); step [1, 2]
+OTTER_TRAINING_STUDENTS = {
+    "correct": {3: TINY, 5: MSE, 7: STEP},
+    # a sum for a mean: the first and the hidden loss cases fail, .dim() passes (0.5): 2 + 0.5 + 3
+    "sum_loss": {3: TINY, 5: MSE.replace(".mean()", ".sum()"), 7: STEP},
+    # no bias (the hidden parameter shapes fail: 4/3) and the bias never stepped (both step cases fail)
+    "no_bias": {3: TINY.replace("nn.Linear(1, 1)", "nn.Linear(1, 1, bias=False)"), 5: MSE,
+                7: STEP.replace("b - lr * b.grad", "b")},
+    # the step outside no_grad: the same values, with a grad_fn (8)
+    "with_grad_fn": {3: TINY, 5: MSE, 7: STEP.replace("    with torch.no_grad():\n        return", "    return")},
+}
+
+
+@pytest.fixture(scope="module")
+def otter_training_course(tmp_path_factory) -> FilledCourse:
+    return FilledCourse(tmp_path_factory.mktemp("otter_training"), "heldout_otter_training.ipynb", "steps",
+                        OTTER_TRAINING_STUDENTS)
+
+
+def test_otter_training_validates_and_names_the_manual_question(otter_training_course):
+    assert otter_training_course.validated.returncode == 0, otter_training_course.validated.stdout
+    assert "reference solution: 8/8" in otter_training_course.validated.stdout
+    assert "reflection (manual, 2 points" in otter_training_course.authored.stdout
+
+
+def test_otter_training_scores_follow_otters_rule(otter_training_course):
+    assert otter_training_course.scores() == pytest.approx({"correct": 8, "sum_loss": 5.5, "no_bias": 4 / 3 + 3,
+                                                            "with_grad_fn": 8})
+
+
+def test_otter_training_gives_students_no_solution_or_hidden_test(otter_training_course):
+    solutions = ["nn.Linear(1, 1)  #", "return self.fc(x)", "** 2).mean()", "loss.backward()", "w - lr * w.grad",
+                 "Gradients accumulate"]
+    hidden = ["tuple(p.shape) for p", "[[0.5], [-1.5]]", "torch.tensor(2.0, requires_grad=True)",
+              "gradient of the mean, not the sum", "# HIDDEN", "hidden: true"]
+    assert_none_in(otter_training_course.students_receive(), solutions + hidden)
+    assert_none_in(otter_training_course.feedback(), hidden)
