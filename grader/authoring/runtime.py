@@ -328,3 +328,75 @@ class assignment_folder:
 
         os.chdir(self.before)
         return False
+
+
+def _holds_student_objects(value: Any) -> bool:
+    if isinstance(value, StudentObject) or is_remote(value):
+        return True
+    if type(value) in (list, tuple):
+        return any(_holds_student_objects(item) for item in value)
+    if type(value) is dict:
+        return any(_holds_student_objects(item) for item in value.values())
+    return False
+
+
+def _optimizer_in_the_sandbox(real: type) -> type:
+    """``real`` (a torch.optim class) that, given the student's parameters, is made in the sandbox: the
+    optimizer must update the student's tensors, not copies of them here, and the student's code it is
+    handed to can only take objects of its own process."""
+
+    class InTheSandbox(real):
+        def __new__(cls, params: Any = None, *args: Any, **kwargs: Any):
+            if _holds_student_objects(params) and _student[0] is not None:
+                made = _raised_as_student_did(_student[0].build, "optimizer_over", real.__name__, _unwrap(params),
+                                              *_unwrap(args), **_unwrap(kwargs))
+                return StudentObject(made)
+            return super().__new__(cls)
+
+    InTheSandbox.__name__ = InTheSandbox.__qualname__ = real.__name__
+    return InTheSandbox
+
+
+class _OptimModule:
+    """``torch.optim`` as a converted test sees it: every optimizer class made sandbox-aware, the rest as is."""
+
+    def __init__(self, real: Any):
+        self._real = real
+        self._made: dict[str, type] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._real, name)
+        if isinstance(value, type) and issubclass(value, torch.optim.Optimizer) and value is not torch.optim.Optimizer:
+            if name not in self._made:
+                self._made[name] = _optimizer_in_the_sandbox(value)
+            return self._made[name]
+        return value
+
+
+class _TorchModule:
+    """``torch`` as a converted test sees it: the same module, but ``torch.optim``'s optimizers are made
+    in the sandbox when given the student's parameters."""
+
+    def __init__(self, real: Any, optim: _OptimModule):
+        self._real, self._optim = real, optim
+
+    def __getattr__(self, name: str) -> Any:
+        return self._optim if name == "optim" else getattr(self._real, name)
+
+    def __repr__(self) -> str:
+        return repr(self._real)
+
+
+def optimizers_in_the_sandbox(namespace: dict) -> None:
+    """Rebind, in a converted check file's ``namespace``, ``torch``, ``torch.optim`` and optimizer classes
+    imported by name to their sandbox-aware versions: ``torch.optim.SGD(model.parameters(), lr=0.1)``
+    over a student's model then makes the optimizer in the student's process, as the test meant."""
+    optim = _OptimModule(torch.optim)
+    for name, value in list(namespace.items()):
+        if value is torch:
+            namespace[name] = _TorchModule(torch, optim)
+        elif value is torch.optim:
+            namespace[name] = optim
+        elif isinstance(value, type) and issubclass(value, torch.optim.Optimizer) and \
+                value is not torch.optim.Optimizer and getattr(torch.optim, value.__name__, None) is value:
+            namespace[name] = getattr(optim, value.__name__)

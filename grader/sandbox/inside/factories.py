@@ -66,12 +66,22 @@ def optimizer(name: str, model: nn.Module, **kwargs: Any) -> torch.optim.Optimiz
     return _OPTIMIZERS[name](model.parameters(), **kwargs)
 
 
+def optimizer_over(class_name: str, params: Any, *args: Any, **kwargs: Any) -> torch.optim.Optimizer:
+    """``torch.optim.<class_name>(params, ...)`` made here, over parameters of the student's objects: what a
+    converted nbgrader or otter test builds with ``torch.optim.SGD(model.parameters(), lr=...)``."""
+    made = getattr(torch.optim, class_name, None) if class_name.isidentifier() else None
+    if not (isinstance(made, type) and issubclass(made, torch.optim.Optimizer)):
+        raise ValueError(f"torch.optim has no optimizer {class_name!r}")
+    return made(params, *args, **kwargs)
+
+
 FACTORIES: dict[str, Callable[..., Any]] = {
     "sequential": sequential,
     "loader": loader,
     "tensor_dataset": tensor_dataset,
     "loss": loss,
     "optimizer": optimizer,
+    "optimizer_over": optimizer_over,
 }
 
 
