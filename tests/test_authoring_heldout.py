@@ -275,3 +275,33 @@ def test_otter_training_gives_students_no_solution_or_hidden_test(otter_training
               "gradient of the mean, not the sum", "# HIDDEN", "hidden: true"]
     assert_none_in(otter_training_course.students_receive(), solutions + hidden)
     assert_none_in(otter_training_course.feedback(), hidden)
+
+
+# --- otter: tests that build torch.nn layers and torch.optim optimizers and hand them to the student's step -----
+
+STEP = '''def step(model, optimizer, x, y):
+    optimizer.zero_grad()
+    loss = ((model(x) - y) ** 2).mean()
+    loss.backward()
+    optimizer.step()
+    return loss.item()'''
+# template cell 2 is step; q1's 3 points are shared by its 3 cases (SGD over 30 steps, one Adam step, SGD at
+# lr=0 hidden). Scores as the master's cells give them run as plain Python (5 seeds: the same every time).
+STEP_STUDENTS = {
+    "correct": {2: STEP},
+    "no_zero_grad": {2: STEP.replace("    optimizer.zero_grad()\n", "")},  # gradients pile up: case 1 fails
+    "no_step": {2: STEP.replace("    optimizer.step()\n", "")},  # nothing learns: cases 1 and 2 fail
+}
+
+
+@pytest.fixture(scope="module")
+def step_course(tmp_path_factory) -> FilledCourse:
+    return FilledCourse(tmp_path_factory.mktemp("steps"), "otter_optimizer.ipynb", "steps", STEP_STUDENTS)
+
+
+def test_otter_layers_and_optimizers_a_test_builds_are_made_where_the_students_code_runs(step_course):
+    assert "reference solution: 3/3" in step_course.validated.stdout, step_course.validated.stdout
+
+
+def test_otter_optimizer_tests_score_as_otter_does(step_course):
+    assert step_course.scores() == {"correct": 3, "no_zero_grad": 2, "no_step": 1}

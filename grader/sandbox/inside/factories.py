@@ -75,6 +75,15 @@ def optimizer_over(class_name: str, params: Any, *args: Any, **kwargs: Any) -> t
     return made(params, *args, **kwargs)
 
 
+def module_of(class_name: str, *args: Any, **kwargs: Any) -> nn.Module:
+    """``torch.nn.<class_name>(...)`` made here: a layer or loss a converted nbgrader or otter test builds and
+    hands to the student's code (``step(nn.Linear(3, 1), ...)``), so the student's code can update it."""
+    made = getattr(nn, class_name, None) if class_name.isidentifier() else None
+    if not (isinstance(made, type) and issubclass(made, nn.Module)):
+        raise ValueError(f"torch.nn has no module {class_name!r}")
+    return made(*args, **kwargs)
+
+
 FACTORIES: dict[str, Callable[..., Any]] = {
     "sequential": sequential,
     "loader": loader,
@@ -82,6 +91,7 @@ FACTORIES: dict[str, Callable[..., Any]] = {
     "loss": loss,
     "optimizer": optimizer,
     "optimizer_over": optimizer_over,
+    "module_of": module_of,
 }
 
 
