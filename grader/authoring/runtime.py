@@ -328,3 +328,103 @@ class assignment_folder:
 
         os.chdir(self.before)
         return False
+
+
+def _holds_student_objects(value: Any) -> bool:
+    if isinstance(value, StudentObject) or is_remote(value):
+        return True
+    if type(value) in (list, tuple):
+        return any(_holds_student_objects(item) for item in value)
+    if type(value) is dict:
+        return any(_holds_student_objects(item) for item in value.values())
+    return False
+
+
+def _made_in_the_sandbox(real: type, factory: str, always: bool) -> type:
+    """``real`` (a torch.optim or torch.nn class) that a converted test makes in the student's process
+    (``factory``): an optimizer given the student's parameters (it must update the student's tensors, not
+    copies here), and, ``always``, a layer or loss (the student's code it is handed to can only take
+    objects of its own process, and its changes to it must be seen)."""
+
+    class SameClassForChecks(type(real)):  # isinstance(x, nn.Linear) asks about torch's class, as in the kernel
+        def __instancecheck__(cls, value: Any) -> bool:
+            return isinstance(value, real)
+
+        def __subclasscheck__(cls, subclass: type) -> bool:
+            return issubclass(subclass, real)
+
+    def __new__(cls, *args: Any, **kwargs: Any):
+        if cls is in_the_sandbox and _student[0] is not None and (always or _holds_student_objects(args[:1])):
+            made = _raised_as_student_did(_student[0].build, factory, real.__name__, *_unwrap(list(args)),
+                                          **_unwrap(kwargs))
+            return StudentObject(made)
+        return real.__new__(cls)
+
+    in_the_sandbox = SameClassForChecks(real.__name__, (real,), {"__new__": __new__, "__qualname__": real.__name__,
+                                                                  "__module__": real.__module__})
+    return in_the_sandbox
+
+
+class _SandboxAwareModule:
+    """``torch.optim`` or ``torch.nn`` as a converted test sees it: its concrete classes made in the
+    student's process (``_made_in_the_sandbox``), everything else (``nn.Module``, ``nn.functional``) as is."""
+
+    def __init__(self, real: Any, base: type, factory: str, always: bool):
+        self._real, self._base, self._factory, self._always = real, base, factory, always
+        self._made: dict[str, type] = {}
+
+    def wraps(self, value: Any) -> bool:
+        return isinstance(value, type) and issubclass(value, self._base) and value is not self._base and \
+            getattr(self._real, value.__name__, None) is value and value.__name__ not in _KEPT_ON_THIS_SIDE
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._real, name)
+        if not self.wraps(value):
+            return value
+        if name not in self._made:
+            self._made[name] = _made_in_the_sandbox(value, self._factory, self._always)
+        return self._made[name]
+
+
+# Base classes a test subclasses or names in isinstance: never made in the sandbox.
+_KEPT_ON_THIS_SIDE = {"Module", "Optimizer", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict",
+                      "Parameter", "Container"}
+
+
+class _TorchModule:
+    """``torch`` as a converted test sees it: the same module, with sandbox-aware ``optim`` and ``nn``."""
+
+    def __init__(self, real: Any, optim: _SandboxAwareModule, nn_module: _SandboxAwareModule):
+        self._real, self._optim, self._nn = real, optim, nn_module
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "optim":
+            return self._optim
+        if name == "nn":
+            return self._nn
+        return getattr(self._real, name)
+
+    def __repr__(self) -> str:
+        return repr(self._real)
+
+
+def optimizers_in_the_sandbox(namespace: dict) -> None:
+    """Rebind, in a converted check file's ``namespace``, ``torch``, ``torch.optim``, ``torch.nn`` and their
+    classes imported by name to sandbox-aware versions: ``torch.optim.SGD(model.parameters(), lr=0.1)`` over
+    a student's model, and ``nn.Linear(3, 1)`` a test hands to the student's code, are then made in the
+    student's process, where the test (run in the student's kernel by nbgrader and otter) meant them."""
+    from torch import nn
+
+    optim = _SandboxAwareModule(torch.optim, torch.optim.Optimizer, "optimizer_over", always=False)
+    layers = _SandboxAwareModule(nn, nn.Module, "module_of", always=True)
+    for name, value in list(namespace.items()):
+        if value is torch:
+            namespace[name] = _TorchModule(torch, optim, layers)
+        elif value is torch.optim:
+            namespace[name] = optim
+        elif value is nn:
+            namespace[name] = layers
+        elif optim.wraps(value):
+            namespace[name] = getattr(optim, value.__name__)
+        elif layers.wraps(value):
+            namespace[name] = getattr(layers, value.__name__)

@@ -84,6 +84,10 @@ def _check_file(master: Master, checks: list[AuthoredCheck]) -> str:
                    "                                      reference_output, student_callable, student_environment,\n"
                    "                                      student_value, use_student)")
     imports.append("from grader.replay import recorded")
+    if master.format != "grader":  # nbgrader's and otter's tests use torch.optim on the student's objects
+        imports.append("from grader.authoring.runtime import optimizers_in_the_sandbox")
+        imports.append("")
+        imports.append("optimizers_in_the_sandbox(globals())")
     lines = imports + [""]
     for check in checks:
         lines.append("")

@@ -66,12 +66,32 @@ def optimizer(name: str, model: nn.Module, **kwargs: Any) -> torch.optim.Optimiz
     return _OPTIMIZERS[name](model.parameters(), **kwargs)
 
 
+def optimizer_over(class_name: str, params: Any, *args: Any, **kwargs: Any) -> torch.optim.Optimizer:
+    """``torch.optim.<class_name>(params, ...)`` made here, over parameters of the student's objects: what a
+    converted nbgrader or otter test builds with ``torch.optim.SGD(model.parameters(), lr=...)``."""
+    made = getattr(torch.optim, class_name, None) if class_name.isidentifier() else None
+    if not (isinstance(made, type) and issubclass(made, torch.optim.Optimizer)):
+        raise ValueError(f"torch.optim has no optimizer {class_name!r}")
+    return made(params, *args, **kwargs)
+
+
+def module_of(class_name: str, *args: Any, **kwargs: Any) -> nn.Module:
+    """``torch.nn.<class_name>(...)`` made here: a layer or loss a converted nbgrader or otter test builds and
+    hands to the student's code (``step(nn.Linear(3, 1), ...)``), so the student's code can update it."""
+    made = getattr(nn, class_name, None) if class_name.isidentifier() else None
+    if not (isinstance(made, type) and issubclass(made, nn.Module)):
+        raise ValueError(f"torch.nn has no module {class_name!r}")
+    return made(*args, **kwargs)
+
+
 FACTORIES: dict[str, Callable[..., Any]] = {
     "sequential": sequential,
     "loader": loader,
     "tensor_dataset": tensor_dataset,
     "loss": loss,
     "optimizer": optimizer,
+    "optimizer_over": optimizer_over,
+    "module_of": module_of,
 }
 
 
