@@ -408,7 +408,7 @@ class _TorchModule:
         return repr(self._real)
 
 
-def optimizers_in_the_sandbox(namespace: dict) -> None:
+def torch_objects_in_the_sandbox(namespace: dict) -> None:
     """Rebind, in a converted check file's ``namespace``, ``torch``, ``torch.optim``, ``torch.nn`` and their
     classes imported by name to sandbox-aware versions: ``torch.optim.SGD(model.parameters(), lr=0.1)`` over
     a student's model, and ``nn.Linear(3, 1)`` a test hands to the student's code, are then made in the

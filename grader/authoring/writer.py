@@ -85,9 +85,9 @@ def _check_file(master: Master, checks: list[AuthoredCheck]) -> str:
                    "                                      student_value, use_student)")
     imports.append("from grader.replay import recorded")
     if master.format != "grader":  # nbgrader's and otter's tests use torch.optim on the student's objects
-        imports.append("from grader.authoring.runtime import optimizers_in_the_sandbox")
+        imports.append("from grader.authoring.runtime import torch_objects_in_the_sandbox")
         imports.append("")
-        imports.append("optimizers_in_the_sandbox(globals())")
+        imports.append("torch_objects_in_the_sandbox(globals())")
     lines = imports + [""]
     for check in checks:
         lines.append("")

@@ -66,22 +66,24 @@ def optimizer(name: str, model: nn.Module, **kwargs: Any) -> torch.optim.Optimiz
     return _OPTIMIZERS[name](model.parameters(), **kwargs)
 
 
+def _torch_class(module: Any, base: type, class_name: str, kind: str) -> type:
+    """The class ``module.<class_name>`` when it is a ``base``; the name comes from a check, never run as code."""
+    made = getattr(module, class_name, None) if class_name.isidentifier() else None
+    if not (isinstance(made, type) and issubclass(made, base)):
+        raise ValueError(f"{module.__name__} has no {kind} {class_name!r}")
+    return made
+
+
 def optimizer_over(class_name: str, params: Any, *args: Any, **kwargs: Any) -> torch.optim.Optimizer:
     """``torch.optim.<class_name>(params, ...)`` made here, over parameters of the student's objects: what a
     converted nbgrader or otter test builds with ``torch.optim.SGD(model.parameters(), lr=...)``."""
-    made = getattr(torch.optim, class_name, None) if class_name.isidentifier() else None
-    if not (isinstance(made, type) and issubclass(made, torch.optim.Optimizer)):
-        raise ValueError(f"torch.optim has no optimizer {class_name!r}")
-    return made(params, *args, **kwargs)
+    return _torch_class(torch.optim, torch.optim.Optimizer, class_name, "optimizer")(params, *args, **kwargs)
 
 
 def module_of(class_name: str, *args: Any, **kwargs: Any) -> nn.Module:
     """``torch.nn.<class_name>(...)`` made here: a layer or loss a converted nbgrader or otter test builds and
     hands to the student's code (``step(nn.Linear(3, 1), ...)``), so the student's code can update it."""
-    made = getattr(nn, class_name, None) if class_name.isidentifier() else None
-    if not (isinstance(made, type) and issubclass(made, nn.Module)):
-        raise ValueError(f"torch.nn has no module {class_name!r}")
-    return made(*args, **kwargs)
+    return _torch_class(nn, nn.Module, class_name, "module")(*args, **kwargs)
 
 
 FACTORIES: dict[str, Callable[..., Any]] = {
