@@ -171,6 +171,10 @@ class WarmWorkerHost:
         return self._worker_host_pid
 
     def alive(self) -> bool:
+        """The worker can take a submission: running, and the last teardown asked for without waiting
+        (``finish(wait=False)``) answered in time (one that did not, closed it: a fresh worker is started
+        for the next submission instead of that submission failing)."""
+        self.settle()
         return self.process is not None and self.process.poll() is None
 
     @classmethod
@@ -274,7 +278,10 @@ class WarmWorkerHost:
             return "worker gone"
         self.control.settimeout(FINISH_TIMEOUT_SECONDS)
         try:
-            reply = json.loads(self.control.recv(65536) or b"{}")
+            raw = self.control.recv(65536)
+            if not raw:  # the worker died while it tore the tree down
+                raise OSError("the warm worker closed its control socket")
+            reply = json.loads(raw)
         except (socket.timeout, OSError, json.JSONDecodeError):
             self.close()
             return "worker gone"
@@ -308,8 +315,7 @@ class WarmWorkerHost:
         self.close()
 
     def close(self) -> None:
-        if self.control is not None and self.alive():
-            self.settle()
+        self.settle()
         if self.control is not None:
             self.control.close()
             self.control = None
