@@ -4,13 +4,13 @@ student receives (template, README, released folder, feedback) holds a solution 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
+from authoring_course import AuthoredCourse, assert_none_in
 from conftest import run_grader
 from test_authoring import MASTERS, notebook_text
 
@@ -21,29 +21,12 @@ def student(path: Path, *cells: str) -> Path:
     return path
 
 
-class Course:
-    """One master authored into a course folder, its students graded once into one gradebook."""
+class Course(AuthoredCourse):
+    """One master authored into a course folder, its students (cells of their own) graded once into one gradebook."""
 
     def __init__(self, root: Path, master: str, assignment: str, students: dict[str, list[str]]):
-        self.root, self.assignment = root, assignment
-        self.authored = run_grader("author", str(MASTERS / master), str(root / "assignments" / assignment))
-        assert self.authored.returncode == 0, self.authored.stdout + self.authored.stderr
-        self.validated = run_grader("validate", assignment, "--assignments", str(root / "assignments"),
-                                    "--device", "cpu")
-        self.released_result = run_grader("release", assignment, str(root / "bundle"), "--assignments",
-                                   str(root / "assignments"))
-        folder = root / "students"
-        folder.mkdir()
-        paths = [student(folder / f"{name}.ipynb", *cells) for name, cells in students.items()]
-        self.db = f"sqlite:///{root / 'g.db'}"
-        graded = run_grader("grade", assignment, *map(str, paths), "--assignments", str(root / "assignments"),
-                            "--db", self.db, "--json", str(root / "out.json"), "--workers", "1", "--device", "cpu",
-                            "--allow-unisolated")
-        assert graded.returncode == 0, graded.stdout + graded.stderr
-        self.verdicts = {Path(item["submission"]).stem: item for item in json.loads((root / "out.json").read_text())}
-        feedback = run_grader("feedback", assignment, str(root / "feedback"), "--format", "md", "--db", self.db,
-                              "--assignments", str(root / "assignments"))
-        assert feedback.returncode == 0, feedback.stdout + feedback.stderr
+        super().__init__(root, master, assignment, lambda folder, home: [
+            student(folder / f"{name}.ipynb", *cells) for name, cells in students.items()])
 
     def score(self, name: str) -> float:
         verdict = self.verdicts[name]
@@ -54,30 +37,15 @@ class Course:
         return {check["name"]: check["passed"] for check in self.verdicts[name]["checks"]}
 
     def template(self) -> str:
-        home = self.root / "assignments" / self.assignment
-        return notebook_text(home / f"{self.assignment}.ipynb") + "\n" + (home / "README.md").read_text()
+        return notebook_text(self.home / f"{self.assignment}.ipynb") + "\n" + (self.home / "README.md").read_text()
 
     def released(self) -> str:
         """Template, README and the released folder (its files, the wheel excepted)."""
-        assert self.released_result.returncode == 0, self.released_result.stdout + self.released_result.stderr
-        return "\n".join([self.template()] + [path.read_text(errors="replace") for path in
-                                               (self.root / "bundle").rglob("*") if path.is_file()
-                                               and path.suffix != ".whl"])
-
-    def feedback(self) -> str:
-        """Every student's feedback page (each shows the student's own code, solutions included where right)."""
-        pages = sorted((self.root / "feedback").rglob("*.md"))
-        assert len(pages) == len(self.verdicts), pages  # a page per student, each read below
-        return "\n".join(path.read_text() for path in pages)
+        return "\n".join([self.template()] + self.released_files())
 
     def assert_kept_from_students(self, solutions: list[str], hidden: list[str]) -> None:
         assert_none_in(self.released(), solutions + hidden)
         assert_none_in(self.feedback(), hidden)
-
-
-def assert_none_in(text: str, secrets: list[str]) -> None:
-    leaked = [secret for secret in secrets if secret in text]
-    assert leaked == [], leaked
 
 
 # --- nbgrader: least squares (numpy and torch asserts, read-only helpers, written answers) ---------------------

@@ -6,63 +6,44 @@ and nothing a student receives holds a solution line or a hidden test."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import nbformat
 import pytest
 
+from authoring_course import AuthoredCourse, assert_none_in
 from conftest import run_grader
-from test_authoring import MASTERS
-from test_authoring_conformance import assert_none_in
 
 
-class FilledCourse:
-    """One master authored, validated and released; students are the template with some cells replaced."""
-
-    def __init__(self, root: Path, master: str, assignment: str, students: dict[str, dict[int, str]]):
-        self.root, self.assignment = root, assignment
-        self.home = root / "assignments" / assignment
-        self.authored = run_grader("author", str(MASTERS / master), str(self.home))
-        assert self.authored.returncode == 0, self.authored.stdout + self.authored.stderr
-        self.validated = run_grader("validate", assignment, "--assignments", str(root / "assignments"),
-                                    "--device", "cpu")
-        self.released_result = run_grader("release", assignment, str(root / "bundle"), "--assignments",
-                                          str(root / "assignments"))
-        folder = root / "students"
-        folder.mkdir()
+def filled_templates(students: dict[str, dict[int, str]]):
+    """Students who each filled in the released template: its cells at those indexes replaced."""
+    def write(folder: Path, home: Path) -> list[Path]:
         paths = []
         for name, answers in students.items():
-            notebook = nbformat.read(str(self.home / f"{assignment}.ipynb"), as_version=4)
+            notebook = nbformat.read(str(home / f"{home.name}.ipynb"), as_version=4)
             for index, source in answers.items():
                 notebook.cells[index].source = source
             paths.append(folder / f"{name}.ipynb")
             nbformat.write(notebook, str(paths[-1]))
-        self.db = f"sqlite:///{root / 'g.db'}"
-        graded = run_grader("grade", assignment, *map(str, paths), "--assignments", str(root / "assignments"),
-                            "--db", self.db, "--json", str(root / "out.json"), "--workers", "1", "--device", "cpu",
-                            "--allow-unisolated")
-        assert graded.returncode == 0, graded.stdout + graded.stderr
-        self.verdicts = {Path(item["submission"]).stem: item for item in json.loads((root / "out.json").read_text())}
-        self.feedback_result = run_grader("feedback", assignment, str(root / "feedback"), "--format", "md",
-                                          "--db", self.db, "--assignments", str(root / "assignments"))
-        assert self.feedback_result.returncode == 0, self.feedback_result.stdout + self.feedback_result.stderr
-        self.checked = run_grader("check", assignment, str(paths[-1]), cwd=root / "bundle")
+        return paths
+    return write
+
+
+class FilledCourse(AuthoredCourse):
+    """One master authored, validated and released; students are the template with some cells replaced; the
+    last one also runs `grader check` in the released folder."""
+
+    def __init__(self, root: Path, master: str, assignment: str, students: dict[str, dict[int, str]]):
+        super().__init__(root, master, assignment, filled_templates(students))
+        self.checked = run_grader("check", assignment, str(self.student_paths[-1]), cwd=root / "bundle")
 
     def scores(self) -> dict[str, float]:
         return {name: verdict["score"] for name, verdict in self.verdicts.items()}
 
     def students_receive(self) -> str:
         """Template, README, the released folder (the wheel excepted), grader check's output."""
-        assert self.released_result.returncode == 0, self.released_result.stdout + self.released_result.stderr
-        files = [path for path in (self.root / "bundle").rglob("*") if path.is_file() and path.suffix != ".whl"]
-        return "\n".join([path.read_text(errors="replace") for path in files]
-                         + [(self.home / "README.md").read_text(), self.checked.stdout, self.checked.stderr])
-
-    def feedback(self) -> str:
-        pages = sorted((self.root / "feedback").rglob("*.md"))
-        assert len(pages) == len(self.verdicts), pages
-        return "\n".join(path.read_text() for path in pages)
+        return "\n".join(self.released_files() + [(self.home / "README.md").read_text(), self.checked.stdout,
+                                                   self.checked.stderr])
 
 
 # --- nbgrader: softmax and one-hot (extension metadata, cell ids, locked helpers, loops and prints) -------------
