@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 
 from conftest import REPO, TEST_ASSIGNMENTS, write_notebook
 
@@ -28,16 +29,50 @@ def read_until(process, needle: str, timeout: float) -> str:
     return seen
 
 
+@contextmanager
+def sigint_as_at_a_terminal():
+    """While it lasts, a child started here gets SIGINT as a student's `grader check` does at a terminal:
+    its default action (Python turns it into KeyboardInterrupt), not blocked.
+
+    A test run started as a background job by a script (``python -m pytest tests > log &``: a shell without
+    job control starts it with SIGINT ignored) passes that on to every child, since an ignored signal stays
+    ignored across exec, and Python installs no KeyboardInterrupt handler then: the child would never see the
+    Ctrl-C this test sends, and would grade to the end (a minute; the test failed its 60 s timeout that way).
+    A handled signal is reset to its default by exec, so handling it here for the moment of the start is enough.
+    """
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    mask = signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        signal.signal(signal.SIGINT, previous)
+
+
+def takes_sigint(pid: int) -> bool:
+    """Whether process ``pid`` neither ignores nor blocks SIGINT (its /proc status masks)."""
+    masks = {}
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            name, _, value = line.partition(":")
+            if name in ("SigIgn", "SigBlk"):
+                masks[name] = int(value, 16)
+    bit = 1 << (signal.SIGINT - 1)
+    return not masks["SigIgn"] & bit and not masks["SigBlk"] & bit
+
+
 def test_ctrl_c_during_check_prints_one_line_and_exits_130(tmp_path):
     notebook = write_notebook(tmp_path / "hw2.ipynb", "print('first cell ran')",
                               (REPO / "reference_solutions" / "hw2.py").read_text(), "while True:\n    pass")
-    process = subprocess.Popen([sys.executable, "-m", "grader.cli", "check", "hw2", str(notebook)], cwd=REPO,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    with sigint_as_at_a_terminal():
+        process = subprocess.Popen([sys.executable, "-m", "grader.cli", "check", "hw2", str(notebook)], cwd=REPO,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         # The endless loop's cell is on screen while it runs (cell 4: the markdown cell is cell 1).
         seen = read_until(process, "▸ cell 4 while True: …", timeout=240)
         assert "▸ cell 4 while True: …" in seen and process.poll() is None, seen
         assert "▸ cell 2 print('first cell ran') " in seen
+        assert takes_sigint(process.pid), "grader check was started with SIGINT ignored or blocked"
         process.send_signal(signal.SIGINT)
         _, err = process.communicate(timeout=60)
     finally:

@@ -1,4 +1,4 @@
-"""What makes the warm worker cheap to fork, and the cheap seeding checks use."""
+"""What makes the warm worker cheap to fork, the cheap seeding checks use, and how it ends a submission (teardown)."""
 
 import os
 import random
@@ -158,3 +158,50 @@ def test_a_child_finished_at_once_after_its_spawn_is_killed_and_the_warm_worker_
         assert server.alive()
     finally:
         server.close()
+
+
+MANY_FILES_PER_CELL = 25_000  # four cells: each well inside the toy's 3 s cell limit on a busy machine
+MANY_FILES = 4 * MANY_FILES_PER_CELL
+
+
+def test_a_teardown_that_outlasts_the_finish_timeout_costs_the_next_submission_nothing(tmp_path):
+    """A submission that leaves very many files for its teardown (a million took longer than the 10 s
+    finish timeout) must not turn the NEXT student's verdict into 'the warm worker is not running': the
+    worker whose teardown did not answer in time is closed when the next submission asks whether it is
+    alive, and the judge starts a fresh one for it. Here a hundred thousand hard links (the cheapest entry
+    to make; removing each is one unlink, as for a file) against a finish timeout lowered to 0.05 s: the
+    removal alone takes some 0.7 s of CPU."""
+    from conftest import write_notebook
+    from grader.extract import extract_submission
+    from grader.judge import start_judge
+
+    correct = "def double(x):\n    return x * 2\n\ndef answer():\n    return 42"
+    make_links = ("import os\nfor i in range({count}):\n"
+                  "    os.link('many/source', f'many/{cell}-{{i}}')")
+    leaves_files = write_notebook(
+        tmp_path / "leaves_files.ipynb", correct,
+        "import os\nos.makedirs('many')\nopen('many/source', 'w').close()",  # in its working folder
+        *[make_links.format(count=MANY_FILES_PER_CELL, cell=cell) for cell in range(4)],
+        "print('entries left:', len(os.listdir('many')))")
+    next_student = write_notebook(tmp_path / "next_student.ipynb",
+                                  "def double(x):\n    return x + x\n\ndef answer():\n    return 41")
+    spec = load_assignment("toy", TEST_ASSIGNMENTS)
+    first_worker = WarmWorkerHost(max_processes=spec.limits.processes, memory_bytes=spec.limits.memory_mb << 20,
+                                  warm_optimizer=False, batch_warmups=False, finish_timeout_seconds=0.05)
+    first_worker.launch()
+    judge = start_judge(spec, server=first_worker)
+    try:
+        verdicts = judge.grade([extract_submission(leaves_files, spec), extract_submission(next_student, spec)])
+        second_worker = judge.server
+    finally:
+        judge.close()
+        first_worker.close()
+    first, second = verdicts
+    assert f"entries left: {MANY_FILES + 1}" in first.stdout  # the teardown really had them all to remove
+    assert (first.student, first.status, first.score, first.max_score) == ("leaves_files", "graded", 4, 4)
+    assert [cell.status for cell in first.cells] == ["ok"] * 7
+    # graded, with its own score (answer() is wrong, double is right), on a fresh worker
+    assert (second.student, second.status, second.score, second.max_score) == ("next_student", "graded", 3, 4), \
+        second.message
+    assert [check.name for check in second.checks if not check.passed] == ["test_answer"]
+    assert second_worker is not first_worker and first_worker.process is None

@@ -48,8 +48,12 @@ class WarmWorkerHost:
 
     def __init__(self, layers: SandboxLayers | None = None, max_processes: int = 64,
                  memory_bytes: int = 2048 << 20, gpu: GpuMounts | None = None, warm_optimizer: bool = True,
-                 batch_warmups: bool = True):
+                 batch_warmups: bool = True, finish_timeout_seconds: float = FINISH_TIMEOUT_SECONDS):
         """``gpu``: the device nodes and driver files to show the children (CUDA runs); None on CPU.
+
+        ``finish_timeout_seconds``: how long a submission's teardown may take before the worker is judged
+        stopped or broken by it and is closed (``FINISH_TIMEOUT_SECONDS``; a test lowers it to make a
+        teardown outlast it with a hundred thousand files instead of millions).
 
         Warm-ups that pay off over a batch, not for one submission: ``warm_optimizer`` takes
         torch's first optimizer step before forking (about 1 s: it imports torch._dynamo), so no
@@ -58,6 +62,7 @@ class WarmWorkerHost:
         20 ms cheaper (``grader.sandbox.hugepages``).
         """
         self.warm_optimizer = warm_optimizer
+        self.finish_timeout_seconds = finish_timeout_seconds
         self.batch_warmups = batch_warmups
         self.layers = layers or detect_layers()
         self.max_processes = max_processes
@@ -276,7 +281,7 @@ class WarmWorkerHost:
     def _finish_reply(self, pid: int, started: int) -> str:
         if self.control is None:
             return "worker gone"
-        self.control.settimeout(FINISH_TIMEOUT_SECONDS)
+        self.control.settimeout(self.finish_timeout_seconds)
         try:
             raw = self.control.recv(65536)
             if not raw:  # the worker died while it tore the tree down
@@ -321,7 +326,7 @@ class WarmWorkerHost:
             self.control = None
         if self.process is not None:
             try:
-                self.process.wait(timeout=FINISH_TIMEOUT_SECONDS / 2)
+                self.process.wait(timeout=self.finish_timeout_seconds / 2)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
