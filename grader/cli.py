@@ -7,6 +7,11 @@ import os
 import sys
 import time
 
+from grader import interrupts
+
+if __name__ == "__main__":  # python -m grader.cli: Ctrl-C guarded from here on, as grader.entry does for `grader`
+    interrupts.guard(sys.argv[1:])
+
 from grader import timeline
 
 # Not in a pool worker (it runs this module again as it starts) or in the workers' template (which imports it).
@@ -57,17 +62,22 @@ class GraderGroup(click.Group):
     """Turns a GraderError anywhere into one line on stderr and exit 2."""
 
     def invoke(self, ctx: click.Context):
+        interrupts.working()
+        timeline.mark("command")
         try:
-            return super().invoke(ctx)
+            try:
+                return super().invoke(ctx)
+            finally:  # before the handlers below: a Ctrl-C now is noted, never raised inside them
+                interrupts.finishing()
         except GraderError as error:
             click.echo(f"error: {report.visible_line(str(error))}", err=True)  # may quote a student's file name
             sys.exit(2)
         except KeyboardInterrupt:
             if ctx.invoked_subcommand == "check":
-                click.echo(tr("interrupted: the check was stopped before it finished; nothing was graded"), err=True)
+                interrupts.say(tr("interrupted: the check was stopped before it finished; nothing was graded"))
             else:
-                click.echo("interrupted: every result graded so far is stored", err=True)
-            sys.exit(130)
+                interrupts.say("interrupted: every result graded so far is stored")
+            sys.exit(interrupts.EXIT_STATUS)
 
 
 @click.group(cls=GraderGroup)
@@ -647,6 +657,7 @@ def run() -> None:
         status = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
         if isinstance(done.code, str):
             print(done.code, file=sys.stderr)
+    interrupts.finishing()  # a command that never ran (--help, a usage error) was still starting
     timeline.mark("exit")
     if "grader.executors.pool" in sys.modules:
         from grader.executors.pool import stop_template
@@ -658,7 +669,7 @@ def run() -> None:
             stream.flush()
         except (OSError, ValueError):  # a closed pipe (grader ... | head): nothing more to say
             pass
-    os._exit(status)
+    os._exit(interrupts.exit_status(status))
 
 
 if __name__ == "__main__":
