@@ -9,6 +9,7 @@ here can reach: the interpreter's own start before grader's first line runs (sit
 from __future__ import annotations
 
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -21,6 +22,8 @@ from conftest import REPO, TEST_ASSIGNMENTS, write_notebook
 from test_check_live import sigint_as_at_a_terminal, takes_sigint
 
 from grader import timeline
+from grader.sandbox import proctree
+from grader.sandbox.host.warm_worker import WARM_WORKER_MODULE
 
 CHECK_LINE = "interrupted: the check was stopped before it finished; nothing was graded"
 GRADE_LINE = "interrupted: every result graded so far is stored"
@@ -101,6 +104,61 @@ def test_ctrl_c_while_check_imports_is_its_line_in_its_language(tmp_path):
 def test_the_console_script_is_the_guarded_entry():
     script = Path(PROGRAMS["grader"][0]).read_text()
     assert "from grader.entry import run" in script, "reinstall (pip install -e .): pyproject names grader.entry:run"
+
+
+def pidfds_of_descendants(pid: int) -> dict[int, tuple[int, bytes]]:
+    """Every process below ``pid`` now: a pidfd each (readable once it has ended; no pid reuse) and its command line."""
+    found = {}
+    for each in proctree.descendants_of(pid):
+        try:
+            found[each] = (os.pidfd_open(each), proctree.read_proc(each, "cmdline"))
+        except OSError:  # ended meanwhile
+            pass
+    return found
+
+
+def still_running(pidfds: dict[int, tuple[int, bytes]], within: float) -> list[bytes]:
+    deadline = time.monotonic() + within
+    running = dict(pidfds)
+    while running and time.monotonic() < deadline:
+        ended, _, _ = select.select([fd for fd, _ in running.values()], [], [], max(0.0, deadline - time.monotonic()))
+        running = {pid: entry for pid, entry in running.items() if entry[0] not in ended}
+    for fd, _ in pidfds.values():
+        os.close(fd)
+    return [cmdline.replace(b"\0", b" ")[:200] for _, cmdline in running.values()]
+
+
+@pytest.mark.parametrize("command, after", [("check", "sandbox.launch"), ("grade", "intake.read")])
+def test_ctrl_c_after_the_sandbox_launched_leaves_no_unisolated_worker_running(tmp_path, command, after):
+    """Without bubblewrap (no --die-with-parent) the warm worker runs in a session of its own: only grader's
+    closing it ends it before it imports torch and finds nobody to report to. ``after``: check imports the
+    judge (torch) right after the launch; grade takes the launched sandbox over after reading the notebooks."""
+    args, line = command_line(command, tmp_path)
+    marks = tmp_path / "timeline.jsonl"
+    process = start(PROGRAMS["grader"], args, marks, GRADER_NO_BWRAP="1")
+    wait_for(marks, after, process)
+    launched = pidfds_of_descendants(process.pid)
+    assert any(WARM_WORKER_MODULE.encode() in cmdline for _, cmdline in launched.values()), launched
+    code, err = interrupt(process)
+    assert (code, err) == (130, [line])
+    assert "sandbox.ready" not in events(marks)  # interrupted before the worker was waited for
+    assert still_running(launched, within=1.0) == []
+
+
+def test_ctrl_c_in_the_portable_mode_leaves_no_submission_process_running(tmp_path):
+    args, line = command_line("check", tmp_path)
+    marks = tmp_path / "timeline.jsonl"
+    process = start(PROGRAMS["grader"], args, marks, GRADER_PORTABLE="1")
+    wait_for(marks, "portable.spawn", process)
+    launched = pidfds_of_descendants(process.pid)
+    child = [pid for pid, (_, cmdline) in launched.items() if b"grader.sandbox.portable.child" in cmdline]
+    assert child, launched
+    folder = Path(os.readlink(f"/proc/{child[0]}/cwd"))  # the submission's private working folder
+    code, err = interrupt(process)
+    assert (code, err[-1:]) == (130, [line])  # after the line saying that the sandbox is off
+    assert still_running(launched, within=1.0) == []
+    assert folder.name.startswith("grader-check-") and not folder.exists()
+
 
 
 def test_ctrl_c_after_the_command_and_a_second_while_it_unwinds_are_noted_not_raised():

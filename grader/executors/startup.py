@@ -27,6 +27,7 @@ class BatchStart:
 
         self.spec, self.job, self.devices = spec, job, devices
         self.launched: list = []  # WarmWorkerHost, not taken yet
+        self.taken: list = []  # taken, closed by their judge; by ``close`` if a Ctrl-C came before a judge held it
         self.handed: list[subprocess.Popen] = []  # taken over by a pool worker: this process reaps them
         if len(devices) > 1:
             from grader.sandbox.host.adopted import adoption_supported
@@ -36,18 +37,19 @@ class BatchStart:
         try:
             for device in devices:
                 self.launched.append(launch_sandbox(spec, device, single_submission=submissions == 1))
-        except BaseException:
+            if len(self.devices) > 1:
+                from grader.executors.pool import prepare_workers
+
+                prepare_workers()  # the pool's template imports torch meanwhile too
+        except BaseException:  # a Ctrl-C here too: the caller never gets this object to close
             self.close()
             raise
-        if len(self.devices) > 1:
-            from grader.executors.pool import prepare_workers
-
-            prepare_workers()  # the pool's template imports torch meanwhile too
 
     def take(self, device: str):
         """A launched sandbox for ``device``, or None (the taker launches its own)."""
         for index, server in enumerate(self.launched):
             if (server.gpu is not None) == is_cuda(device):
+                self.taken.append(server)
                 return self.launched.pop(index)
         return None
 
@@ -73,6 +75,8 @@ class BatchStart:
 
         while self.launched:
             _discard(self.launched.pop())
+        while self.taken:  # closed already, by the judge that took it or by ``let_go``, unless interrupted first
+            _discard(self.taken.pop())
         while self.handed:
             reap(self.handed.pop(), REAP_TIMEOUT_SECONDS)
 

@@ -19,7 +19,11 @@ def launch_sandbox(spec: AssignmentSpec, device: str = "cpu", single_submission:
 
     server = WarmWorkerHost.for_limits(spec.limits, device, warm_optimizer=spec.warms_optimizer() and not single_submission,
                                        batch_warmups=not single_submission)
-    server.launch()
+    try:
+        server.launch()
+    except BaseException:  # a Ctrl-C after its process started: nobody else holds it yet
+        server.close()
+        raise
     return server
 
 
@@ -37,6 +41,10 @@ def start_judge(spec: AssignmentSpec, single_submission: bool = False, server: W
         return Judge(spec, **options)
     if server is None:
         server = launch_sandbox(spec, options.get("device", "cpu"), single_submission)
-    from grader.judge.runner import Judge  # imports torch and pytest
+    try:
+        from grader.judge.runner import Judge  # imports torch and pytest: seconds, a Ctrl-C likely lands here
 
-    return Judge(spec, server=server, **options)
+        return Judge(spec, server=server, **options)
+    except BaseException:  # the Judge never took the sandbox over: it would run on, unclosed, without bubblewrap
+        server.close()
+        raise

@@ -6,6 +6,7 @@ and load torch while the sandbox loads its own.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import socket
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import grader
-from grader import timeline
+from grader import interrupts, timeline
 from grader.devices import is_cuda
 from grader.sandbox import cgroups, proctree
 from grader.sandbox.gpu import GpuMounts
@@ -40,6 +41,16 @@ CGROUP_WORKER_TASKS = 4  # bubblewrap (two processes) and the warm worker, plus 
 CGROUP_WORKER_BYTES = 512 << 20
 # A CUDA child's host memory beyond the student's: the driver's and the CUDA libraries' own.
 CGROUP_CUDA_EXTRA_BYTES = 3072 << 20
+
+# Every warm worker launched by this process and not closed yet, closed as it exits (the `grader` program runs
+# the exit handlers): without bubblewrap's --die-with-parent, one whose owner a Ctrl-C skipped would live on.
+_UNCLOSED: set["WarmWorkerHost"] = set()
+
+
+@atexit.register
+def _close_unclosed() -> None:
+    while _UNCLOSED:
+        _UNCLOSED.pop().close()
 
 
 class WarmWorkerHost:
@@ -113,13 +124,15 @@ class WarmWorkerHost:
         self.cpu_cgroup = self.cgroup is not None and cgroups.cpu_available()
         options["layers"]["cpu_share_per_submission"] = self.cpu_cgroup
         command = self._command(options)
-        self.process = subprocess.Popen(
-            command, pass_fds=(child_end.fileno(),), stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=self._environment(),
-            cwd="/", start_new_session=True, preexec_fn=self.cgroup.enter if self.cgroup else None,
-        )
+        with interrupts.deferred():  # a Ctrl-C while Popen waits for the exec would lose the started process
+            self.process = subprocess.Popen(
+                command, pass_fds=(child_end.fileno(),), stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=self._environment(),
+                cwd="/", start_new_session=True, preexec_fn=self.cgroup.enter if self.cgroup else None,
+            )
+            self.control = parent_end
+            _UNCLOSED.add(self)
         child_end.close()
-        self.control = parent_end
         timeline.mark("sandbox.launch")
 
     def wait_ready(self) -> None:
@@ -325,6 +338,10 @@ class WarmWorkerHost:
             self.control.close()
             self.control = None
         if self.process is not None:
+            if not self.ready:
+                # Launched, never waited for (a Ctrl-C as the judge imported torch): it notices the closed
+                # socket only when it reports ready, seconds from now; it has nothing to finish.
+                self.process.kill()
             try:
                 self.process.wait(timeout=self.finish_timeout_seconds / 2)
             except subprocess.TimeoutExpired:
@@ -342,3 +359,4 @@ class WarmWorkerHost:
         if self.cgroup is not None:
             self.cgroup.remove()
             self.cgroup = None
+        _UNCLOSED.discard(self)

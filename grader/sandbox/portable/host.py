@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import grader
+from grader import interrupts, timeline
 from grader.sandbox.host.connection import CapturedOutput, SubmissionConnection
 from grader.sandbox.host.errors import CallTimeout, SandboxError
 
@@ -63,19 +64,25 @@ class PortableHost:
         options = {"port": listener.getsockname()[1], "token": token, "workdir": workdir, "limits": limits}
         new_group = {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP} if sys.platform == "win32" \
             else {"start_new_session": True}
+        process = None
         try:
-            process = subprocess.Popen([sys.executable, "-s", "-m", CHILD_MODULE], stdin=subprocess.PIPE,
-                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=workdir,
-                                       env=environment, **new_group)
+            with interrupts.deferred():  # held in self.children (which close() ends) before a Ctrl-C unwinds
+                process = subprocess.Popen([sys.executable, "-s", "-m", CHILD_MODULE], stdin=subprocess.PIPE,
+                                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=workdir,
+                                           env=environment, **new_group)
+                self.children[process.pid] = (process, workdir)
+            timeline.mark("portable.spawn")
             process.stdin.write(json.dumps(options).encode())
             process.stdin.close()
-            rpc = _accept(listener, process, token)
-        except (OSError, SandboxError):
+            rpc = _accept(listener, process, token)  # waits for the child to start and connect: a Ctrl-C may land here
+        except BaseException:
             listener.close()
-            shutil.rmtree(workdir, ignore_errors=True)
+            if process is not None:
+                self.finish(process.pid)  # its process group killed, its folder removed
+            else:
+                shutil.rmtree(workdir, ignore_errors=True)
             raise
         listener.close()
-        self.children[process.pid] = (process, workdir)
         return PortableConnection(self, process, rpc, int(limits.get("output_bytes", 64 << 10)),
                                   int(limits.get("max_transfer_bytes", 256 << 20)))
 
