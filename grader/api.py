@@ -251,6 +251,9 @@ class _Batch:
     def read(self, regrade: bool) -> list[ExtractedSubmission]:
         units: dict[str, ExtractedSubmission] = {}
         stored: dict[str, Verdict] = {}
+        # A gradebook with no submission of this assignment (a new one, the first batch) has nothing
+        # unchanged to find: one query instead of one per file (30 cost 10-30 ms before the first check).
+        regrade = regrade or not self.gradebook.students(self.spec.id)
         for file in self.files.values():
             unit = read_submission(file, self.spec, self.grading)
             if isinstance(unit, Verdict):

@@ -44,8 +44,9 @@ def collapse_private_memory() -> int:
             ranges = private_writable_ranges(maps.read())
     except OSError:
         return 0
-    collapsed = 0
-    for low, high in ranges:
-        if _libc.madvise(low, high - low, MADV_COLLAPSE) == 0:
-            collapsed += high - low
-    return collapsed
+    return sum(collapse_range(low, high) for low, high in ranges)
+
+
+def collapse_range(low: int, high: int) -> int:
+    """Collapse [low, high) (whole huge pages of this process's memory); the bytes collapsed (0: the kernel could not)."""
+    return high - low if _libc.madvise(low, high - low, MADV_COLLAPSE) == 0 else 0

@@ -35,12 +35,14 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import select
 import shutil
 import signal
 import socket
 import sys
 import tempfile
 import time
+from typing import Iterator
 
 from grader.sandbox import proctree
 from grader.sandbox.inside import confinement, cuda_setup, scratch
@@ -79,8 +81,14 @@ class WarmWorker:
         # Taken before the first submission: what the scrub after each one keeps.
         self.scratch = scratch.Scratch.of_this_sandbox() if self.layers.get("bubblewrap") else None
 
-    def serve(self) -> None:
+    def serve(self, idle_steps: Iterator[int] | None = None) -> None:
+        """Answer requests; between them, while none is waiting, take ``idle_steps`` one at a time
+        (``warmup.preload``'s: work that only makes later forks cheaper, each step some tens of ms)."""
         while True:
+            if idle_steps is not None and not select.select([self.control], [], [], 0)[0]:
+                if next(idle_steps, None) is None:
+                    idle_steps = None
+                continue
             try:
                 packet, fds, _, _ = socket.recv_fds(self.control, 65536, MAX_PASSED_FDS)
             except (ConnectionResetError, OSError):
@@ -385,14 +393,14 @@ def describe_exit(raw: int) -> str:
 def main() -> None:
     options = json.loads(sys.argv[1]) if len(sys.argv) > 1 else {}
     control = socket.socket(fileno=int(options.get("control_fd", CONTROL_FD)))
-    preload(options.get("warm_optimizer", True), options.get("batch_warmups", True))
+    idle_steps = preload(options.get("warm_optimizer", True), options.get("batch_warmups", True))
     if cuda_initialized():
         print("grader: the warm worker initialised CUDA before forking; its children could not use the GPU",
               file=sys.stderr, flush=True)
         os._exit(1)
     worker = WarmWorker(control, options)
     control.send(json.dumps({"ready": True, "layers": worker.layers}).encode())
-    worker.serve()
+    worker.serve(idle_steps)
     os._exit(0)  # the children are dead and the work folders gone; skip tearing torch down
 
 
