@@ -176,9 +176,9 @@ def test_files_in_the_sandbox_tmpfs_are_gone_for_the_next_submission(worker, spe
 
 @needs_bwrap
 def test_memory_a_submission_wrote_reads_as_zeros_in_the_next_one_at_the_same_addresses(worker, spec, tmp_path):
-    """Every child takes its heap's top from the same untouched, huge-page backed reserve of the warm
-    worker (``hugepages.reserve_huge_heap_top``), so both get tensors at the same addresses; what the
-    first wrote there (uninitialised memory, as torch.empty hands it out) must not reach the second."""
+    """Every child is forked from the same warm worker, so both get their tensors from the same heap
+    addresses; what the first wrote there (uninitialised memory, as torch.empty hands it out) must not
+    reach the second. It guards any reuse of memory between submissions, such as a shared reserve."""
     body = """
         import torch
         blocks = [torch.empty(1 << 19, dtype=torch.float64) for _ in range(8)]  # 4 MiB each, from malloc's top

@@ -158,34 +158,3 @@ def test_a_child_finished_at_once_after_its_spawn_is_killed_and_the_warm_worker_
         assert server.alive()
     finally:
         server.close()
-
-
-def test_a_child_s_fresh_heap_faults_in_as_huge_pages():
-    """8 MiB of new tensors in a child take a few faults (one per 2 MiB huge page), not one per 4 KiB
-    page (2048): the warm worker left its heap's top untouched and marked for huge pages."""
-    thp = Path("/sys/kernel/mm/transparent_hugepage/enabled")
-    if not thp.is_file() or "[never]" in thp.read_text():
-        pytest.skip("this kernel gives no transparent huge pages")
-    import time
-
-    from grader import wire
-
-    cell = ("import resource, torch\nbefore = resource.getrusage(resource.RUSAGE_SELF).ru_minflt\n"
-            "blocks = [torch.ones(1 << 18) for _ in range(8)]\n"
-            "faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before")
-    server = WarmWorkerHost(warm_optimizer=False, batch_warmups=False)
-    server.start()
-    try:
-        child = server.spawn({})
-        child.send({"op": "run_cells"}, {"cells": [(0, cell, "cell 1")], "skip": []})
-        while True:
-            header, _ = child.receive(time.monotonic() + 60, wire.Decoder)
-            assert header.get("error") is None, header
-            if header.get("event") == "cells_finished":
-                break
-        child.send({"op": "get", "name": "faults"})
-        header, faults = child.receive(time.monotonic() + 60, wire.Decoder)
-        child.finish()
-    finally:
-        server.close()
-    assert header.get("ok") and faults < 300, (header, faults)

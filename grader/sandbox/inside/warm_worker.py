@@ -42,7 +42,7 @@ import sys
 import tempfile
 import time
 
-from grader.sandbox import hugepages, proctree
+from grader.sandbox import proctree
 from grader.sandbox.inside import confinement, cuda_setup, scratch
 from grader.sandbox.inside.warmup import cuda_initialized, preload
 
@@ -78,8 +78,6 @@ class WarmWorker:
         self.last_on_gpu: bool | None = None  # the last submission's device (GPU or not): the next one's guess
         # Taken before the first submission: what the scrub after each one keeps.
         self.scratch = scratch.Scratch.of_this_sandbox() if self.layers.get("bubblewrap") else None
-        # A child's fresh heap then comes in zeroed huge pages of its own (see the function).
-        hugepages.reserve_huge_heap_top()
 
     def serve(self) -> None:
         while True:
