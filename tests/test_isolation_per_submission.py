@@ -175,6 +175,25 @@ def test_files_in_the_sandbox_tmpfs_are_gone_for_the_next_submission(worker, spe
 
 
 @needs_bwrap
+def test_memory_a_submission_wrote_reads_as_zeros_in_the_next_one_at_the_same_addresses(worker, spec, tmp_path):
+    """Every child is forked from the same warm worker, so both get their tensors from the same heap
+    addresses; what the first wrote there (uninitialised memory, as torch.empty hands it out) must not
+    reach the second. It guards any reuse of memory between submissions, such as a shared reserve."""
+    body = """
+        import torch
+        blocks = [torch.empty(1 << 19, dtype=torch.float64) for _ in range(8)]  # 4 MiB each, from malloc's top
+        if FILL:
+            for block in blocks:
+                block.fill_(1234.5678)
+        return [block.data_ptr() for block in blocks], sum(int((block == 1234.5678).sum()) for block in blocks)
+    """
+    first_addresses, planted = run(worker, spec, tmp_path, "first", "FILL = True\n" + textwrap.dedent(body))
+    assert planted == 8 << 19
+    second_addresses, found = run(worker, spec, tmp_path, "second", "FILL = False\n" + textwrap.dedent(body))
+    assert second_addresses == first_addresses and found == 0
+
+
+@needs_bwrap
 def test_a_background_process_is_gone_for_the_next_submission(worker, spec, tmp_path):
     created = run(worker, spec, tmp_path, "first", """
         import subprocess, sys, time
