@@ -43,6 +43,9 @@ DTYPES: dict[str, torch.dtype] = {
     )
 }
 _ITEMSIZE = {name: torch.empty((), dtype=dtype).element_size() for name, dtype in DTYPES.items()}
+_DTYPE_NAMES = {dtype: name for name, dtype in DTYPES.items()}
+_JSON_SCALARS = frozenset({type(None), bool, int, float, str})  # exactly the types json.loads builds
+_CPU = torch.device("cpu")
 
 
 @dataclass(frozen=True)
@@ -104,12 +107,16 @@ class Encoder:
 
     def _tensor(self, tensor: torch.Tensor, depth: int) -> dict:
         plain = torch.Tensor.as_subclass(tensor, torch.Tensor)
-        dtype_name = str(plain.dtype).removeprefix("torch.")
-        if dtype_name not in DTYPES:
+        dtype_name = _DTYPE_NAMES.get(plain.dtype)
+        if dtype_name is None:
             raise WireError(f"cannot send a tensor of dtype {plain.dtype}")
         if plain.layout != torch.strided:
             plain = plain.to_dense()
-        data = plain.detach().to("cpu").contiguous()
+        data = plain.detach()
+        if data.device != _CPU:
+            data = data.to(_CPU)
+        if not data.is_contiguous():
+            data = data.contiguous()
         if data.is_conj():
             data = data.resolve_conj()
         size = data.numel() * data.element_size()
@@ -156,6 +163,11 @@ class Decoder:
             raise WireError("value too large or too deeply nested")
         if self.deadline is not None and self._items % _DEADLINE_EVERY == 0 and time.monotonic() > self.deadline:
             raise DecodeTimeout("the reply could not be read within the call's time limit")
+        kind = type(data)
+        if kind in _JSON_SCALARS:
+            return data
+        if kind is list:
+            return [self.decode(item, depth + 1) for item in data]
         if data is None or isinstance(data, (bool, int, float, str)):
             return data
         if isinstance(data, list):
