@@ -59,6 +59,41 @@ def pack_frame(body: dict, blob_sizes: list[int]) -> bytes:
     return b"".join(framing)
 
 
+_IOV_MAX = 1024  # buffers one sendmsg takes (Linux's UIO_MAXIOV)
+
+
+def send_parts(sock: socket.socket, parts: list) -> None:
+    """Send ``parts`` (bytes-like, in order) with one ``sendmsg`` per batch of buffers, not one ``sendall`` each.
+
+    A socket with a timeout keeps it as ``sendall`` does: the whole send must finish within it,
+    however slowly the other side reads.
+    """
+    if not hasattr(sock, "sendmsg"):  # (Windows)
+        for part in parts:
+            sock.sendall(part)
+        return
+    views = [view for view in (memoryview(part).cast("B") for part in parts) if len(view)]
+    timeout = sock.gettimeout()
+    deadline = None if timeout is None else time.monotonic() + timeout
+    first = 0
+    try:
+        while first < len(views):
+            if deadline is not None:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise socket.timeout("timed out")
+                sock.settimeout(remaining)
+            sent = sock.sendmsg(views[first:first + _IOV_MAX])
+            while first < len(views) and sent >= len(views[first]):
+                sent -= len(views[first])
+                first += 1
+            if sent:
+                views[first] = views[first][sent:]
+    finally:
+        if deadline is not None:
+            sock.settimeout(timeout)
+
+
 def parse_envelope(raw: bytes | bytearray) -> dict:
     """The JSON body of a frame, refused before parsing when it would build too many values."""
     tokens = raw.count(b",") + raw.count(b"[") + raw.count(b"{")

@@ -22,7 +22,7 @@ from typing import Any
 import torch
 
 from grader.wire.framing import (DEFAULT_MAX_BLOB_BYTES, MAX_DEPTH, MAX_ITEMS, DecodeTimeout, Handle, WireError,
-                                 pack_frame)
+                                 pack_frame, send_parts)
 
 MAX_DICT_KEYS = 20_000
 MAX_KEY_CHARS = 1_000
@@ -292,5 +292,4 @@ def encode_message(header: dict, payload: Any = None, to_handle=None,
 
 def send_message(sock: socket.socket, header: dict, payload: Any = None, to_handle=None,
                  max_blob_bytes: int = DEFAULT_MAX_BLOB_BYTES) -> None:
-    for part in encode_message(header, payload, to_handle=to_handle, max_blob_bytes=max_blob_bytes):
-        sock.sendall(part)
+    send_parts(sock, encode_message(header, payload, to_handle=to_handle, max_blob_bytes=max_blob_bytes))
