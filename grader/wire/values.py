@@ -250,7 +250,7 @@ class Decoder:
             else:
                 buffer = blob
             self._used.add(index)
-            tensor = torch.frombuffer(buffer, dtype=torch.uint8).view(dtype).reshape(shape)
+            tensor = torch.frombuffer(buffer, dtype=dtype).view(shape)
         device = str(data.get("device", "cpu"))[:64]
         if self.place_tensor is not None:
             tensor = self.place_tensor(tensor, device)
