@@ -104,6 +104,8 @@ class SchedStatFile:
             os.close(self._fd)
             self._fd = None
 
+    __del__ = close  # a connection dropped without finish() leaves no descriptor behind
+
 
 def _parse_schedstat(raw: bytes) -> SchedSample | None:
     fields = raw.split()
