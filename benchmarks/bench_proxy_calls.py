@@ -13,7 +13,7 @@ and, in this process without any sandbox, the checks with the reference solution
 checks' own trusted work, ``in-process``). It prints, per submission: the calls, the bytes the judge sent
 and received, this process's CPU, the CPU of the judge's thread inside ``StudentSession.request`` (encoding,
 sending, waiting is not CPU, reading, decoding), the warm worker's and the children's CPU (from /proc, clock
-ticks, as ``bench_submission_steps.py``); then per call: the judge's CPU inside a request and the children's
+ticks, as ``bench_submission_steps.py``) and the children's minor page faults; then per call: the judge's CPU inside a request and the children's
 CPU beyond the cells-only baseline, less the student's own compute measured in-process. The load average
 is printed beside, since the machine may be shared.
 """
@@ -44,11 +44,12 @@ REPO = Path(__file__).resolve().parent.parent
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def cpu_ticks(pid: int) -> tuple[int, int]:
-    """``pid``'s own utime+stime and its reaped children's cutime+cstime (clock ticks)."""
+def cpu_ticks(pid: int) -> tuple[int, int, int]:
+    """``pid``'s own utime+stime and its reaped children's cutime+cstime (clock ticks), then its reaped
+    children's minor page faults."""
     with open(f"/proc/{pid}/stat") as handle:
         fields = handle.read().rpartition(")")[2].split()
-    return int(fields[11]) + int(fields[12]), int(fields[13]) + int(fields[14])
+    return int(fields[11]) + int(fields[12]), int(fields[13]) + int(fields[14]), int(fields[8])
 
 
 class Counters:
@@ -135,6 +136,7 @@ class Measured:
         self.host_ms = (times.user + times.system - self.times.user - self.times.system) * 1000
         self.worker_ms = (ticks[0] - self.ticks[0]) * 1000 / CLOCK_TICKS
         self.children_ms = (ticks[1] - self.ticks[1]) * 1000 / CLOCK_TICKS
+        self.children_faults = ticks[2] - self.ticks[2]
         self.load_after = os.getloadavg()[0]
 
 
@@ -240,11 +242,11 @@ def main() -> int:
     print(f"in-process (no sandbox, no pytest): checks {in_process_ms:.2f} ms per submission, of which the "
           f"student's functions {student_ms:.2f} ms (trusted side alone {in_process_ms - student_ms:.2f} ms)")
     print(f"{'way':8s} {'load':>10s} {'calls':>6s} {'sent MB':>8s} {'recv KB':>8s} {'host ms':>8s} "
-          f"{'in requests':>11s} {'worker ms':>9s} {'children ms':>11s}   (per submission)")
+          f"{'in requests':>11s} {'worker ms':>9s} {'children ms':>11s} {'faults':>7s}   (per submission)")
     for way, m in results.items():
         print(f"{way:8s} {m.load:4.2f}-{m.load_after:4.2f} {m.calls / n:6.1f} {m.sent / n / 1e6:8.3f} "
               f"{m.received / n / 1e3:8.1f} {m.host_ms / n:8.2f} {m.request_cpu * 1000 / n:11.2f} "
-              f"{m.worker_ms / n:9.2f} {m.children_ms / n:11.2f}")
+              f"{m.worker_ms / n:9.2f} {m.children_ms / n:11.2f} {m.children_faults / n:7.0f}")
     for way in ("judge", "direct"):
         if way not in results or not results[way].calls:
             continue
