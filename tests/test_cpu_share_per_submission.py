@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -22,7 +24,7 @@ from grader import wire
 from grader.api import grade_submissions
 from grader.sandbox import cgroups
 from grader.sandbox.host.errors import CallTimeout
-from grader.sandbox.host.starvation import SubmissionStarved
+from grader.sandbox.host.starvation import SchedStatFile, SubmissionStarved, sched_sample
 from grader.sandbox.host.warm_worker import WarmWorkerHost
 from grader.sandbox.layers import detect_layers
 
@@ -126,3 +128,25 @@ def test_a_timeout_of_a_process_that_was_not_kept_from_running_is_the_student_s(
             child.finish()
     finally:
         host.close()
+
+
+def test_a_schedstat_file_held_open_follows_its_process_and_goes_blank_when_it_ends():
+    process = subprocess.Popen([sys.executable, "-c", "import sys, time\nend = time.monotonic() + 0.3\n"
+                                "while time.monotonic() < end: pass\nsys.stdin.read()"], stdin=subprocess.PIPE)
+    held = SchedStatFile(process.pid)
+    try:
+        first = held.sample()
+        time.sleep(0.5)
+        second = held.sample()
+        opened_again = sched_sample(process.pid)
+        assert first is not None and second is not None and opened_again is not None
+        assert second.cpu_seconds > first.cpu_seconds  # the same figures as opening the file each time
+        assert abs(opened_again.cpu_seconds - second.cpu_seconds) < 0.05
+        process.stdin.close()
+        process.wait()
+        assert held.sample() is None  # its process is gone: no figures, never a later process's
+    finally:
+        held.close()
+        if process.poll() is None:
+            process.kill()
+            process.wait()

@@ -10,6 +10,7 @@ per-submission overhead in milliseconds.
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import os
 import sys
 import time
@@ -77,15 +78,22 @@ class JudgePlugin:
 
     @pytest.fixture
     def student(self) -> StudentProxy:
-        assert self.session is not None
-        return StudentProxy(self.session)
+        return self._fixture_value("student")
 
     @pytest.fixture
     def reference(self) -> ModuleType:
-        return self.judge.reference
+        return self._fixture_value("reference")
 
     @pytest.fixture
     def device(self) -> torch.device:
+        return self._fixture_value("device")
+
+    def _fixture_value(self, name: str):
+        if name == "student":
+            assert self.session is not None
+            return StudentProxy(self.session)
+        if name == "reference":
+            return self.judge.reference
         return torch.device(self.judge.device)
 
     # hooks --------------------------------------------------------------------
@@ -125,15 +133,31 @@ class JudgePlugin:
             self.session = None
         return results
 
+    def _direct_arguments(self, item: pytest.Item) -> tuple[str, ...] | None:
+        """The argument names of a check that may be called as a plain function with this plugin's fixtures;
+        None when it needs pytest's run protocol (another fixture, a mark other than points, a hook of a
+        conftest or plugin outside pytest, parametrize, an async or generator function). Worked out once per item."""
+        if not hasattr(item, "_grader_direct"):
+            item._grader_direct = _direct_arguments(item, self)
+        return item._grader_direct
+
     def _run_item(self, item: pytest.Item) -> CheckResult:
-        item._initrequest()
+        direct = self._direct_arguments(item)
+        if direct is None:
+            item._initrequest()
         if hasattr(self.judge.reference, "begin_check"):
             self.judge.reference.begin_check(item.name)
         started = time.perf_counter()
         notes.clear()
-        failure = run_check(item)
+        if direct is None:
+            failure = run_check(item)
+        else:
+            failure = run_direct(item, {name: self._fixture_value(name) for name in direct})
         passed = failure is None
-        points = float(item.get_closest_marker("points").args[0])
+        if not hasattr(item, "_grader_points"):  # a marker lookup walks the item's parents; a batch asks per check
+            item._grader_points = float(item.get_closest_marker("points").args[0])
+            item._grader_title = check_title(item)
+        points = item._grader_points
         earned = points if passed else points * failure.fraction if isinstance(failure, PartialCredit) else 0.0
         visibility = self.judge.visibility(item)
         # A passing check's message is what it noted (e.g. that a device check was skipped).
@@ -141,7 +165,7 @@ class JudgePlugin:
         student_message = None
         if visibility == "hidden":  # the grader's own notes are safe; a failure says only what is safe
             student_message = message if passed else student_failure_message(failure)
-        return CheckResult(name=item.name, title=check_title(item), visibility=visibility,
+        return CheckResult(name=item.name, title=item._grader_title, visibility=visibility,
                            score=earned if passed else round(earned, 6), max_score=points, passed=passed,
                            message=message, student_message=student_message,
                            seconds=time.perf_counter() - started)
@@ -172,6 +196,52 @@ def run_check(item: pytest.Item) -> BaseException | None:
         item._request = False  # the check's fixtures and arguments go with it
         item.funcargs = None
     return failure
+
+
+_PROTOCOL_HOOKS = ("pytest_runtest_setup", "pytest_runtest_call", "pytest_runtest_teardown", "pytest_pyfunc_call")
+_OWN_FIXTURES = ("student", "reference", "device")
+
+
+def _direct_arguments(item: pytest.Item, plugin: JudgePlugin) -> tuple[str, ...] | None:
+    """See ``JudgePlugin._direct_arguments``."""
+    if type(item) is not pytest.Function or hasattr(item, "callspec"):
+        return None
+    function = getattr(item, "obj", None)
+    if (not inspect.isfunction(function) or inspect.iscoroutinefunction(function)
+            or inspect.isgeneratorfunction(function) or inspect.isasyncgenfunction(function)):
+        return None
+    if any(mark.name != "points" for mark in item.iter_markers()):
+        return None
+    info = item._fixtureinfo
+    names = tuple(info.argnames)
+    if set(item.fixturenames) != set(names) or not set(names) <= set(_OWN_FIXTURES):
+        return None
+    for name in names:  # each one this plugin's own, not one a conftest defines under the same name
+        definitions = info.name2fixturedefs.get(name) or ()
+        if not definitions or getattr(definitions[-1].func, "__self__", None) is not plugin:
+            return None
+    for hook in _PROTOCOL_HOOKS:  # only pytest's own implementations: nothing that wraps a check
+        for implementation in getattr(item.ihook, hook).get_hookimpls():
+            owner = implementation.plugin
+            module = owner.__name__ if inspect.ismodule(owner) else type(owner).__module__
+            if not module.startswith("_pytest."):
+                return None
+    return names
+
+
+def run_direct(item: pytest.Item, arguments: dict) -> BaseException | None:
+    """A check called as the plain function it is (see ``_direct_arguments``); the exception it raised, if any.
+
+    What pytest's protocol would add around such a check does nothing for it: its fixtures are this
+    plugin's (no teardown), it has no marks to evaluate and no hook but pytest's own wraps it.
+    """
+    try:
+        item.obj(**arguments)
+    except (pytest.exit.Exception, KeyboardInterrupt):
+        raise
+    except BaseException as error:  # a check fails however it raises, SystemExit included
+        return error
+    return None
 
 
 def check_title(item: pytest.Item) -> str:

@@ -19,5 +19,7 @@ def __getattr__(name: str):
     if name in _VALUES:
         from grader.wire import values
 
-        return getattr(values, name)
+        value = getattr(values, name)
+        globals()[name] = value  # found directly from now on: a call uses several of these names
+        return value
     raise AttributeError(f"module 'grader.wire' has no attribute {name!r}")

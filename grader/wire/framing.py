@@ -24,6 +24,8 @@ MAX_JSON_TOKENS = 4 * MAX_ITEMS
 
 _PREFIX = struct.Struct("!II")  # header length, blob count
 _BLOB_LEN = struct.Struct("!Q")
+# One encoder for every frame: json.dumps builds a new one per call when given allow_nan=False.
+_JSON_ENCODER = json.JSONEncoder(allow_nan=False, separators=(",", ":"))
 
 
 class WireError(Exception):
@@ -48,7 +50,7 @@ class Handle:
 
 def pack_frame(body: dict, blob_sizes: list[int]) -> bytes:
     """The frame's leading part (prefix, blob sizes, JSON body); the blobs follow it on the socket."""
-    encoded = json.dumps(body, allow_nan=False).encode()
+    encoded = _JSON_ENCODER.encode(body).encode()
     if len(encoded) > MAX_HEADER_BYTES:
         raise WireError("message header too large")
     framing = [_PREFIX.pack(len(encoded), len(blob_sizes))]
@@ -57,13 +59,48 @@ def pack_frame(body: dict, blob_sizes: list[int]) -> bytes:
     return b"".join(framing)
 
 
+_IOV_MAX = 1024  # buffers one sendmsg takes (Linux's UIO_MAXIOV)
+
+
+def send_parts(sock: socket.socket, parts: list) -> None:
+    """Send ``parts`` (bytes-like, in order) with one ``sendmsg`` per batch of buffers, not one ``sendall`` each.
+
+    A socket with a timeout keeps it as ``sendall`` does: the whole send must finish within it,
+    however slowly the other side reads.
+    """
+    if not hasattr(sock, "sendmsg"):  # (Windows)
+        for part in parts:
+            sock.sendall(part)
+        return
+    views = [view for view in (memoryview(part).cast("B") for part in parts) if len(view)]
+    timeout = sock.gettimeout()
+    deadline = None if timeout is None else time.monotonic() + timeout
+    first = 0
+    try:
+        while first < len(views):
+            if deadline is not None:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise socket.timeout("timed out")
+                sock.settimeout(remaining)
+            sent = sock.sendmsg(views[first:first + _IOV_MAX])
+            while first < len(views) and sent >= len(views[first]):
+                sent -= len(views[first])
+                first += 1
+            if sent:
+                views[first] = views[first][sent:]
+    finally:
+        if deadline is not None:
+            sock.settimeout(timeout)
+
+
 def parse_envelope(raw: bytes | bytearray) -> dict:
     """The JSON body of a frame, refused before parsing when it would build too many values."""
     tokens = raw.count(b",") + raw.count(b"[") + raw.count(b"{")
     if tokens > MAX_JSON_TOKENS:
         raise WireError(f"frame header holds more than {MAX_JSON_TOKENS} JSON values")
     try:
-        header = json.loads(raw)
+        header = json.loads(raw.decode())  # UTF-8, as pack_frame writes it (plain ASCII, in fact)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise WireError("frame header is not JSON") from error
     except RecursionError:
@@ -103,10 +140,13 @@ def receive_message(sock: socket.socket, max_blob_bytes: int = DEFAULT_MAX_BLOB_
     header_len, blob_count = _PREFIX.unpack(_read_exact(sock, _PREFIX.size, deadline))
     if header_len > MAX_HEADER_BYTES or blob_count > MAX_ITEMS:
         raise WireError("frame too large")
-    sizes_raw = _read_exact(sock, _BLOB_LEN.size * blob_count, deadline)
-    sizes = [size for (size,) in _BLOB_LEN.iter_unpack(sizes_raw)]
+    # The blob sizes and the JSON body, in one read: both are capped above (16 MB, 1.6 MB).
+    sizes_end = _BLOB_LEN.size * blob_count
+    framing = _read_exact(sock, sizes_end + header_len, deadline)
+    sizes = list(struct.unpack_from(f"!{blob_count}Q", framing)) if blob_count else []
     if sum(sizes) > max_blob_bytes:
         raise WireError(f"frame carries more than {max_blob_bytes} bytes of tensor data")
-    header = parse_envelope(_read_exact(sock, header_len, deadline))
+    del framing[:sizes_end]  # (a bytearray drops its head without copying the rest)
+    header = parse_envelope(framing)
     blobs = [_read_exact(sock, size, deadline) for size in sizes]
     return header, blobs

@@ -22,7 +22,7 @@ from typing import Any
 import torch
 
 from grader.wire.framing import (DEFAULT_MAX_BLOB_BYTES, MAX_DEPTH, MAX_ITEMS, DecodeTimeout, Handle, WireError,
-                                 pack_frame)
+                                 pack_frame, send_parts)
 
 MAX_DICT_KEYS = 20_000
 MAX_KEY_CHARS = 1_000
@@ -43,6 +43,9 @@ DTYPES: dict[str, torch.dtype] = {
     )
 }
 _ITEMSIZE = {name: torch.empty((), dtype=dtype).element_size() for name, dtype in DTYPES.items()}
+_DTYPE_NAMES = {dtype: name for name, dtype in DTYPES.items()}
+_JSON_SCALARS = frozenset({type(None), bool, int, float, str})  # exactly the types json.loads builds
+_CPU = torch.device("cpu")
 
 
 @dataclass(frozen=True)
@@ -104,12 +107,16 @@ class Encoder:
 
     def _tensor(self, tensor: torch.Tensor, depth: int) -> dict:
         plain = torch.Tensor.as_subclass(tensor, torch.Tensor)
-        dtype_name = str(plain.dtype).removeprefix("torch.")
-        if dtype_name not in DTYPES:
+        dtype_name = _DTYPE_NAMES.get(plain.dtype)
+        if dtype_name is None:
             raise WireError(f"cannot send a tensor of dtype {plain.dtype}")
         if plain.layout != torch.strided:
             plain = plain.to_dense()
-        data = plain.detach().to("cpu").contiguous()
+        data = plain.detach()
+        if data.device != _CPU:
+            data = data.to(_CPU)
+        if not data.is_contiguous():
+            data = data.contiguous()
         if data.is_conj():
             data = data.resolve_conj()
         size = data.numel() * data.element_size()
@@ -156,6 +163,11 @@ class Decoder:
             raise WireError("value too large or too deeply nested")
         if self.deadline is not None and self._items % _DEADLINE_EVERY == 0 and time.monotonic() > self.deadline:
             raise DecodeTimeout("the reply could not be read within the call's time limit")
+        kind = type(data)
+        if kind in _JSON_SCALARS:
+            return data
+        if kind is list:
+            return [self.decode(item, depth + 1) for item in data]
         if data is None or isinstance(data, (bool, int, float, str)):
             return data
         if isinstance(data, list):
@@ -238,7 +250,7 @@ class Decoder:
             else:
                 buffer = blob
             self._used.add(index)
-            tensor = torch.frombuffer(buffer, dtype=torch.uint8).view(dtype).reshape(shape)
+            tensor = torch.frombuffer(buffer, dtype=dtype).view(shape)
         device = str(data.get("device", "cpu"))[:64]
         if self.place_tensor is not None:
             tensor = self.place_tensor(tensor, device)
@@ -280,5 +292,4 @@ def encode_message(header: dict, payload: Any = None, to_handle=None,
 
 def send_message(sock: socket.socket, header: dict, payload: Any = None, to_handle=None,
                  max_blob_bytes: int = DEFAULT_MAX_BLOB_BYTES) -> None:
-    for part in encode_message(header, payload, to_handle=to_handle, max_blob_bytes=max_blob_bytes):
-        sock.sendall(part)
+    send_parts(sock, encode_message(header, payload, to_handle=to_handle, max_blob_bytes=max_blob_bytes))

@@ -1,6 +1,7 @@
 import math
 import socket
 import threading
+import time
 
 import pytest
 
@@ -233,3 +234,33 @@ def test_the_framing_imports_no_torch():
             "assert 'torch' not in sys.modules, 'torch imported'; print(f.MAX_ITEMS)")
     result = _subprocess.run([_sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and result.stdout.strip() == str(wire.MAX_ITEMS), result.stderr
+
+
+def test_many_parts_sent_in_batches_arrive_whole_and_in_order_to_a_slow_reader():
+    # More buffers than one sendmsg takes, some larger than the socket's buffer, read a little at a time.
+    parts = [bytes([index % 251]) * (300_000 if index % 500 == 0 else 7) for index in range(2_100)]
+    left, right = socket.socketpair()
+    received = bytearray()
+
+    def read_slowly():
+        while chunk := right.recv(4096):
+            received.extend(chunk)
+
+    reader = threading.Thread(target=read_slowly)
+    reader.start()
+    with left:
+        wire.framing.send_parts(left, parts)
+    reader.join()
+    right.close()
+    assert bytes(received) == b"".join(parts)
+
+
+def test_a_send_to_a_reader_that_stops_times_out_within_the_sockets_timeout():
+    left, right = socket.socketpair()
+    with left, right:
+        left.settimeout(0.3)
+        started = time.monotonic()
+        with pytest.raises(socket.timeout):
+            wire.framing.send_parts(left, [b"x" * 4_000_000, b"y" * 4_000_000])
+        assert time.monotonic() - started < 2
+        assert left.gettimeout() == 0.3

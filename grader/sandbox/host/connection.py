@@ -46,6 +46,8 @@ class CapturedOutput:
 class SubmissionConnection:
     """One submission's sandboxed process, seen from the trusted side."""
 
+    _schedstat: starvation.SchedStatFile | None = None  # its schedstat, opened at the first sample
+
     def __init__(self, server: WarmWorkerHost, pid: int, rpc: socket.socket, out_fd: int, err_fd: int,
                  output_bytes: int, max_transfer_bytes: int):
         self.server = server
@@ -76,14 +78,21 @@ class SubmissionConnection:
                 self._host_pid = starvation.host_pid_of(worker, self.pid)
         return self._host_pid
 
+    def _sched_sample(self) -> starvation.SchedSample | None:
+        if self._schedstat is None:
+            pid = self.host_pid()
+            if pid is None:
+                return None
+            self._schedstat = starvation.SchedStatFile(pid)
+        return self._schedstat.sample()
+
     def _mark_window(self) -> None:
-        pid = self.host_pid()
-        self._since = starvation.sched_sample(pid) if pid is not None else None
+        self._since = self._sched_sample()
 
     def _timed_out(self, message: str) -> CallTimeout:
         """``CallTimeout``, or ``SubmissionStarved`` when the process was kept from running meanwhile."""
-        pid, since = self._host_pid, self._since
-        now = starvation.sched_sample(pid) if pid is not None and since is not None else None
+        since = self._since
+        now = self._sched_sample() if since is not None else None
         worker = self.server.worker_host_pid()
         if now is None or worker is None:
             return CallTimeout(message)
@@ -183,5 +192,7 @@ class SubmissionConnection:
         self.drain_all()
         self.selector.close()
         self.rpc.close()
+        if self._schedstat is not None:
+            self._schedstat.close()
         for fd in self.pipes:
             os.close(fd)

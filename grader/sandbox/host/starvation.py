@@ -74,7 +74,41 @@ class StarvationReport:
 
 def sched_sample(pid: int) -> SchedSample | None:
     """``pid``'s CPU and run-queue wait so far; None where the kernel does not say (no schedstat)."""
-    fields = proctree.read_proc(pid, "schedstat").split()
+    return _parse_schedstat(proctree.read_proc(pid, "schedstat"))
+
+
+class SchedStatFile:
+    """``/proc/PID/schedstat`` held open: a sample is one ``pread`` (about 1 us) where ``sched_sample``
+    opens, reads and closes the file (about 14 us). A connection samples its process twice per call.
+
+    The descriptor stays bound to the process it was opened for: once that process is gone, a sample
+    is None (the kernel answers ESRCH), never another process's figures under a reused pid.
+    """
+
+    def __init__(self, pid: int):
+        try:
+            self._fd: int | None = os.open(f"/proc/{pid}/schedstat", os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            self._fd = None
+
+    def sample(self) -> SchedSample | None:
+        if self._fd is None:
+            return None
+        try:
+            return _parse_schedstat(os.pread(self._fd, 256, 0))
+        except OSError:
+            return None
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    __del__ = close  # a connection dropped without finish() leaves no descriptor behind
+
+
+def _parse_schedstat(raw: bytes) -> SchedSample | None:
+    fields = raw.split()
     if len(fields) < 2:
         return None
     try:

@@ -286,7 +286,12 @@ def serve(sock: socket.socket, max_blob_bytes: int) -> None:
         except wire.WireError as error:
             runtime.reply_error(error)
             continue
+        finally:
+            del blobs, decoder
         runtime.handle(header, payload)
+        # This call's tensors are freed before the next message's buffers are allocated, so those reuse
+        # their memory instead of growing the heap onto pages this process has not touched (page faults).
+        del header, payload
 
 
 def _place_tensor(tensor: torch.Tensor, device: str) -> torch.Tensor:
