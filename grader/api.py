@@ -250,19 +250,18 @@ class _Batch:
 
     def read(self, regrade: bool) -> list[ExtractedSubmission]:
         units: dict[str, ExtractedSubmission] = {}
-        stored: dict[str, Verdict] = {}
         for file in self.files.values():
             unit = read_submission(file, self.spec, self.grading)
             if isinstance(unit, Verdict):
                 self.unreadable.append(unit)
                 continue
             self.code[unit.path] = unit.cells
-            previous = None if regrade else self.gradebook.find_unchanged(
-                self.spec.id, unit.path, unit.sha256, self.grading.checks_fingerprint, self.grading.grader_version,
-                self.grading.include_hidden, self.grading.device)
-            if previous is not None:
-                stored[unit.path] = previous
             units[unit.path] = unit
+        found = {} if regrade or not units else self.gradebook.unchanged(
+            self.spec.id, [(unit.path, unit.sha256) for unit in units.values()], self.grading.checks_fingerprint,
+            self.grading.grader_version, self.grading.include_hidden, self.grading.device)
+        stored = {unit.path: found[(unit.path, unit.sha256)] for unit in units.values()
+                  if (unit.path, unit.sha256) in found}
         by_student: dict[str, list[str]] = {}
         for name in units:
             by_student.setdefault(self.files[name].student, []).append(name)

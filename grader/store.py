@@ -14,7 +14,8 @@ from typing import Callable
 from sqlalchemy import (JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint,
                         bindparam, create_engine, event, func, insert, select, text, update)
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, OperationalError
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm import (DeclarativeBase, Mapped, Session, joinedload, mapped_column, relationship,
+                            selectinload)
 
 from grader.adjustments import AdjustmentRecord, apply_to_all, excluded_runs
 from grader.errors import GraderError
@@ -151,9 +152,9 @@ class _Statements:
         self.set_max_score = (update(assignments).where(assignments.c.id == bindparam("assignment"),
                                                         assignments.c.max_score != bindparam("new_max_score"))
                               .values(max_score=bindparam("new_max_score")))
-        self.submission = select(submissions.c.id, submissions.c.code.is_not(None)).where(
-            submissions.c.assignment_id == bindparam("assignment"), submissions.c.path == bindparam("path"),
-            submissions.c.sha256 == bindparam("sha256"))
+        self.submissions_of = select(submissions.c.id, submissions.c.path, submissions.c.sha256,
+                                     submissions.c.code.is_not(None)).where(
+            submissions.c.assignment_id == bindparam("assignment"))
         self.insert_submission = insert(submissions)
         self.set_code = (update(submissions).where(submissions.c.id == bindparam("submission"),
                                                    submissions.c.code.is_(None))
@@ -210,8 +211,9 @@ class Gradebook:
         # Set by the facade: a stored verdict under today's late policy (extensions), before adjustments.
         self.reassess: Callable[[Verdict], Verdict] | None = None
         # Ids of rows that are never deleted, so they stay right: an assignment's by name, a submission's
-        # (and whether its code is stored) by assignment, path and sha256. Only committed rows go in.
-        self._known: dict[tuple, int | tuple[int, bool]] = {}
+        # (and whether its code is stored) by assignment, path and sha256; read once per assignment, then
+        # kept up to date by this gradebook's own writes. Only committed rows go in.
+        self._known: dict[tuple, object] = {}
         try:
             self.engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
         except ImportError as error:
@@ -280,7 +282,7 @@ class Gradebook:
         # SQLAlchemy Core with statements built once (``_Statements``): the ORM's unit of work cost more
         # CPU per verdict than everything else the coordinator does for it. The rows are the ORM's.
         sql = _STATEMENTS
-        learned: dict[tuple, int | tuple[int, bool]] = {}  # ids this transaction found or made: kept once committed
+        learned: dict[tuple, object] = {}  # what this transaction found or made: kept once it is committed
         with self.engine.begin() as connection:
             assignment_id = self._known.get(("assignment", verdict.assignment))
             if assignment_id is None:
@@ -288,16 +290,15 @@ class Gradebook:
                 if assignment_id is None:
                     assignment_id = connection.execute(sql.insert_assignment, dict(
                         name=verdict.assignment, max_score=verdict.max_score)).inserted_primary_key[0]
+                else:  # every submission of it, once: then a verdict needs no query to find its row
+                    for row in connection.execute(sql.submissions_of, dict(assignment=assignment_id)):
+                        learned[("submission", assignment_id, row[1], row[2])] = (row[0], bool(row[3]))
                 learned[("assignment", verdict.assignment)] = assignment_id
             if verdict.include_hidden and verdict.max_score:
                 connection.execute(sql.set_max_score, dict(assignment=assignment_id, new_max_score=verdict.max_score))
             key = ("submission", assignment_id, verdict.submission, verdict.sha256)
-            known = self._known.get(key)
-            if known is None:
-                row = connection.execute(sql.submission, dict(
-                    assignment=assignment_id, path=verdict.submission, sha256=verdict.sha256)).first()
-                known = (row[0], row[1]) if row is not None else None
-            if known is None:
+            known = learned.get(key) or self._known.get(key)  # None: not there when the ids were read
+            if known is None:  # a row another grader has added since fails the insert: record() reads again
                 values = dict(assignment_id=assignment_id, student=verdict.student, path=verdict.submission,
                               sha256=verdict.sha256)
                 if code is not None:  # omitted, not None: None would be stored as JSON null, not NULL
@@ -352,6 +353,29 @@ class Gradebook:
                        RunRow.status == "graded")
                 .order_by(RunRow.id.desc()).limit(1)).first()
             return self._verdict(run, assignment) if run is not None else None
+
+    def unchanged(self, assignment: str, submissions: list[tuple[str, str]], fingerprint: str, version: str,
+                  include_hidden: bool, device: str) -> dict[tuple[str, str], Verdict]:
+        """``find_unchanged`` for a whole batch in a few queries: by each (path, sha256) of ``submissions``
+        that has one, the newest graded run of that code under the same checks, grader and device."""
+        wanted = set(submissions)
+        paths = sorted({path for path, _ in wanted})
+        found: dict[tuple[str, str], Verdict] = {}
+        with Session(self.engine) as session:
+            for start in range(0, len(paths), 500):  # under every backend's limit of bound parameters
+                newest = (select(func.max(RunRow.id)).join(SubmissionRow).join(AssignmentRow)
+                          .where(AssignmentRow.name == assignment, SubmissionRow.path.in_(paths[start:start + 500]),
+                                 RunRow.checks_fingerprint == fingerprint, RunRow.grader_version == version,
+                                 RunRow.include_hidden == include_hidden, RunRow.device == device,
+                                 RunRow.status == "graded")
+                          .group_by(RunRow.submission_id))
+                runs = session.scalars(select(RunRow).where(RunRow.id.in_(newest)).options(
+                    joinedload(RunRow.submission), selectinload(RunRow.checks))).all()
+                for run in runs:
+                    key = (run.submission.path, run.submission.sha256)
+                    if key in wanted:
+                        found[key] = self._verdict(run, assignment)
+        return found
 
     def latest(self, assignment: str, student: str | None = None, adjusted: bool = True) -> list[Verdict]:
         """The newest run of every student of an assignment (or of one student), by student.
