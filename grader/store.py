@@ -477,10 +477,6 @@ class Gradebook:
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def _storable_string(value: str) -> bool:
-    return "\x00" not in value and (value.isascii() or _SURROGATE.search(value) is None)
-
-
 def _storable_text(value):
     """Text every backend stores: PostgreSQL refuses NUL characters, and no backend wants lone surrogates."""
     if isinstance(value, str):
@@ -494,17 +490,6 @@ def _storable_text(value):
     if isinstance(value, dict):
         return {_storable_text(key): _storable_text(item) for key, item in value.items()}
     return value
-
-
-def _all_storable(value) -> bool:
-    """Whether ``_storable_text`` would leave ``value`` as it is (the common case: nothing to copy)."""
-    if isinstance(value, str):
-        return _storable_string(value)
-    if isinstance(value, list):
-        return all(map(_all_storable, value))
-    if isinstance(value, dict):
-        return all(_all_storable(key) and _all_storable(item) for key, item in value.items())
-    return True
 
 
 STUDENT_CHARS = 200  # the submissions table's student column
@@ -522,11 +507,13 @@ def _fits(text: str, limit: int) -> str:
 
 def storable(verdict: Verdict) -> Verdict:
     """The verdict with every string (student's output, messages, names, cells' errors) storable as it is shown."""
-    data = verdict.model_dump()
-    if _all_storable(data) and len(verdict.student) <= STUDENT_CHARS and all(
-            len(check.name) <= 200 for check in verdict.checks):
-        return verdict
-    data = _storable_text(data)
+    if len(verdict.student) <= STUDENT_CHARS and all(len(check.name) <= 200 for check in verdict.checks):
+        try:  # the common case, nothing to change, told by pydantic's serializer in one pass over every string
+            if "\\u0000" not in verdict.model_dump_json():  # a NUL is written \u0000; a lone surrogate raises
+                return verdict
+        except ValueError:
+            pass
+    data = _storable_text(verdict.model_dump())
     data["student"] = _fits(data["student"], STUDENT_CHARS)
     data["checks"] = [dict(check, name=_fits(check["name"], 200)) for check in data["checks"]]
     return Verdict.model_validate(data)
