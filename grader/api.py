@@ -24,6 +24,7 @@ from grader.intake import Intake, SubmissionFile, find_student_notebook, read_su
 from grader.late import LatePolicies, apply_late_policy
 from grader.models import DEFAULT_DB_URL, CellProgress, ExtractedSubmission, Verdict
 from grader.spec import assignments_root, load_assignment
+from grader.unchanged import graded_codes
 from grader.verdicts import Grading
 
 __all__ = ["check_notebook", "check_in_notebook", "student_assignments_dir", "grade_submissions", "latest_results", "student_result", "student_history",
@@ -212,13 +213,31 @@ def grade_submissions(assignment: str, paths: Iterable[str | Path], db_url: str 
         files = intake.files
         if on_plan is not None:
             on_plan(files)
-        # The sandboxes (and a pool's template) import torch while the gradebook opens and notebooks are read.
-        start = None if cluster else stack.enter_context(start_batch(spec, job, len(files), workers))
-        timeline.mark("batch.started")
+        started: list = []
+
+        def start():
+            """The batch's sandboxes (and a pool's template), launched once: they import torch while the
+            gradebook opens and the notebooks are read."""
+            if not started:
+                started.append(stack.enter_context(start_batch(spec, job, len(files), workers)))
+                timeline.mark("batch.started")
+            return started[0]
+
+        # A resume whose every submission is unchanged needs no sandbox: a cheap look at the gradebook
+        # says so, and the sandboxes are launched at the first notebook that is new or changed.
+        graded = None if regrade or cluster else graded_codes(db_url, grading)
+        if graded is None and not cluster:
+            start()
+        extracted = {}
+        for file in files:
+            unit = extracted[file.name] = read_submission(file, spec, grading)
+            if graded is not None and not started and isinstance(unit, ExtractedSubmission) \
+                    and (unit.path, unit.sha256) not in graded:
+                start()
         with _gradebook(db_url, create=True, assignments_dir=spec.root.parent) as gradebook:
             batch = _Batch(spec, grading, gradebook, files, on_verdict)
             timeline.mark("gradebook.open")
-            units = batch.read(regrade)
+            units = batch.read(regrade, extracted)
             timeline.mark("intake.read", units=len(units))
             if on_start is not None:
                 on_start(len(units) + len(batch.unreadable), len(batch.verdicts))
@@ -226,7 +245,7 @@ def grade_submissions(assignment: str, paths: Iterable[str | Path], db_url: str 
                 batch.keep(verdict)
             if units:
                 executor = choose_executor(spec, job, grading, len(units), workers, cluster) if cluster else \
-                    start.executor(grading, len(units))
+                    start().executor(grading, len(units))
                 executor.judge(units, batch.keep)
             batch.verdicts = _final(batch.verdicts, gradebook.adjustments(spec.id))
     order = {file.name: index for index, file in enumerate(files)}
@@ -248,24 +267,22 @@ class _Batch:
         self.code: dict[str, list] = {}  # each read submission's extracted cells, stored with it
         self.late = LatePolicies(spec.root.parent)  # extensions: [late.extensions] and the roster
 
-    def read(self, regrade: bool) -> list[ExtractedSubmission]:
+    def read(self, regrade: bool, extracted: dict | None = None) -> list[ExtractedSubmission]:
+        """What is left to judge; ``extracted``: each file's ``read_submission`` by name, where done already."""
         units: dict[str, ExtractedSubmission] = {}
-        stored: dict[str, Verdict] = {}
-        # A gradebook with no submission of this assignment (a new one, the first batch) has nothing
-        # unchanged to find: one query instead of one per file (30 cost 10-30 ms before the first check).
-        regrade = regrade or not self.gradebook.students(self.spec.id)
         for file in self.files.values():
-            unit = read_submission(file, self.spec, self.grading)
+            unit = extracted[file.name] if extracted and file.name in extracted else \
+                read_submission(file, self.spec, self.grading)
             if isinstance(unit, Verdict):
                 self.unreadable.append(unit)
                 continue
             self.code[unit.path] = unit.cells
-            previous = None if regrade else self.gradebook.find_unchanged(
-                self.spec.id, unit.path, unit.sha256, self.grading.checks_fingerprint, self.grading.grader_version,
-                self.grading.include_hidden, self.grading.device)
-            if previous is not None:
-                stored[unit.path] = previous
             units[unit.path] = unit
+        found = {} if regrade or not units else self.gradebook.unchanged(
+            self.spec.id, [(unit.path, unit.sha256) for unit in units.values()], self.grading.checks_fingerprint,
+            self.grading.grader_version, self.grading.include_hidden, self.grading.device)
+        stored = {unit.path: found[(unit.path, unit.sha256)] for unit in units.values()
+                  if (unit.path, unit.sha256) in found}
         by_student: dict[str, list[str]] = {}
         for name in units:
             by_student.setdefault(self.files[name].student, []).append(name)

@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Callable
 
 from sqlalchemy import (JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint,
-                        create_engine, event, func, insert, select, text)
+                        bindparam, create_engine, event, func, insert, select, text, update)
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, OperationalError
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm import (DeclarativeBase, Mapped, Session, joinedload, mapped_column, relationship,
+                            selectinload)
 
 from grader.adjustments import AdjustmentRecord, apply_to_all, excluded_runs
 from grader.errors import GraderError
@@ -139,6 +140,32 @@ class AdjustmentRow(Base):
     made_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class _Statements:
+    """The statements that store a verdict, built once: SQLAlchemy then finds each one's compiled form in
+    its cache without building and hashing the statement again for every verdict."""
+
+    def __init__(self):
+        assignments, submissions = AssignmentRow.__table__, SubmissionRow.__table__
+        self.assignment_id = select(assignments.c.id).where(assignments.c.name == bindparam("name"))
+        self.insert_assignment = insert(assignments)
+        # Written only where it differs, as the ORM did: a verdict of every check names the assignment's total.
+        self.set_max_score = (update(assignments).where(assignments.c.id == bindparam("assignment"),
+                                                        assignments.c.max_score != bindparam("new_max_score"))
+                              .values(max_score=bindparam("new_max_score")))
+        self.submissions_of = select(submissions.c.id, submissions.c.path, submissions.c.sha256,
+                                     submissions.c.code.is_not(None)).where(
+            submissions.c.assignment_id == bindparam("assignment"))
+        self.insert_submission = insert(submissions)
+        self.set_code = (update(submissions).where(submissions.c.id == bindparam("submission"),
+                                                   submissions.c.code.is_(None))
+                         .values(code=bindparam("new_code", type_=submissions.c.code.type)))
+        self.insert_run = insert(RunRow.__table__)
+        self.insert_check = insert(CheckRow.__table__)
+
+
+_STATEMENTS = _Statements()
+
+
 def _truncate(text: str) -> str:
     if len(text) <= MAX_STORED_OUTPUT:
         return text
@@ -183,6 +210,10 @@ class Gradebook:
         self.url = url
         # Set by the facade: a stored verdict under today's late policy (extensions), before adjustments.
         self.reassess: Callable[[Verdict], Verdict] | None = None
+        # Ids of rows that are never deleted, so they stay right: an assignment's by name, a submission's
+        # (and whether its code is stored) by assignment, path and sha256; read once per assignment, then
+        # kept up to date by this gradebook's own writes. Only committed rows go in.
+        self._known: dict[tuple, object] = {}
         try:
             self.engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
         except ImportError as error:
@@ -218,12 +249,16 @@ class Gradebook:
         self.close()
 
     def record(self, verdict: Verdict, code: list[CodeCell] | None = None) -> int:
-        """Store one verdict as a new run (and the submission's extracted ``code``); returns the run's id."""
+        """Store one verdict as a new run (and the submission's extracted ``code``); returns the run's id.
+
+        One transaction, committed before this returns: a batch killed later keeps this run.
+        """
         verdict = storable(verdict)
         stored_code = _storable_text([cell.model_dump() for cell in code]) if code is not None else None
         try:
             return self._record(verdict, stored_code)
         except IntegrityError:  # another grader created the same assignment or submission row just now
+            self._known.clear()
             return self._record(verdict, stored_code)
 
     def record_or_error(self, verdict: Verdict, code: list[CodeCell] | None = None) -> Verdict:
@@ -244,43 +279,53 @@ class Gradebook:
             return failed
 
     def _record(self, verdict: Verdict, code: list[dict] | None = None) -> int:
-        with Session(self.engine) as session, session.begin():
-            assignment = session.scalar(select(AssignmentRow).where(AssignmentRow.name == verdict.assignment))
-            if assignment is None:
-                assignment = AssignmentRow(name=verdict.assignment, max_score=verdict.max_score)
-                session.add(assignment)
-                session.flush()
-            elif verdict.include_hidden and verdict.max_score:
-                assignment.max_score = verdict.max_score
-            submission = session.scalar(select(SubmissionRow).where(
-                SubmissionRow.assignment_id == assignment.id, SubmissionRow.path == verdict.submission,
-                SubmissionRow.sha256 == verdict.sha256))
-            if submission is None:
-                submission = SubmissionRow(assignment_id=assignment.id, student=verdict.student,
-                                           path=verdict.submission, sha256=verdict.sha256)
-                session.add(submission)
-                session.flush()
-            if code is not None and submission.code is None:
-                submission.code = code
-            run = RunRow(
-                submission_id=submission.id, status=verdict.status, message=verdict.message, score=verdict.score,
+        # SQLAlchemy Core with statements built once (``_Statements``): the ORM's unit of work cost more
+        # CPU per verdict than everything else the coordinator does for it. The rows are the ORM's.
+        sql = _STATEMENTS
+        learned: dict[tuple, object] = {}  # what this transaction found or made: kept once it is committed
+        with self.engine.begin() as connection:
+            assignment_id = self._known.get(("assignment", verdict.assignment))
+            if assignment_id is None:
+                assignment_id = connection.execute(sql.assignment_id, dict(name=verdict.assignment)).scalar()
+                if assignment_id is None:
+                    assignment_id = connection.execute(sql.insert_assignment, dict(
+                        name=verdict.assignment, max_score=verdict.max_score)).inserted_primary_key[0]
+                else:  # every submission of it, once: then a verdict needs no query to find its row
+                    for row in connection.execute(sql.submissions_of, dict(assignment=assignment_id)):
+                        learned[("submission", assignment_id, row[1], row[2])] = (row[0], bool(row[3]))
+                learned[("assignment", verdict.assignment)] = assignment_id
+            if verdict.include_hidden and verdict.max_score:
+                connection.execute(sql.set_max_score, dict(assignment=assignment_id, new_max_score=verdict.max_score))
+            key = ("submission", assignment_id, verdict.submission, verdict.sha256)
+            known = learned.get(key) or self._known.get(key)  # None: not there when the ids were read
+            if known is None:  # a row another grader has added since fails the insert: record() reads again
+                values = dict(assignment_id=assignment_id, student=verdict.student, path=verdict.submission,
+                              sha256=verdict.sha256)
+                if code is not None:  # omitted, not None: None would be stored as JSON null, not NULL
+                    values["code"] = code
+                known = (connection.execute(sql.insert_submission, values).inserted_primary_key[0], code is not None)
+            elif code is not None and not known[1]:
+                connection.execute(sql.set_code, dict(submission=known[0], new_code=code))
+                known = (known[0], True)
+            learned[key] = known
+            run_id = connection.execute(sql.insert_run, dict(
+                submission_id=known[0], status=verdict.status, message=verdict.message, score=verdict.score,
                 max_score=verdict.max_score, include_hidden=verdict.include_hidden, duration=verdict.duration,
                 device=verdict.device, grader_version=verdict.grader_version,
                 checks_fingerprint=verdict.checks_fingerprint, layers=verdict.layers,
                 cells=[cell.model_dump(mode="json") for cell in verdict.cells],
                 stdout=_truncate(verdict.stdout), stderr=_truncate(verdict.stderr), started_at=verdict.started_at,
                 raw_score=verdict.score_before_penalty, submitted_at=verdict.submitted_at,
-                late_seconds=verdict.late_seconds, penalty=verdict.penalty)
-            session.add(run)
-            session.flush()
-            if verdict.checks:  # one Core executemany: none of the ORM's bookkeeping for each row
-                session.execute(insert(CheckRow), [
-                    dict(run_id=run.id, position=position, name=check.name, title=check.title,
+                late_seconds=verdict.late_seconds, penalty=verdict.penalty)).inserted_primary_key[0]
+            if verdict.checks:  # one executemany
+                connection.execute(sql.insert_check, [
+                    dict(run_id=run_id, position=position, name=check.name, title=check.title,
                          visibility=check.visibility, score=check.score, max_score=check.max_score,
                          passed=check.passed, message=check.message, student_message=check.student_message,
                          seconds=check.seconds)
                     for position, check in enumerate(verdict.checks)])
-            return run.id
+        self._known.update(learned)
+        return run_id
 
     def _verdict(self, run: RunRow, assignment: str) -> Verdict:
         return Verdict(
@@ -308,6 +353,29 @@ class Gradebook:
                        RunRow.status == "graded")
                 .order_by(RunRow.id.desc()).limit(1)).first()
             return self._verdict(run, assignment) if run is not None else None
+
+    def unchanged(self, assignment: str, submissions: list[tuple[str, str]], fingerprint: str, version: str,
+                  include_hidden: bool, device: str) -> dict[tuple[str, str], Verdict]:
+        """``find_unchanged`` for a whole batch in a few queries: by each (path, sha256) of ``submissions``
+        that has one, the newest graded run of that code under the same checks, grader and device."""
+        wanted = set(submissions)
+        paths = sorted({path for path, _ in wanted})
+        found: dict[tuple[str, str], Verdict] = {}
+        with Session(self.engine) as session:
+            for start in range(0, len(paths), 500):  # under every backend's limit of bound parameters
+                newest = (select(func.max(RunRow.id)).join(SubmissionRow).join(AssignmentRow)
+                          .where(AssignmentRow.name == assignment, SubmissionRow.path.in_(paths[start:start + 500]),
+                                 RunRow.checks_fingerprint == fingerprint, RunRow.grader_version == version,
+                                 RunRow.include_hidden == include_hidden, RunRow.device == device,
+                                 RunRow.status == "graded")
+                          .group_by(RunRow.submission_id))
+                runs = session.scalars(select(RunRow).where(RunRow.id.in_(newest)).options(
+                    joinedload(RunRow.submission), selectinload(RunRow.checks))).all()
+                for run in runs:
+                    key = (run.submission.path, run.submission.sha256)
+                    if key in wanted:
+                        found[key] = self._verdict(run, assignment)
+        return found
 
     def latest(self, assignment: str, student: str | None = None, adjusted: bool = True) -> list[Verdict]:
         """The newest run of every student of an assignment (or of one student), by student.
@@ -406,12 +474,15 @@ class Gradebook:
             return session.scalar(select(func.count(RunRow.id))) or 0
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _storable_text(value):
     """Text every backend stores: PostgreSQL refuses NUL characters, and no backend wants lone surrogates."""
     if isinstance(value, str):
         if "\x00" in value:
             value = value.replace("\x00", "\\x00")
-        if any("\ud800" <= ch <= "\udfff" for ch in value):
+        if not value.isascii() and _SURROGATE.search(value):
             value = value.encode("utf-8", "backslashreplace").decode("utf-8")
         return value
     if isinstance(value, list):
@@ -436,6 +507,12 @@ def _fits(text: str, limit: int) -> str:
 
 def storable(verdict: Verdict) -> Verdict:
     """The verdict with every string (student's output, messages, names, cells' errors) storable as it is shown."""
+    if len(verdict.student) <= STUDENT_CHARS and all(len(check.name) <= 200 for check in verdict.checks):
+        try:  # the common case, nothing to change, told by pydantic's serializer in one pass over every string
+            if "\\u0000" not in verdict.model_dump_json():  # a NUL is written \u0000; a lone surrogate raises
+                return verdict
+        except ValueError:
+            pass
     data = _storable_text(verdict.model_dump())
     data["student"] = _fits(data["student"], STUDENT_CHARS)
     data["checks"] = [dict(check, name=_fits(check["name"], 200)) for check in data["checks"]]
@@ -452,6 +529,10 @@ def _utc(moment: datetime | None) -> datetime | None:
 def _sqlite_pragmas(connection, _record) -> None:
     cursor = connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
+    # A commit is written to the WAL, not fsynced: every committed verdict survives the grader being killed
+    # (the file is the operating system's by then); a power cut or an OS crash can lose the last verdicts
+    # (a resume grades them again), never corrupt the file.
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()

@@ -14,7 +14,7 @@ from conftest import REPO, TEST_ASSIGNMENTS, run_grader, write_notebook
 from grader.errors import GraderError
 from grader.api import grade_submissions
 from grader.migrations import alembic_config, head_revision
-from grader.models import CellError, CellResult, CheckResult, Verdict
+from grader.models import CellError, CellResult, CheckResult, CodeCell, Verdict
 from grader.store import Base, Gradebook
 
 CORRECT = "def double(x):\n    return x * 2\n\ndef answer():\n    return 42\n"
@@ -240,3 +240,28 @@ def test_a_hidden_checks_student_message_survives_the_gradebook(gradebook_url):
         stored = book.latest("hw9", "cy")[0]
     assert stored.checks[0].message == hidden.message  # the instructor's view keeps everything
     assert student_view(stored, "safe").checks[0].message == hidden.student_message
+
+
+def test_a_submission_another_gradebook_stored_meanwhile_is_found_not_duplicated(gradebook_url):
+    # Each gradebook reads an assignment's submissions once; a row another grader adds afterwards fails
+    # this one's insert, which then reads again and stores its run under the existing row.
+    with Gradebook(gradebook_url) as ours, Gradebook(gradebook_url) as theirs:
+        ours.record(verdict("ann", 5))
+        theirs.record(verdict("bo", 6))
+        ours.record(verdict("bo", 7))
+        ours.record(verdict("cy", 8))
+        assert [(v.student, v.score) for v in ours.history("hw9")] == [("ann", 5), ("bo", 6), ("bo", 7), ("cy", 8)]
+    assert scalar(gradebook_url, "SELECT count(*) FROM submissions") == 3
+
+
+def test_a_submission_stored_without_its_code_gets_it_from_a_later_run_and_keeps_it(gradebook_url):
+    first, later = [CodeCell(index=1, source="x = 1")], [CodeCell(index=1, source="x = 2")]
+    with Gradebook(gradebook_url) as book:
+        book.record(verdict("ann", 5))
+        assert book.submission_code("hw9", "subs/ann.ipynb", "a" * 64) is None
+        book.record(verdict("ann", 6), first)
+        book.record(verdict("ann", 7), later)
+    with Gradebook(gradebook_url) as book:
+        assert book.submission_code("hw9", "subs/ann.ipynb", "a" * 64) == first
+        book.record(verdict("ann", 8), later)
+        assert book.submission_code("hw9", "subs/ann.ipynb", "a" * 64) == first

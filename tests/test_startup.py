@@ -96,3 +96,45 @@ def test_an_up_to_date_gradebook_opens_without_importing_alembic(tmp_path):
     made = subprocess.run([sys.executable, "-c", probe, url], capture_output=True, text=True, cwd=REPO, timeout=120)
     opened = subprocess.run([sys.executable, "-c", probe, url], capture_output=True, text=True, cwd=REPO, timeout=120)
     assert (made.stdout.strip(), opened.stdout.strip()) == ("True", "False"), made.stderr + opened.stderr
+
+
+def test_a_resume_with_every_submission_unchanged_starts_no_sandbox_and_prints_the_stored_results(tmp_path):
+    folder = tmp_path / "subs"
+    folder.mkdir()
+    for index in range(3):
+        write_notebook(folder / f"student{index}.ipynb", CORRECT if index != 1 else HALF)
+    grade = ["grade", "toy", str(folder), "--db", f"sqlite:///{tmp_path / 'grades.db'}", "--workers", "2",
+             "--json", str(tmp_path / "out.json"), "--assignments", str(TEST_ASSIGNMENTS)]
+    (tmp_path / "first").mkdir()
+    first, first_entries = grader_with_timeline(tmp_path / "first", *grade)
+    assert first.returncode == 0, first.stderr
+    assert len(events(first_entries, "sandbox.launch")) == 2
+    done, entries = grader_with_timeline(tmp_path, *grade)
+    assert done.returncode == 0, done.stderr
+    assert [entry["event"] for entry in entries if entry["event"].startswith(("sandbox.", "pool.", "batch."))] == []
+    assert "3 unchanged since their last stored run" in done.stdout
+    assert "student1" in done.stdout and "3 submissions: mean 3.33" in done.stdout
+    verdicts = json.loads((tmp_path / "out.json").read_text())
+    assert sorted((v["student"], v["score"]) for v in verdicts) == [("student0", 4), ("student1", 2), ("student2", 4)]
+
+
+def test_a_resume_with_one_changed_submission_launches_its_sandboxes_before_the_gradebook_opens(tmp_path):
+    folder = tmp_path / "subs"
+    folder.mkdir()
+    for index in range(3):
+        write_notebook(folder / f"student{index}.ipynb", CORRECT)
+    grade = ["grade", "toy", str(folder), "--db", f"sqlite:///{tmp_path / 'grades.db'}", "--workers", "2",
+             "--json", str(tmp_path / "out.json"), "--assignments", str(TEST_ASSIGNMENTS)]
+    (tmp_path / "first").mkdir()
+    first, _ = grader_with_timeline(tmp_path / "first", *grade)
+    assert first.returncode == 0, first.stderr
+    write_notebook(folder / "student2.ipynb", HALF)
+    done, entries = grader_with_timeline(tmp_path, *grade)
+    assert done.returncode == 0, done.stderr
+    coordinator = events(entries, "cli.start")[0]["pid"]
+    launches = events(entries, "sandbox.launch")
+    assert [(entry["pid"], entry["torch"]) for entry in launches] == [(coordinator, False)] * 2
+    assert all(entry["t"] < events(entries, "gradebook.open", coordinator)[0]["t"] for entry in launches)
+    assert "2 unchanged since their last stored run" in done.stdout
+    verdicts = json.loads((tmp_path / "out.json").read_text())
+    assert sorted((v["student"], v["score"]) for v in verdicts) == [("student0", 4), ("student1", 4), ("student2", 2)]
