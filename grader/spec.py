@@ -201,6 +201,16 @@ class AssignmentSpec(BaseModel):
     def reference_solution(self) -> Path:
         return self.root.parent.parent / "reference_solutions" / f"{self.id}.py"
 
+    def missing_reference(self) -> str:
+        """Why grading needs what is not here: in a released bundle (its recorded answers, no reference), that
+        only `grader check` runs there; elsewhere, where the reference solution goes."""
+        path = self.reference_solution().absolute()
+        if (self.public_checks / "reference_answers.json").is_file():
+            return (f"{self.root} is a released {self.id} bundle (public checks only, no reference solution): "
+                    f"check a notebook here with grader check {self.id} NOTEBOOK; grade where the course's "
+                    f"assignments/ and reference_solutions/ are")
+        return f"no reference solution at {path}; add reference_solutions/{self.id}.py"
+
     def warms_optimizer(self) -> bool:
         """Whether submissions are expected to step a torch optimizer (``[sandbox] warm_optimizer``)."""
         if self.sandbox.warm_optimizer is not None:

@@ -78,6 +78,20 @@ def test_release_unknown_assignment(here):
     assert run("release", "hw99", str(here / "out")).startswith("error: unknown assignment 'hw99'")
 
 
+def test_validating_in_a_released_bundle_says_it_is_one(here):
+    """An instructor in the wrong folder (or a student) runs validate where `grader release` put its bundle;
+    grade says the same line, from the judge (a sandbox has started by then, so not here)."""
+    import shutil
+
+    bundle = here / "assignments" / "toy"
+    shutil.copytree(TEST_ASSIGNMENTS / "toy", bundle)
+    (bundle / "checks" / "public" / "reference_answers.json").write_text("{}")
+    line = run("validate", "toy", "--assignments", str(here / "assignments"))
+    assert line == (f"error: {bundle} is a released toy bundle (public checks only, no reference solution): check a "
+                    "notebook here with grader check toy NOTEBOOK; grade where the course's assignments/ and "
+                    "reference_solutions/ are")
+
+
 def test_an_assignment_with_bad_toml_names_its_file(here):
     broken = here / "assignments" / "toy"
     broken.mkdir(parents=True)
