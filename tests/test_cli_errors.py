@@ -215,6 +215,14 @@ def test_grade_into_an_unknown_database_dialect(here):
     assert line.startswith("error: cannot open the gradebook 'nosuchdialect://x': ")
 
 
+def test_results_from_a_bare_file_name_as_db_suggests_its_sqlite_url(here):
+    line = run("results", "toy", "--db", "grades.db")
+    assert line.startswith("error: cannot open the gradebook 'grades.db': ")
+    assert line.endswith("; pass --db sqlite:///grades.db or another SQLAlchemy URL")
+    line = run("results", "toy", "--db", "/srv/course/grades.db")
+    assert line.endswith("; pass --db sqlite:////srv/course/grades.db or another SQLAlchemy URL")
+
+
 def test_grade_json_into_a_missing_folder_fails_before_grading(here):
     write_notebook(here / "a.ipynb", CORRECT)
     out = here / "no" / "out.json"
