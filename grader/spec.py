@@ -291,7 +291,13 @@ def load_assignment(assignment_id: str, root: str | os.PathLike | None = None) -
     folder = base / assignment_id
     spec_file = folder / "assignment.toml"
     if not spec_file.is_file():
-        known = ", ".join(available_assignments(base)) or "none"
+        names = available_assignments(base)
+        known = ", ".join(names) or "none"
+        if assignment_id.lower().endswith((".ipynb", ".py", ".zip")):  # grader check hw2.ipynb: the name was left out
+            stem = Path(assignment_id).stem.lower()
+            likely = next((name for name in names if stem.startswith(name.lower())), names[0] if names else "hw1")
+            raise GraderError(f"'{assignment_id}' is a file, not an assignment: name the assignment first, then the "
+                              f"file (e.g. {likely} {assignment_id}; known: {known})")
         raise GraderError(f"unknown assignment '{assignment_id}': no {spec_file} "
                           f"(known: {known}; pass --assignments DIR to look elsewhere)")
     try:

@@ -65,6 +65,13 @@ def test_check_unknown_assignment(here):
                     "(known: devices, phases, shipped, toy; pass --assignments DIR to look elsewhere)")
 
 
+def test_check_a_notebook_named_in_place_of_the_assignment(here):
+    write_notebook(here / "toy.ipynb", CORRECT)
+    assert run("check", "toy.ipynb", *TOY) == ("error: 'toy.ipynb' is a file, not an assignment: name the assignment "
+                                               "first, then the file (e.g. toy toy.ipynb; known: devices, phases, "
+                                               "shipped, toy)")
+
+
 def test_grade_unknown_assignment_lists_the_bundled_ones(here):
     line = run("grade", "hw99", str(here))
     assert line.startswith("error: unknown assignment 'hw99': no ") and "(known: hw1, hw2, hw3, hw4, hw5;" in line
