@@ -34,7 +34,7 @@ def override(gradebook, assignment: str, student: str, *, check: str | None, poi
         raise no_run_counts(assignment, student)
     graded = counting[0]
     final = gradebook.latest(assignment, student)[0]
-    run_id = gradebook.latest_run_id(assignment, student)
+    run_id = graded.run_id  # the run the change is made on: the newest that counts, not an excluded newer one
     if undo:
         mine = [record for record in in_effect(gradebook.adjustments(assignment)) if record.student == student
                 and record.kind in ("override", "total") and (check is None or record.check == check)]
