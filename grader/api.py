@@ -373,7 +373,11 @@ def student_result(assignment: str, student: str, db_url: str = DEFAULT_DB_URL,
     """What `grader show` prints: the newest verdict of one student, in full."""
     with _gradebook(db_url, assignments_dir=assignments_dir) as gradebook:
         student = _one_student(gradebook, assignment, student, db_url)
-        return gradebook.latest(assignment, student)[0]
+        counting = gradebook.latest(assignment, student)
+        if not counting:
+            from grader.score_changes import no_run_counts
+            raise no_run_counts(assignment, student)
+        return counting[0]
 
 
 def student_history(assignment: str, student: str, db_url: str = DEFAULT_DB_URL,

@@ -44,7 +44,9 @@ RUN_AUTOGRADER = """#!/usr/bin/env bash
 ROOT="${{GRADER_AUTOGRADER_ROOT:-/autograder}}"
 PYTHON="${{GRADER_AUTOGRADER_PYTHON:-/autograder/venv/bin/python}}"
 mkdir -p "$ROOT/results" && chmod 700 "$ROOT/results"
-exec "$PYTHON" -m grader.cli gradescope-run "$ROOT" {assignment}
+# -I: the working directory (perhaps the submission's folder) is not on sys.path, so a grader/ folder
+# a student uploads is never imported in its place, as root, beside the hidden checks.
+exec "$PYTHON" -I -m grader.cli gradescope-run "$ROOT" {assignment}
 """
 
 

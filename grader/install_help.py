@@ -68,5 +68,4 @@ def install_cell(assignment: str, notebook: str, wheel: str | None) -> dict:
 
 def student_command_lines(folder_name: str, assignment: str, notebook: str, wheel: str | None) -> list[str]:
     """What `grader release` prints for the instructor to pass on: relative to the bundle's folder."""
-    wheel = wheel or WHEEL_PLACEHOLDER
-    return [f"cd {folder_name}", f"pip install torch ./{wheel}", f"grader check {assignment} {notebook}"]
+    return [f"cd {folder_name}", *install_commands(assignment, notebook, wheel)["Linux / macOS"]]  # as its README

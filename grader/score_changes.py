@@ -15,6 +15,12 @@ from grader.errors import GraderError
 from grader.models import utcnow
 
 
+def no_run_counts(assignment: str, student: str) -> GraderError:
+    """A student whose every run was taken out with `grader runs --exclude`: nothing to show or change."""
+    return GraderError(f"{student} has no {assignment} run that counts (every one is excluded); see them with "
+                       f"grader runs {assignment}, count one again with grader runs {assignment} --include RUN_ID")
+
+
 def override(gradebook, assignment: str, student: str, *, check: str | None, points: float | None, reason: str,
              by: str, undo: bool) -> AdjustmentRecord:
     """One student's check (``check``, ``points``) or whole score (``points`` alone), or the reversal of
@@ -23,9 +29,12 @@ def override(gradebook, assignment: str, student: str, *, check: str | None, poi
         raise GraderError("an override needs its reason: --reason 'regraded by hand: the plot is right'")
     if not undo and points is None:
         raise GraderError("give the new points: --check NAME --points P, or --total P for the whole score")
-    graded = gradebook.latest(assignment, student, adjusted=False)[0]
+    counting = gradebook.latest(assignment, student, adjusted=False)
+    if not counting:
+        raise no_run_counts(assignment, student)
+    graded = counting[0]
     final = gradebook.latest(assignment, student)[0]
-    run_id = gradebook.latest_run_id(assignment, student)
+    run_id = graded.run_id  # the run the change is made on: the newest that counts, not an excluded newer one
     if undo:
         mine = [record for record in in_effect(gradebook.adjustments(assignment)) if record.student == student
                 and record.kind in ("override", "total") and (check is None or record.check == check)]

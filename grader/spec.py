@@ -201,6 +201,16 @@ class AssignmentSpec(BaseModel):
     def reference_solution(self) -> Path:
         return self.root.parent.parent / "reference_solutions" / f"{self.id}.py"
 
+    def missing_reference(self) -> str:
+        """Why grading needs what is not here: in a released bundle (its recorded answers, no reference), that
+        only `grader check` runs there; elsewhere, where the reference solution goes."""
+        path = self.reference_solution().absolute()
+        if (self.public_checks / "reference_answers.json").is_file():
+            return (f"{self.root} is a released {self.id} bundle (public checks only, no reference solution): "
+                    f"check a notebook here with grader check {self.id} NOTEBOOK; grade where the course's "
+                    f"assignments/ and reference_solutions/ are")
+        return f"no reference solution at {path}; add reference_solutions/{self.id}.py"
+
     def warms_optimizer(self) -> bool:
         """Whether submissions are expected to step a torch optimizer (``[sandbox] warm_optimizer``)."""
         if self.sandbox.warm_optimizer is not None:
@@ -281,7 +291,13 @@ def load_assignment(assignment_id: str, root: str | os.PathLike | None = None) -
     folder = base / assignment_id
     spec_file = folder / "assignment.toml"
     if not spec_file.is_file():
-        known = ", ".join(available_assignments(base)) or "none"
+        names = available_assignments(base)
+        known = ", ".join(names) or "none"
+        if assignment_id.lower().endswith((".ipynb", ".py", ".zip")):  # grader check hw2.ipynb: the name was left out
+            stem = Path(assignment_id).stem.lower()
+            likely = next((name for name in names if stem.startswith(name.lower())), names[0] if names else "hw1")
+            raise GraderError(f"'{assignment_id}' is a file, not an assignment: name the assignment first, then the "
+                              f"file (e.g. {likely} {assignment_id}; known: {known})")
         raise GraderError(f"unknown assignment '{assignment_id}': no {spec_file} "
                           f"(known: {known}; pass --assignments DIR to look elsewhere)")
     try:

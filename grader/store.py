@@ -220,7 +220,9 @@ class Gradebook:
             raise GraderError(f"cannot open the gradebook {url!r}: {error}; for PostgreSQL install the driver: "
                               "pip install 'psycopg[binary]'") from None
         except (ArgumentError, ValueError) as error:
-            raise GraderError(f"cannot open the gradebook {url!r}: {error}; pass --db sqlite:///grades.db "
+            # A bare file name or path (--db grades.db, --db /srv/grades.db) is the likeliest slip.
+            suggestion = f"sqlite:///{url}" if "://" not in url and url.strip() else "sqlite:///grades.db"
+            raise GraderError(f"cannot open the gradebook {url!r}: {error}; pass --db {suggestion} "
                               "or another SQLAlchemy URL") from None
         shown = self.engine.url.render_as_string(hide_password=True)
         if self.engine.dialect.name == "sqlite":

@@ -76,7 +76,7 @@ def validate_assignment(assignment: str, device: str = "cpu",
     spec = load_assignment(assignment, assignments_dir)
     reference = spec.reference_solution()
     if not reference.is_file():
-        raise GraderError(f"no reference solution at {reference}; add reference_solutions/{spec.id}.py")
+        raise GraderError(spec.missing_reference())
     mistakes, mutants = planted_submissions(spec)
     examples, examples_note = expected_examples(spec)  # an unreadable expected.json stops here, before judging
     device = resolve_device(device)

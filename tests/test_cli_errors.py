@@ -65,6 +65,13 @@ def test_check_unknown_assignment(here):
                     "(known: devices, phases, shipped, toy; pass --assignments DIR to look elsewhere)")
 
 
+def test_check_a_notebook_named_in_place_of_the_assignment(here):
+    write_notebook(here / "toy.ipynb", CORRECT)
+    assert run("check", "toy.ipynb", *TOY) == ("error: 'toy.ipynb' is a file, not an assignment: name the assignment "
+                                               "first, then the file (e.g. toy toy.ipynb; known: devices, phases, "
+                                               "shipped, toy)")
+
+
 def test_grade_unknown_assignment_lists_the_bundled_ones(here):
     line = run("grade", "hw99", str(here))
     assert line.startswith("error: unknown assignment 'hw99': no ") and "(known: hw1, hw2, hw3, hw4, hw5;" in line
@@ -76,6 +83,20 @@ def test_validate_unknown_assignment(here):
 
 def test_release_unknown_assignment(here):
     assert run("release", "hw99", str(here / "out")).startswith("error: unknown assignment 'hw99'")
+
+
+def test_validating_in_a_released_bundle_says_it_is_one(here):
+    """An instructor in the wrong folder (or a student) runs validate where `grader release` put its bundle;
+    grade says the same line, from the judge (a sandbox has started by then, so not here)."""
+    import shutil
+
+    bundle = here / "assignments" / "toy"
+    shutil.copytree(TEST_ASSIGNMENTS / "toy", bundle)
+    (bundle / "checks" / "public" / "reference_answers.json").write_text("{}")
+    line = run("validate", "toy", "--assignments", str(here / "assignments"))
+    assert line == (f"error: {bundle} is a released toy bundle (public checks only, no reference solution): check a "
+                    "notebook here with grader check toy NOTEBOOK; grade where the course's assignments/ and "
+                    "reference_solutions/ are")
 
 
 def test_an_assignment_with_bad_toml_names_its_file(here):
@@ -199,6 +220,14 @@ def test_grade_into_an_unknown_database_dialect(here):
     write_notebook(here / "a.ipynb", CORRECT)
     line = run("grade", "toy", str(here), "--db", "nosuchdialect://x", *TOY)
     assert line.startswith("error: cannot open the gradebook 'nosuchdialect://x': ")
+
+
+def test_results_from_a_bare_file_name_as_db_suggests_its_sqlite_url(here):
+    line = run("results", "toy", "--db", "grades.db")
+    assert line.startswith("error: cannot open the gradebook 'grades.db': ")
+    assert line.endswith("; pass --db sqlite:///grades.db or another SQLAlchemy URL")
+    line = run("results", "toy", "--db", "/srv/course/grades.db")
+    assert line.endswith("; pass --db sqlite:////srv/course/grades.db or another SQLAlchemy URL")
 
 
 def test_grade_json_into_a_missing_folder_fails_before_grading(here):

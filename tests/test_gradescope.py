@@ -40,15 +40,19 @@ def test_the_zip_holds_setup_run_autograder_the_grader_and_the_checks(autograder
     assert "grader.cli gradescope-run \"$ROOT\" course" in archive.read("run_autograder").decode()
 
 
-def run_autograder(autograder, tmp_path, files: dict[str, tuple[str, ...] | None]) -> dict:
+def run_autograder(autograder, tmp_path, files: dict[str, tuple[str, ...] | None], planted: dict[str, str] = {},
+                   in_submission: bool = False) -> dict:
     root = tmp_path / "autograder"
     zipfile.ZipFile(autograder).extractall(root / "source")
     (root / "submission").mkdir()
     for name, cells in files.items():
         write_notebook(root / "submission" / name, *cells)
+    for name, text in planted.items():  # other files the student uploads beside the notebook
+        (root / "submission" / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / "submission" / name).write_text(text)
     env = dict(os.environ, GRADER_AUTOGRADER_ROOT=str(root), GRADER_AUTOGRADER_PYTHON=sys.executable)
     done = subprocess.run(["bash", str(root / "source" / "run_autograder")], env=env, capture_output=True, text=True,
-                          timeout=300)
+                          timeout=300, cwd=root / "submission" if in_submission else None)
     assert done.returncode == 0, done.stderr
     results = json.loads((root / "results" / "results.json").read_text())
     assert set(results) == {"score", "execution_time", "output", "stdout_visibility", "tests"}
@@ -85,3 +89,11 @@ def test_no_notebook_is_a_zero_saying_what_to_upload(autograder, tmp_path):
     assert results["score"] == 0 and results["tests"] == []
     assert results["output"] == ("no course.ipynb in your submission: upload the notebook named course.ipynb "
                                  "(or only one notebook)")
+
+
+def test_a_grader_folder_in_the_submission_is_not_imported_when_run_from_there(autograder, tmp_path):
+    marker = tmp_path / "planted-ran"
+    planted = f"open({str(marker)!r}, 'w').close()\n"
+    results = run_autograder(autograder, tmp_path, {"course.ipynb": ANN}, in_submission=True,
+                             planted={"grader/__init__.py": planted, "grader/cli.py": planted})
+    assert results["score"] == 6 and not marker.exists()

@@ -165,3 +165,27 @@ def test_user_errors_are_one_line_and_change_nothing(db, args, message):
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [message.format(db=db)]
     assert api.adjustment_log("course", db) == []
+
+
+@pytest.mark.parametrize("args", [["show", "course", "cy"], ["override", "course", "cy", "--total", "3", "--reason", "r"]])
+def test_a_student_whose_every_run_is_excluded_gets_one_line(db, args):
+    cy = next(run for run in api.assignment_runs("course", db) if run.student == "cy")
+    api.exclude_run("course", cy.run_id, reason="demo run", by="prof", db_url=db)
+    result = run_grader(*args, "--db", db)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: cy has no course run that counts (every one is excluded); see them with grader runs course, "
+        "count one again with grader runs course --include RUN_ID"]
+    assert [record.kind for record in api.adjustment_log("course", db)] == ["exclude_run"]
+
+
+def test_an_override_names_the_run_that_counts_not_an_excluded_newer_one(db, tmp_path):
+    notebook(tmp_path / "again" / "cy.ipynb", CY, ON_TIME)
+    result = run_grader("grade", "course", str(tmp_path / "again"), "--db", db, "--assignments",
+                        str(COURSE_ASSIGNMENTS), "--workers", "1", "--regrade")
+    assert result.returncode == 0, result.stderr
+    first, newer = [run.run_id for run in api.assignment_runs("course", db) if run.student == "cy"]
+    api.exclude_run("course", newer, reason="a test run", by="prof", db_url=db)
+    record, final = api.override_score("course", "cy", check="test_scale_small", points=1, reason="r", by="TA",
+                                       db_url=db)
+    assert (record.run_id, final.run_id) == (first, first)

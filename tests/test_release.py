@@ -119,6 +119,14 @@ def test_release_tells_students_commands_relative_to_the_bundle(bundles):
     assert str(bundles) not in student_lines
 
 
+def test_release_prints_the_lines_its_readme_gives_from_a_fresh_machine(bundles):
+    """The venv line too: without it `pip install` goes into whatever Python the student has open."""
+    printed = RELEASE_OUTPUT["hw2"].split("in it they run")[1].splitlines()[1:]
+    readme = (bundles / "hw2" / "README.md").read_text()
+    linux = readme.split("Linux / macOS:\n\n```\n")[1].split("```")[0].splitlines()
+    assert [line.strip() for line in printed[1:]] == linux and printed[0].strip() == "cd hw2"
+
+
 def test_check_inside_the_bundle_scores_like_the_course_repository(bundles, tmp_path):
     bundle = bundles / "hw2"
     shutil.copyfile(REPO / "submissions" / "hw2" / "partial.ipynb", bundle / "hw2.ipynb")

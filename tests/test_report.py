@@ -275,3 +275,15 @@ def test_junit_reports_an_ungraded_submission_as_one_error():
     assert (suite.get("tests"), suite.get("errors"), suite.get("failures")) == ("1", "1", "0")
     error = suite.find("testcase[@name='submission']/error")
     assert error.get("message") == "dee.ipynb is not valid JSON" and error.get("type") == "not graded"
+
+
+@pytest.mark.parametrize("hint", ["Hint", "Подсказка"])
+def test_a_checks_hint_is_on_a_line_of_its_own_in_its_feedback_cell(hint):
+    message = f"f(x) is 2, expected 3\n{hint}: add one\nand {HOSTILE}"
+    console = terminal(width=200)
+    print_submission_detail(verdict("ann", check("test_f", 0, 1, message)), console)
+    lines = console.file.getvalue().splitlines()
+    first = next(index for index, line in enumerate(lines) if "f(x) is 2, expected 3" in line)
+    assert f"│ {hint}: add one\\nand {SHOWN}" in lines[first + 1]  # the next line of the same cell
+    assert lines[first + 1].startswith("│   │") and acting_characters("\n".join(lines)) == []
+    assert "expected 3\\n" not in lines[first]

@@ -63,9 +63,11 @@ def write_feedback_files(feedback: list[StudentFeedback], out: str | Path, rende
     folder = Path(out)
     if folder.exists() and not folder.is_dir():
         raise GraderError(f"cannot write feedback into {folder}: it is a file; name a folder")
-    if not folder.parent.is_dir():
-        raise GraderError(f"cannot write feedback into {folder}: folder {folder.parent} does not exist; create it")
-    folder.mkdir(exist_ok=True)
+    # Like `grader release`, the folders above are made too: `grader feedback hw2 feedback/hw2/` in a fresh checkout.
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise GraderError(f"cannot write feedback into {folder}: {error.strerror}; choose another folder") from None
     written = FeedbackWritten(folder=str(folder), pages={})
     texts: dict[str, str] = {}
     for each in feedback:

@@ -52,7 +52,7 @@ def load_reference(spec: AssignmentSpec, include_hidden: bool = True) -> ModuleT
     if not path.is_file() and not include_hidden and answers.is_file():
         return ReplayReference(answers)
     if not path.is_file():
-        raise GraderError(f"no reference solution at {path}; add reference_solutions/{spec.id}.py")
+        raise GraderError(spec.missing_reference())
     module_name = f"grader_reference_{spec.id}"
     module_spec = importlib.util.spec_from_file_location(module_name, path)
     module = importlib.util.module_from_spec(module_spec)

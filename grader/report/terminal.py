@@ -1,13 +1,15 @@
 """What people read in a terminal: a student's feedback, the instructor's tables, the progress bar.
 
 Every string from a verdict reaches the console as a ``rich.text.Text`` (never markup) of
-``terminal_line`` (a cell, a name, a message: one line) or ``terminal_block`` (a
-submission's output), so no escape sequence, carriage return or bidi override a student
-wrote acts on the instructor's terminal, and no name draws a row of its own.
+``terminal_line`` (a cell, a name, a message: one line; a check's feedback cell puts its
+hint on a line of its own within the cell) or ``terminal_block`` (a submission's output), so no
+escape sequence, carriage return or bidi override a student wrote acts on the instructor's
+terminal, and no name draws a row of its own.
 """
 
 from __future__ import annotations
 
+import re
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
@@ -23,6 +25,18 @@ from grader.report.untrusted import terminal_block, terminal_line
 def inert(text: object, style: str = "") -> Text:
     """Untrusted text as one inert line of a table cell or a message."""
     return Text(terminal_line(str(text)), style=style)
+
+
+# The line break a check puts before its hint ("cause\nHint: fix", in each language the messages come in).
+_BEFORE_A_HINT = re.compile(r"\n(?=(?:Hint|Подсказка): )")
+
+
+def feedback_cell(message: str) -> Text:
+    """A check's feedback in its table cell: the hint on a line of its own, every other break shown as ``\\n``.
+
+    The break stays inside the cell (a cell's lines are its own), so it cannot draw a row or a score line.
+    """
+    return Text("\n".join(terminal_line(part) for part in _BEFORE_A_HINT.split(str(message))))
 
 
 class CellLines:
@@ -85,7 +99,7 @@ def print_check_feedback(verdict: Verdict, console: Console) -> None:
     for check in verdict.checks:
         mark = Text("✓", style="green") if check.passed else Text("✗", style="red")
         table.add_row(mark, inert(check.title or check.name), fraction(check.score, check.max_score),
-                      inert(check.message))
+                      feedback_cell(check.message))
     console.print(table)
     print_cell_errors(verdict, console)
 
@@ -185,7 +199,7 @@ def print_submission_detail(verdict: Verdict, console: Console) -> None:
             table.add_row(Text("✓", style="green") if check.passed else Text("✗", style="red"), inert(check.name),
                           check.visibility, fraction(check.score, check.max_score) + (" ✎" if check.name in adjusted
                                                                                        else ""),
-                          f"{check.seconds:.3f}", inert(check.message))
+                          f"{check.seconds:.3f}", feedback_cell(check.message))
         console.print(table)
     if verdict.cells:
         cells = Table(show_header=True, header_style="bold", title="code cells")

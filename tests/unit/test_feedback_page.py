@@ -58,3 +58,14 @@ def test_a_markdown_message_keeps_its_lines_and_nothing_else_becomes_markup():
                                           passed=False, message="wrong <b>x</b>\nHint: use |dim=1|")])
     page = render_feedback_markdown(StudentFeedback(assignment="hw", title="HW", verdict=verdict))
     assert "| ✗ | t | 0/1 | wrong &lt;b&gt;x&lt;/b&gt;<br>Hint: use \\|dim=1\\| |" in page
+
+
+def test_feedback_pages_go_into_a_folder_whose_parents_do_not_exist_yet(tmp_path):
+    from grader.feedback import write_feedback_files
+
+    verdict = Verdict(assignment="hw", submission="a.ipynb", student="ann", status="graded", score=1, max_score=1)
+    out = tmp_path / "feedback" / "hw"  # README: grader feedback hw2 feedback/hw2/ in a fresh checkout
+    written = write_feedback_files([StudentFeedback(assignment="hw", title="HW", verdict=verdict)], out,
+                                   render=lambda each: f"page of {each.verdict.student}")
+    assert [path.read_text() for path in out.iterdir()] == ["page of ann"]
+    assert written.pages["ann"].startswith("ann")
