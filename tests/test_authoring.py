@@ -398,3 +398,23 @@ def test_an_assignment_folder_with_a_space_is_one_line(tmp_path):
     assert result.returncode == 2
     assert "an assignment's folder is named with letters, digits, _ and - only" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_students_stop_iteration_cannot_end_a_tests_map_early(tmp_path):
+    """A test that checks the student's function over map(): a StopIteration the student raises must fail it,
+    not end the map (all() of nothing is True). The trusted side raises it as a StudentCodeFailed instead."""
+    master = nbformat.read(str(MASTERS / "nbgrader_squares.ipynb"), as_version=4)
+    cell = master.cells[4]
+    assert cell.source.startswith('"""Check that squares returns the correct output')
+    cell.source = ('"""Check that squares returns the correct output for several inputs"""\n'
+                   'assert all(map(lambda n: squares(n) == [i * i for i in range(1, n + 1)], [1, 2, 10]))\n\n\n'
+                   'def expected_squares(n):\n    return [i * i for i in range(1, n + 1)]')
+    nbformat.write(master, str(tmp_path / "squares_map.ipynb"))
+    course = tmp_path / "course"
+    result = run_grader("author", str(tmp_path / "squares_map.ipynb"), str(course / "assignments" / "squares"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    cheat = student_notebook(tmp_path / "cheat.ipynb", "def squares(n):\n    raise StopIteration")
+    verdicts = grade(course, "squares", tmp_path, cheat)
+    passed = {check["name"]: check["passed"] for check in verdicts["cheat.ipynb"]["checks"]}
+    assert passed["test_correct_squares"] is False, verdicts["cheat.ipynb"]["checks"]
+    assert verdicts["cheat.ipynb"]["score"] == 0

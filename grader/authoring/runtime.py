@@ -20,7 +20,11 @@ from grader.assertions import describe_value, expect_close, fail, is_remote
 from grader.i18n import tr
 from grader.judge.proxy import StudentCodeFailed
 
-_NOT_RAISED_AS = {"SystemExit", "KeyboardInterrupt", "GeneratorExit", "BaseException"}
+# Not raised as themselves: the BaseExceptions a check must not see from the student, and the iteration
+# protocol's, which map(), filter(), zip() and iter(f, sentinel) in a test would take as "no more items"
+# (all(map(check, cases)) of a student's function that only raises StopIteration would pass).
+_NOT_RAISED_AS = {"SystemExit", "KeyboardInterrupt", "GeneratorExit", "BaseException", "StopIteration",
+                  "StopAsyncIteration"}
 _as_student_failure: dict[str, type] = {}
 
 
