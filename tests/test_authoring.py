@@ -421,12 +421,14 @@ def test_a_students_stop_iteration_cannot_end_a_tests_map_early(tmp_path):
 
 
 @pytest.mark.parametrize("test_line", ["assert_raises(AssertionError, squares, 0)",
-                                       "with assert_raises(AssertionError):\n    squares(0)"],
-                         ids=["called", "context"])
+                                       "with assert_raises(AssertionError):\n    squares(0)",
+                                       "try:\n    squares(0)\nexcept AssertionError:\n    pass\nelse:\n"
+                                       "    raise AssertionError('did not raise')"],
+                         ids=["called", "context", "try_except"])
 def test_nose_assert_raises_is_met_only_by_what_the_students_code_raised(tmp_path, test_line):
     """nbgrader's `assert_raises(AssertionError, squares, 0)` for a squares that asserts n >= 1: the template's
     stub (NotImplementedError), a missing function or one that raises ValueError must fail it; the proxy's own
-    failures are AssertionErrors, which once met it."""
+    failures are AssertionErrors, which once met it (a test's own try/except too)."""
     master = nbformat.read(str(MASTERS / "nbgrader_squares.ipynb"), as_version=4)
     assert master.cells[3].source.startswith("def squares(n):") and master.cells[5].source.startswith('"""Check that')
     master.cells[3].source = master.cells[3].source.replace(

@@ -40,9 +40,9 @@ def _raised_as(error: BaseException, kind: type[BaseException]) -> bool:
     their code raised: the proxy's failures are AssertionErrors (a missing name, a timeout, a crash, and the
     NotImplementedError of a template's stub too), so ``except kind`` alone would take them all for a raised
     AssertionError. A class of the student's own is known only by its name: it meets Exception alone."""
-    from grader.judge.proxy import StudentCodeFailed
+    from grader.judge.proxy import StudentCodeError, StudentCodeFailed
 
-    if not isinstance(error, StudentCodeFailed):
+    if not isinstance(error, (StudentCodeFailed, StudentCodeError)):
         return isinstance(error, kind)
     name = getattr(error, "student_error_type", "") or ""
     raised = getattr(builtins, name, None)
