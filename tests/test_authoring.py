@@ -398,3 +398,53 @@ def test_an_assignment_folder_with_a_space_is_one_line(tmp_path):
     assert result.returncode == 2
     assert "an assignment's folder is named with letters, digits, _ and - only" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_students_stop_iteration_cannot_end_a_tests_map_early(tmp_path):
+    """A test that checks the student's function over map(): a StopIteration the student raises must fail it,
+    not end the map (all() of nothing is True). The trusted side raises it as a StudentCodeFailed instead."""
+    master = nbformat.read(str(MASTERS / "nbgrader_squares.ipynb"), as_version=4)
+    cell = master.cells[4]
+    assert cell.source.startswith('"""Check that squares returns the correct output')
+    cell.source = ('"""Check that squares returns the correct output for several inputs"""\n'
+                   'assert all(map(lambda n: squares(n) == [i * i for i in range(1, n + 1)], [1, 2, 10]))\n\n\n'
+                   'def expected_squares(n):\n    return [i * i for i in range(1, n + 1)]')
+    nbformat.write(master, str(tmp_path / "squares_map.ipynb"))
+    course = tmp_path / "course"
+    result = run_grader("author", str(tmp_path / "squares_map.ipynb"), str(course / "assignments" / "squares"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    cheat = student_notebook(tmp_path / "cheat.ipynb", "def squares(n):\n    raise StopIteration")
+    verdicts = grade(course, "squares", tmp_path, cheat)
+    passed = {check["name"]: check["passed"] for check in verdicts["cheat.ipynb"]["checks"]}
+    assert passed["test_correct_squares"] is False, verdicts["cheat.ipynb"]["checks"]
+    assert verdicts["cheat.ipynb"]["score"] == 0
+
+
+@pytest.mark.parametrize("test_line", ["assert_raises(AssertionError, squares, 0)",
+                                       "with assert_raises(AssertionError):\n    squares(0)",
+                                       "try:\n    squares(0)\nexcept AssertionError:\n    pass\nelse:\n"
+                                       "    raise AssertionError('did not raise')"],
+                         ids=["called", "context", "try_except"])
+def test_nose_assert_raises_is_met_only_by_what_the_students_code_raised(tmp_path, test_line):
+    """nbgrader's `assert_raises(AssertionError, squares, 0)` for a squares that asserts n >= 1: the template's
+    stub (NotImplementedError), a missing function or one that raises ValueError must fail it; the proxy's own
+    failures are AssertionErrors, which once met it (a test's own try/except too)."""
+    master = nbformat.read(str(MASTERS / "nbgrader_squares.ipynb"), as_version=4)
+    assert master.cells[3].source.startswith("def squares(n):") and master.cells[5].source.startswith('"""Check that')
+    master.cells[3].source = master.cells[3].source.replace(
+        'if n < 1:\n        raise ValueError("n must be greater than or equal to 1")', "assert n >= 1")
+    master.cells[5].source = f"from nose.tools import assert_raises\n{test_line}"
+    nbformat.write(master, str(tmp_path / "squares_assert.ipynb"))
+    course = tmp_path / "course"
+    result = run_grader("author", str(tmp_path / "squares_assert.ipynb"), str(course / "assignments" / "squares"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    students = [student_notebook(tmp_path / "stub.ipynb", "def squares(n):\n    raise NotImplementedError"),
+                student_notebook(tmp_path / "missing.ipynb", "import torch"),
+                student_notebook(tmp_path / "value_error.ipynb", "def squares(n):\n    raise ValueError('n < 1')"),
+                student_notebook(tmp_path / "asserts.ipynb",
+                                 "def squares(n):\n    assert n >= 1\n    return [i * i for i in range(1, n + 1)]")]
+    verdicts = grade(course, "squares", tmp_path, *students)
+    passed = {name: {check["name"]: check["passed"] for check in verdict["checks"]}["test_squares_invalid_input"]
+              for name, verdict in verdicts.items()}
+    assert passed == {"stub.ipynb": False, "missing.ipynb": False, "value_error.ipynb": False,
+                      "asserts.ipynb": True}, passed

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import math
 from typing import Any
 
@@ -34,14 +35,49 @@ def assert_in(member: Any, container: Any, msg: str | None = None) -> None:
     assert member in container, msg or f"{member!r} not in {container!r}"
 
 
+def _raised_as(error: BaseException, kind: type[BaseException]) -> bool:
+    """Whether ``error`` is an exception of ``kind``. A failure of the student's code counts only by the type
+    their code raised: the proxy's failures are AssertionErrors (a missing name, a timeout, a crash, and the
+    NotImplementedError of a template's stub too), so ``except kind`` alone would take them all for a raised
+    AssertionError. A class of the student's own is known only by its name: it meets Exception alone."""
+    from grader.judge.proxy import StudentCodeError, StudentCodeFailed
+
+    if not isinstance(error, (StudentCodeFailed, StudentCodeError)):
+        return isinstance(error, kind)
+    name = getattr(error, "student_error_type", "") or ""
+    raised = getattr(builtins, name, None)
+    if isinstance(raised, type) and issubclass(raised, BaseException):
+        return issubclass(raised, kind)
+    return bool(name) and kind in (Exception, BaseException)
+
+
+class _Raises:
+    """``with assert_raises(kind):``, judged as the called form is."""
+
+    def __init__(self, kind: type[BaseException]):
+        self.kind = kind
+        self.exception: BaseException | None = None
+
+    def __enter__(self) -> "_Raises":
+        return self
+
+    def __exit__(self, error_type, error, traceback) -> bool:
+        if error is None:
+            raise AssertionError(f"did not raise {self.kind.__name__}")
+        if _raised_as(error, self.kind):
+            self.exception = error
+            return True
+        return False
+
+
 def assert_raises(kind: type[BaseException], function: Any = None, *args: Any, **kwargs: Any):
     if function is None:
-        import pytest
-
-        return pytest.raises(kind)
+        return _Raises(kind)
     try:
         function(*args, **kwargs)
-    except kind:
+    except BaseException as error:
+        if not _raised_as(error, kind):
+            raise
         return None
     raise AssertionError(f"{getattr(function, '__name__', 'the call')} did not raise {kind.__name__}")
 

@@ -18,23 +18,29 @@ import torch
 
 from grader.assertions import describe_value, expect_close, fail, is_remote
 from grader.i18n import tr
-from grader.judge.proxy import StudentCodeFailed
+from grader.judge.proxy import StudentCodeError, StudentCodeFailed
 
-_NOT_RAISED_AS = {"SystemExit", "KeyboardInterrupt", "GeneratorExit", "BaseException"}
+# Not raised as themselves: the BaseExceptions a check must not see from the student, and the iteration
+# protocol's, which map(), filter(), zip() and iter(f, sentinel) in a test would take as "no more items"
+# (all(map(check, cases)) of a student's function that only raises StopIteration would pass).
+_NOT_RAISED_AS = {"SystemExit", "KeyboardInterrupt", "GeneratorExit", "BaseException", "StopIteration",
+                  "StopAsyncIteration"}
 _as_student_failure: dict[str, type] = {}
 
 
-def _failure_type(name: str) -> type | None:
-    """An exception type that is both the built-in ``name`` and a StudentCodeFailed (its message stays
-    the proxy's, and the judge treats an uncaught one as the student's code failing)."""
+def _failure_type(name: str) -> type:
+    """The exception type an authored test's code meets for a failure of the student's code: the built-in
+    ``name`` and a StudentCodeError (its message stays the proxy's, and the judge treats an uncaught one as
+    the student's code failing); a plain StudentCodeError for anything else (a missing name, a timeout, a
+    crash, a class of the student's own)."""
     builtin = getattr(builtins, name, None)
     if name in _NOT_RAISED_AS or not (isinstance(builtin, type) and issubclass(builtin, BaseException)):
-        return None
+        return StudentCodeError
     if name not in _as_student_failure:
         try:
-            _as_student_failure[name] = type(name, (builtin, StudentCodeFailed), {})
+            _as_student_failure[name] = type(name, (builtin, StudentCodeError), {})
         except TypeError:  # a built-in whose layout cannot be combined (OSError and its kind)
-            _as_student_failure[name] = None
+            _as_student_failure[name] = StudentCodeError
     return _as_student_failure[name]
 
 
@@ -42,10 +48,7 @@ def _raised_as_student_did(call: Callable[..., Any], *args: Any, **kwargs: Any) 
     try:
         return call(*args, **kwargs)
     except StudentCodeFailed as failure:
-        kind = _failure_type(getattr(failure, "student_error_type", None) or "")
-        if kind is None:
-            raise
-        raised = kind(str(failure))
+        raised = _failure_type(getattr(failure, "student_error_type", None) or "")(str(failure))
         raised.__dict__.update(failure.__dict__)  # the proxy's diagnosis, what and error type go with it
         raise raised from None
 

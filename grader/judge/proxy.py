@@ -53,6 +53,19 @@ class StudentCodeFailed(AssertionError):
         return explain(self.what, self.diagnosis.safe_cause, self.diagnosis.fix)
 
 
+class StudentCodeError(Exception):
+    """A :class:`StudentCodeFailed` as the code of a test translated from nbgrader or otter meets it
+    (``grader.authoring.runtime``): not an AssertionError, so that test's ``except AssertionError:`` (or
+    ``assert_raises(AssertionError, ...)``) is met only by an AssertionError the student's code raised, never
+    by a missing name, a timeout, a crash or the NotImplementedError of a template's stub. The judge
+    reports it as it reports a StudentCodeFailed."""
+
+    diagnosis: Diagnosis | None = None
+    what: str | None = None
+    student_error_type = ""
+    safe_explanation = StudentCodeFailed.safe_explanation
+
+
 class CheckCannotSend(TypeError):
     """A check gave the student's code something that is not data: an object of the trusted side (a Dataset,
     a torch.Generator, a function the check made). A mistake in the check, not the student's: nothing was sent."""
@@ -425,4 +438,5 @@ class StudentProxy:
                                      what=tr("building a {factory} for the check", factory=factory))
 
 
-__all__ = ["StudentProxy", "StudentSession", "Remote", "StudentCodeFailed", "CheckCannotSend", "SandboxError"]
+__all__ = ["StudentProxy", "StudentSession", "Remote", "StudentCodeFailed", "StudentCodeError", "CheckCannotSend",
+           "SandboxError"]

@@ -27,7 +27,7 @@ from grader.devices import is_cuda
 from grader.errors import GraderError
 from grader.i18n import set_language, tr
 from grader.assertions import CheckFailed, PartialCredit
-from grader.judge.proxy import StudentCodeFailed, StudentProxy, StudentSession
+from grader.judge.proxy import StudentCodeError, StudentCodeFailed, StudentProxy, StudentSession
 from grader.replay import ANSWERS_FILE, RecordingReference, ReplayReference
 from grader.models import CellProgress, CheckResult, ExtractedSubmission, Verdict, utcnow
 from grader.verdicts import Grading
@@ -250,7 +250,7 @@ def check_title(item: pytest.Item) -> str:
 
 
 def failure_message(error: BaseException, visibility: str) -> str:
-    if isinstance(error, AssertionError):
+    if isinstance(error, (AssertionError, StudentCodeError)):
         text = str(error).strip()
         return text[:2000] if text else tr("the check failed")
     if isinstance(error, (pytest.skip.Exception, pytest.xfail.Exception)):
@@ -297,7 +297,7 @@ def student_failure_message(error: BaseException) -> str:
     """What a student may read of a hidden check's failure: nothing that depends on its inputs or
     expected values, and no text the student's code produced (an exception's message can hold every
     input it was given)."""
-    if isinstance(error, StudentCodeFailed):
+    if isinstance(error, (StudentCodeFailed, StudentCodeError)):
         generic = tr("your code failed while this check ran it (it raised an error, did not return in time or "
                      "ended the process)")
         # With a diagnosis: only its family and the shapes/dtypes/devices the check sent, nothing from the message.
