@@ -341,8 +341,8 @@ def latest_results(assignment: str, db_url: str = DEFAULT_DB_URL,
     """The newest verdict of every student (final scores); raises when the gradebook has none for it."""
     with _gradebook(db_url, assignments_dir=assignments_dir) as gradebook:
         verdicts = gradebook.latest(assignment)
-    if not verdicts:
-        raise GraderError(f"no results for {assignment} in {db_url}; grade first: grader grade {assignment} DIR")
+        if not verdicts:
+            raise gradebook.no_results(assignment)
     return verdicts
 
 
@@ -361,7 +361,7 @@ def _one_student(gradebook, assignment: str, student: str, db_url: str) -> str:
             return max(theirs, key=lambda verdict: verdict.started_at).student
     if student not in known:
         if not known:
-            raise GraderError(f"no results for {assignment} in {db_url}; grade first: grader grade {assignment} DIR")
+            raise gradebook.no_results(assignment)
         close = difflib.get_close_matches(student, known, n=1)
         suggestion = f"did you mean {close[0]}?" if close else f"known: {', '.join(known[:10])}" + \
             (", ..." if len(known) > 10 else "")
@@ -435,7 +435,7 @@ def write_feedback(assignment: str, out: str | Path, db_url: str = DEFAULT_DB_UR
         with _gradebook(db_url, assignments_dir=assignments_dir) as gradebook:
             verdicts = gradebook.latest(assignment)
             if not verdicts:
-                raise GraderError(f"no results for {assignment} in {db_url}; grade first: grader grade {assignment} DIR")
+                raise gradebook.no_results(assignment)
             roster = gradebook.reassess.enrolled()
             verdicts = newest_per_enrolled_student(verdicts, roster)
             pages = [StudentFeedback(assignment=assignment, title=title, verdict=translate(student_visible(verdict, policy)),
@@ -483,8 +483,8 @@ def assignment_runs(assignment: str, db_url: str = DEFAULT_DB_URL) -> list[Verdi
     """What `grader runs` lists: every stored run of the assignment, oldest first, excluded ones marked."""
     with _gradebook(db_url) as gradebook:
         runs = gradebook.history(assignment)
-    if not runs:
-        raise GraderError(f"no results for {assignment} in {db_url}; grade first: grader grade {assignment} DIR")
+        if not runs:
+            raise gradebook.no_results(assignment)
     return runs
 
 
@@ -523,7 +523,8 @@ def export_course(csv_path: str | Path, fmt: str = "csv", assignment: str | None
     table = course_results(db_url, assignments_dir=assignments_dir, roster=roster)
     if assignment is not None:
         if assignment not in table.assignments:
-            raise GraderError(f"no results for {assignment} in {db_url}; grade first: grader grade {assignment} DIR")
+            with _gradebook(db_url, assignments_dir=assignments_dir) as gradebook:
+                raise gradebook.no_results(assignment)
         table = table.only(assignment)
     titles, ids = {}, {}
     for name in table.assignments:

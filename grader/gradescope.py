@@ -2,10 +2,11 @@
 
 Gradescope unpacks the zip into ``/autograder/source``, runs ``setup.sh`` once when the image is
 built, then ``/autograder/run_autograder`` for every submission, and reads
-``/autograder/results/results.json``. Ours: ``setup.sh`` installs Python, bubblewrap, torch and
-this grader (from the ``grader-src/`` copy in the zip, not editable, so the checks are not
-beside the installed code); ``run_autograder`` runs ``grader gradescope-run``, which finds the
-notebook, grades it (every check, in the sandbox) and writes the results. The root
+``/autograder/results/results.json``. Ours: ``setup.sh`` installs a Python >= 3.11 (apt's
+``python3.11`` where ``python3`` is older, as on Gradescope's default Ubuntu 22.04 image),
+bubblewrap, torch and this grader into ``/autograder/venv`` (from the ``grader-src/`` copy in the
+zip, not editable, so the checks are not beside the installed code); ``run_autograder`` runs
+``grader gradescope-run``, which finds the notebook, grades it (every check, in the sandbox) and writes the results. The root
 ``/autograder`` may be moved with ``GRADER_AUTOGRADER_ROOT`` (tests run it in a temporary tree).
 
 This module builds the zip and the results; the grading itself is the facade's
@@ -29,12 +30,36 @@ SKIPPED_PARTS = {"__pycache__", "mutants", ".pytest_cache"}
 SETUP_SH = """#!/usr/bin/env bash
 # Gradescope runs this once, as root, when it builds the autograder's image.
 set -euo pipefail
-SOURCE="${{GRADER_AUTOGRADER_ROOT:-/autograder}}/source"
+ROOT="${{GRADER_AUTOGRADER_ROOT:-/autograder}}"
+SOURCE="$ROOT/source"
+# The grader needs Python >= 3.11; Gradescope's default base image, Ubuntu 22.04, has 3.10 as python3.
+new_enough() {{
+  "$1" -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1
+}}
+apt_install() {{
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@"
+}}
 apt-get update
-DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3 python3-venv python3-pip bubblewrap
-python3 -m venv /autograder/venv
-/autograder/venv/bin/pip install --index-url https://download.pytorch.org/whl/cpu "torch=={torch}"
-/autograder/venv/bin/pip install "$SOURCE/grader-src"
+apt_install bubblewrap
+command -v python3 >/dev/null || apt_install python3 || true
+PYTHON=""
+if command -v python3 >/dev/null && new_enough "$(command -v python3)"; then
+  apt_install python3-venv python3-pip
+  PYTHON="$(command -v python3)"
+else
+  # Ubuntu 22.04's universe has python3.11 beside its 3.10 python3.
+  apt_install python3.11 python3.11-venv || true
+  if command -v python3.11 >/dev/null && new_enough "$(command -v python3.11)"; then
+    PYTHON="$(command -v python3.11)"
+  fi
+fi
+if [ -z "$PYTHON" ]; then
+  echo "setup.sh: no Python >= 3.11 here (python3: $(command -v python3 >/dev/null && python3 -V 2>&1 || echo none)) and apt could not install python3.11; choose a newer base image on Gradescope's Configure Autograder page (e.g. Ubuntu 24.04)" >&2
+  exit 1
+fi
+"$PYTHON" -m venv "$ROOT/venv"
+"$ROOT/venv/bin/python" -m pip install --index-url https://download.pytorch.org/whl/cpu "torch=={torch}"
+"$ROOT/venv/bin/python" -m pip install "$SOURCE/grader-src"
 # The hidden checks and the reference stay readable by root only: the student's code runs as uid 65534.
 chmod -R go-rwx "$SOURCE"
 """
@@ -42,7 +67,7 @@ chmod -R go-rwx "$SOURCE"
 RUN_AUTOGRADER = """#!/usr/bin/env bash
 # Gradescope runs this for every submission: grade /autograder/submission, write results/results.json.
 ROOT="${{GRADER_AUTOGRADER_ROOT:-/autograder}}"
-PYTHON="${{GRADER_AUTOGRADER_PYTHON:-/autograder/venv/bin/python}}"
+PYTHON="${{GRADER_AUTOGRADER_PYTHON:-$ROOT/venv/bin/python}}"
 mkdir -p "$ROOT/results" && chmod 700 "$ROOT/results"
 # -I: the working directory (perhaps the submission's folder) is not on sys.path, so a grader/ folder
 # a student uploads is never imported in its place, as root, beside the hidden checks.

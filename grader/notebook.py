@@ -98,14 +98,27 @@ def inside_sandbox() -> bool:
     return "grader.sandbox.inside.student_runtime" in sys.modules
 
 
+def rewrites_lines(stream) -> bool:
+    """Whether ``stream`` shows a line rewritten in place (``\\r``): a terminal, or a Jupyter front end
+    (ipykernel's stream, never a tty, draws it). A pipe or a log file keeps every ``\\r`` as written."""
+    try:
+        if stream.isatty():
+            return True
+    except (AttributeError, ValueError, OSError):  # closed, or not a real stream
+        return False
+    return type(stream).__module__.startswith("ipykernel.")
+
+
 def print_cell(progress: CellProgress) -> None:
+    """A cell's progress on stdout: its "running" line, rewritten with its outcome, where that can be
+    drawn; else (a pipe, a log) one plain line per cell, when it ends."""
     if progress.state != "running":
         outcome = {"ok": tr("{seconds} s", seconds=f"{progress.seconds:.1f}"),
                    "error": tr("error ({seconds} s)", seconds=f"{progress.seconds:.1f}"),
                    "timeout": tr("did not finish within {limit} s; stopped", limit=f"{progress.limit:g}"),
                    "crashed": tr("ended the process")}[progress.state]
         print(f"▸ {progress.label} {progress.first_line} {outcome}", flush=True)
-    elif progress.label:
+    elif progress.label and rewrites_lines(sys.stdout):
         print(f"▸ {progress.label} {progress.first_line} …", end="\r", flush=True)
 
 

@@ -76,7 +76,7 @@ def void(gradebook, assignment: str, check: str, *, mode: str, reason: str, by: 
         raise GraderError("voiding a check needs its reason: --reason 'the check's tolerance was wrong'")
     verdicts = gradebook.latest(assignment, adjusted=False)
     if not verdicts:
-        raise GraderError(f"no results for {assignment} in {db_url}; grade first: grader grade {assignment} DIR")
+        raise gradebook.no_results(assignment)
     known = list(dict.fromkeys(each.name for verdict in verdicts for each in verdict.checks))
     if check not in known:
         close = difflib.get_close_matches(check, known, n=1)

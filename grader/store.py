@@ -425,6 +425,19 @@ class Gradebook:
         with Session(self.engine) as session:
             return list(session.scalars(select(AssignmentRow.name).order_by(AssignmentRow.name)).all())
 
+    def no_results(self, assignment: str) -> GraderError:
+        """The error for an assignment with nothing stored: "grade first" where it is known (its folder is
+        in the assignments root, or it was graded here), else "unknown", with the known assignments."""
+        from grader.spec import assignments_root, available_assignments
+
+        root = assignments_root(getattr(self.reassess, "assignments_dir", None))
+        defined, graded = available_assignments(root), self.assignment_names()
+        if assignment in defined or assignment in graded:
+            return GraderError(f"no results for {assignment} in {self.url}; grade first: grader grade {assignment} DIR")
+        known = ", ".join(sorted(set(defined) | set(graded))) or "none"
+        return GraderError(f"unknown assignment '{assignment}': not in {root} and never graded in {self.url} "
+                           f"(known: {known})")
+
     def latest_run_id(self, assignment: str, student: str) -> int | None:
         with Session(self.engine) as session:
             return session.scalar(select(func.max(RunRow.id)).join(SubmissionRow).join(AssignmentRow).where(
@@ -436,8 +449,7 @@ class Gradebook:
         with Session(self.engine) as session, session.begin():
             assignment = session.scalar(select(AssignmentRow).where(AssignmentRow.name == record.assignment))
             if assignment is None:
-                raise GraderError(f"no results for {record.assignment} in {self.url}; grade first: "
-                                  f"grader grade {record.assignment} DIR")
+                raise self.no_results(record.assignment)
             row = AdjustmentRow(assignment_id=assignment.id, student=record.student, kind=record.kind,
                                 check_name=record.check, points=record.points, old_points=record.old_points,
                                 graded_points=record.graded_points, graded_passed=record.graded_passed,

@@ -125,7 +125,8 @@ def test_user_errors_are_one_line_with_exit_2(tmp_path):
         (["grade", "toy", str(tmp_path / "missing.ipynb"), "--assignments", str(TEST_ASSIGNMENTS)],
          "missing.ipynb: no such file or folder"),
         (["check", "toy", "--assignments", str(TEST_ASSIGNMENTS)], "no toy.ipynb in"),
-        (["results", "toy", "--db", f"sqlite:///{tmp_path}/none.db"], "no results for toy"),
+        (["results", "toy", "--db", f"sqlite:///{tmp_path}/none.db", "--assignments", str(TEST_ASSIGNMENTS)],
+         "no results for toy"),
         (["grade", "toy", str(tmp_path), "--db", "nosuchdialect://x", "--assignments", str(TEST_ASSIGNMENTS)],
          "cannot open the gradebook"),
     ]

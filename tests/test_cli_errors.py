@@ -181,33 +181,54 @@ def test_grade_without_paths(here):
 
 def test_results_of_an_empty_gradebook(here):
     url = f"sqlite:///{here / 'none.db'}"
-    assert run("results", "toy", "--db", url) == f"error: no results for toy in {url}; grade first: grader grade toy DIR"
+    assert run("results", "toy", "--db", url, *TOY) == f"error: no results for toy in {url}; grade first: grader grade toy DIR"
 
 
 def test_show_of_an_empty_gradebook(here):
     url = f"sqlite:///{here / 'none.db'}"
-    assert run("show", "toy", "ann", "--db", url) == \
+    assert run("show", "toy", "ann", "--db", url, *TOY) == \
         f"error: no results for toy in {url}; grade first: grader grade toy DIR"
 
 
 def test_history_of_an_empty_gradebook(here):
     url = f"sqlite:///{here / 'none.db'}"
-    assert run("history", "toy", "ann", "--db", url) == \
+    assert run("history", "toy", "ann", "--db", url, *TOY) == \
         f"error: no results for toy in {url}; grade first: grader grade toy DIR"
 
 
 def test_export_of_an_empty_gradebook(here):
     url = f"sqlite:///{here / 'none.db'}"
-    assert run("export", "toy", "--csv", str(here / "out.csv"), "--db", url).startswith(
+    assert run("export", "toy", "--csv", str(here / "out.csv"), "--db", url, *TOY).startswith(
         f"error: no results for toy in {url}")
     assert not (here / "out.csv").exists()
 
 
 def test_report_of_an_empty_gradebook(here):
     url = f"sqlite:///{here / 'none.db'}"
-    assert run("report", "toy", "--html", str(here / "r.html"), "--db", url).startswith(
+    assert run("report", "toy", "--html", str(here / "r.html"), "--db", url, *TOY).startswith(
         f"error: no results for toy in {url}")
 
+
+
+def test_results_of_an_unknown_assignment_lists_the_known_ones(here):
+    url = f"sqlite:///{here / 'none.db'}"
+    assert run("results", "hw9", "--db", url, *TOY) == (
+        f"error: unknown assignment 'hw9': not in {TEST_ASSIGNMENTS} and never graded in {url} "
+        "(known: devices, phases, shipped, toy)")
+
+
+def test_runs_of_an_unknown_assignment_lists_the_known_ones(here):
+    url = f"sqlite:///{here / 'none.db'}"
+    assert run("runs", "hw9", "--db", url) == (
+        f"error: unknown assignment 'hw9': not in {Path(__file__).resolve().parent.parent / 'assignments'} "
+        f"and never graded in {url} (known: hw1, hw2, hw3, hw4, hw5)")
+
+
+def test_void_check_of_an_unknown_assignment_lists_the_known_ones(here):
+    url = f"sqlite:///{here / 'none.db'}"
+    assert run("void-check", "hw9", "test_x", "--drop", "--reason", "wrong", "--db", url, *TOY) == (
+        f"error: unknown assignment 'hw9': not in {TEST_ASSIGNMENTS} and never graded in {url} "
+        "(known: devices, phases, shipped, toy)")
 
 # gradebooks and output files that cannot be opened ----------------------------------------------
 
@@ -239,5 +260,5 @@ def test_grade_json_into_a_missing_folder_fails_before_grading(here):
 
 
 def test_results_from_a_mistyped_gradebook_leave_no_file_behind(here):
-    assert run("results", "toy", "--db", f"sqlite:///{here / 'grdes.db'}").startswith("error: no results for toy")
+    assert run("results", "toy", "--db", f"sqlite:///{here / 'grdes.db'}", *TOY).startswith("error: no results for toy")
     assert not (here / "grdes.db").exists()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import glob
 import json
 import os
+import shlex
 import subprocess
 import sys
 import zipfile
@@ -97,3 +99,69 @@ def test_a_grader_folder_in_the_submission_is_not_imported_when_run_from_there(a
     results = run_autograder(autograder, tmp_path, {"course.ipynb": ANN}, in_submission=True,
                              planted={"grader/__init__.py": planted, "grader/cli.py": planted})
     assert results["score"] == 6 and not marker.exists()
+
+
+def _python_310() -> str | None:
+    for candidate in ("/usr/bin/python3.10", *sorted(glob.glob("/root/.pyenv/versions/3.10*/bin/python3.10"))):
+        if os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+def run_setup(autograder, tmp_path, pythons: dict[str, str], python311_from_apt: bool = True):
+    """setup.sh in a temporary /autograder, with only ``pythons`` and a recording apt-get on PATH.
+
+    PIP_NO_INDEX stops it at torch's download, after the venv is made (no network, no root)."""
+    root = tmp_path / "autograder"
+    zipfile.ZipFile(autograder).extractall(root / "source")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name, target in pythons.items():
+        (bin_dir / name).symlink_to(target)
+    apt_log = tmp_path / "apt.log"
+    (bin_dir / "apt-get").write_text(
+        "#!/bin/bash\n"
+        f"echo \"$*\" >> {shlex.quote(str(apt_log))}\n"
+        + ("" if python311_from_apt else
+           'case "$*" in *python3.11*) echo "E: Unable to locate package python3.11" >&2; exit 100;; esac\n'))
+    (bin_dir / "apt-get").chmod(0o755)
+    env = {"PATH": str(bin_dir), "HOME": str(tmp_path), "GRADER_AUTOGRADER_ROOT": str(root),
+           "PIP_NO_INDEX": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    done = subprocess.run(["/bin/bash", str(root / "source" / "setup.sh")], env=env, capture_output=True,
+                          text=True, timeout=300)
+    venv_python = root / "venv" / "bin" / "python"
+    version = subprocess.run([str(venv_python), "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+                             capture_output=True, text=True).stdout.strip() if venv_python.exists() else None
+    return done, version, apt_log.read_text().splitlines()
+
+
+PYTHON_311 = os.path.realpath(sys.executable)  # the base interpreter behind this venv (>= 3.11)
+
+
+def test_setup_chooses_python311_where_python3_is_310_as_on_ubuntu_2204(autograder, tmp_path):
+    python310 = _python_310()
+    if python310 is None:
+        pytest.skip("no Python 3.10 on this machine to stand for Ubuntu 22.04's python3")
+    done, version, apt = run_setup(autograder, tmp_path, {"python3": python310, "python3.11": PYTHON_311})
+    assert version == "%d.%d" % sys.version_info[:2], done.stderr
+    assert any(line.endswith("python3.11 python3.11-venv") for line in apt)
+    assert "torch==" in done.stderr and done.returncode != 0  # stopped at the download, after the venv
+
+
+def test_setup_uses_python3_where_it_is_new_enough(autograder, tmp_path):
+    done, version, apt = run_setup(autograder, tmp_path, {"python3": PYTHON_311})
+    assert version == "%d.%d" % sys.version_info[:2], done.stderr
+    assert any(line.endswith("python3-venv python3-pip") for line in apt)
+    assert not any("python3.11" in line for line in apt)
+
+
+def test_setup_without_any_python311_fails_in_one_line(autograder, tmp_path):
+    python310 = _python_310()
+    if python310 is None:
+        pytest.skip("no Python 3.10 on this machine to stand for Ubuntu 22.04's python3")
+    done, version, _ = run_setup(autograder, tmp_path, {"python3": python310}, python311_from_apt=False)
+    assert done.returncode == 1 and version is None
+    python3_says = subprocess.run([python310, "-V"], capture_output=True, text=True).stdout.strip()  # Python 3.10.x
+    assert done.stderr.splitlines()[-1] == (
+        f"setup.sh: no Python >= 3.11 here (python3: {python3_says}) and apt could not install python3.11; "
+        "choose a newer base image on Gradescope's Configure Autograder page (e.g. Ubuntu 24.04)")

@@ -111,7 +111,8 @@ def test_user_errors_are_one_line_with_the_fix(graded, tmp_path):
     url = f"sqlite:///{db}"
     typo = run_grader("show", "toy", "cyy", "--db", url)
     assert typo.returncode == 2 and "did you mean cy?" in typo.stderr and "Traceback" not in typo.stderr
-    empty = run_grader("results", "toy", "--db", f"sqlite:///{tmp_path / 'empty.db'}")
+    empty = run_grader("results", "toy", "--db", f"sqlite:///{tmp_path / 'empty.db'}", "--assignments",
+                       str(assignments))
     assert empty.returncode == 2 and "grade first: grader grade toy DIR" in empty.stderr
     missing_folder = run_grader("export", "toy", "--csv", str(tmp_path / "no" / "x.csv"), "--db", url)
     assert missing_folder.returncode == 2 and "x.csv" in missing_folder.stderr

@@ -90,3 +90,10 @@ def test_check_in_colab_without_its_live_notebook_says_how_to_name_the_drive_pat
 def test_the_grader_magic_checks_like_grader_check(tmp_path):
     html, _, _ = run_notebook(tmp_path, REFERENCE, "%load_ext grader", "%grader check hw2 --lang ru")
     assert "Баллы за открытые проверки: 6/6." in html and "проверен сохранённый файл" in html
+
+
+def test_cell_progress_in_a_notebook_is_rewritten_in_place(tmp_path):
+    # ipykernel's stdout is never a tty, yet Jupyter draws a \r: the running line stays live there.
+    _, text, _ = run_notebook(tmp_path, "import sys\nfrom grader.notebook import rewrites_lines\n"
+                                        "print(type(sys.stdout).__module__, sys.stdout.isatty(), rewrites_lines(sys.stdout))")
+    assert text.split()[1:] == ["False", "True"], text

@@ -10,6 +10,11 @@ def score(value: float) -> str:
     return f"{value:g}"
 
 
+def counted(number: int, noun: str, plural: str | None = None) -> str:
+    """``1 run``, ``2 runs`` (``plural`` where adding an s is wrong)."""
+    return f"{number} {noun if number == 1 else plural or noun + 's'}"
+
+
 def fraction(earned: float, out_of: float, separator: str = "/") -> str:
     """Points earned of points possible: ``3.5/6`` (or ``3.5 / 6`` with ``separator=" / "``)."""
     return f"{score(earned)}{separator}{score(out_of)}"

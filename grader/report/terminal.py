@@ -17,7 +17,8 @@ from rich.text import Text
 
 from grader.i18n import tr
 from grader.models import CellProgress, Verdict
-from grader.report.format import ADJUSTED_LEGEND, adjustment_line, duration, final_score, fraction, score
+from grader.report.format import (ADJUSTED_LEGEND, adjustment_line, counted, duration, final_score, fraction,
+                                  score)
 from grader.report.stats import check_names, check_pass_rates, score_summary
 from grader.report.untrusted import terminal_block, terminal_line
 
@@ -239,7 +240,7 @@ def print_history(verdicts: list[Verdict], console: Console) -> None:
                       f"{verdict.duration:.2f}")
     console.print(table)
     _legend(verdicts, console)
-    console.print(f"{len(verdicts)} runs")
+    console.print(counted(len(verdicts), "run"))
 
 
 def _legend(verdicts: list[Verdict], console: Console) -> None:
@@ -382,4 +383,4 @@ def print_runs(verdicts: list[Verdict], console: Console) -> None:
     for verdict, each in excluded:
         console.print(Text.assemble(f"run {verdict.run_id} (", inert(verdict.student), "): ",
                                     inert(adjustment_line(each))), soft_wrap=True)
-    console.print(f"{len(verdicts)} runs, {len(excluded)} excluded")
+    console.print(f"{counted(len(verdicts), 'run')}, {len(excluded)} excluded")
