@@ -474,8 +474,7 @@ def void_check(assignment: str, check: str, *, mode: str, reason: str = "", by: 
     from grader import score_changes
 
     with _gradebook(db_url, assignments_dir=assignments_dir) as gradebook:
-        record = score_changes.void(gradebook, assignment, check, mode=mode, reason=reason, by=by, undo=undo,
-                                    db_url=db_url)
+        record = score_changes.void(gradebook, assignment, check, mode=mode, reason=reason, by=by, undo=undo)
         return record, gradebook.latest(assignment)
 
 

@@ -66,8 +66,8 @@ def override(gradebook, assignment: str, student: str, *, check: str | None, poi
     return gradebook.add_adjustment(record)
 
 
-def void(gradebook, assignment: str, check: str, *, mode: str, reason: str, by: str, undo: bool,
-         db_url: str) -> AdjustmentRecord:
+def void(gradebook, assignment: str, check: str, *, mode: str, reason: str, by: str,
+         undo: bool) -> AdjustmentRecord:
     """A check voided for everyone: full points (``mode="full"``) or counting for nobody (``"drop"``);
     ``undo``: the reversal of its newest void."""
     if mode not in ("full", "drop"):

@@ -4,7 +4,7 @@ Installed under /tmp, the Python install is bound into the sandbox's own /tmp tm
 scrub after every submission used to walk it (tens of thousands of files, per submission). These
 tests copy the project and its virtual environment under a /tmp folder (benchmarks/benchlib/install.py:
 the venv hard-linked), run the same submissions through a real warm worker from each install, and
-compare what the scrub looked at (``WarmWorkerHost.last_scrub_visited``), then grade the same hw2
+compare what the scrub looked at (``WarmWorkerHost.last_scrub_visited()``), then grade the same hw2
 notebooks from both installs and compare the verdicts. Speed itself is the benchmarks' business.
 """
 
@@ -68,7 +68,7 @@ DRIVER = textwrap.dedent("""
                 listed = session.request({"op": "call", "name": "probe"}, ([], {}), what="probe()")
             finally:
                 session.close()
-            visited.append({"scrub_visited": host.last_scrub_visited, "tmp_listing": listed})
+            visited.append({"scrub_visited": host.last_scrub_visited(), "tmp_listing": listed})
     finally:
         host.close()
     print(json.dumps({"grader": os.path.dirname(grader.__file__), "runs": visited}))

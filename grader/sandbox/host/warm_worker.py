@@ -285,9 +285,9 @@ class WarmWorkerHost:
             self._finishing = None
             self._finish_reply(pid, started)
 
-    @property
     def last_scrub_visited(self) -> int | None:
-        """How many entries the last scrub of the sandbox's tmpfs looked at (the tests read it)."""
+        """How many entries the last scrub of the sandbox's tmpfs looked at (the tests read it). A method, not a
+        property: it first reads a pending finish reply (``settle``), which waits on the control socket."""
         self.settle()
         return self._last_scrub_visited
 
