@@ -3,7 +3,7 @@
 A fork copies the parent's page tables and an exit tears the child's down: with torch
 imported, about 210 MB of private memory in 4 KiB pages, some 20 ms of kernel time per
 submission here. ``MADV_COLLAPSE`` (Linux 6.1 and later) turns those ranges into 2 MiB
-pages once, in the warm worker, before any fork; each fork then copies one entry per
+pages once, in the warm worker, while it is idle; each fork then copies one entry per
 2 MiB, and a child that writes to a shared huge page copies only the 4 KiB it writes.
 Where the kernel cannot collapse (older kernels, THP set to ``never``), nothing changes.
 """
@@ -11,6 +11,7 @@ Where the kernel cannot collapse (older kernels, THP set to ``never``), nothing 
 from __future__ import annotations
 
 import ctypes
+from typing import Iterator
 
 MADV_COLLAPSE = 25
 HUGE_PAGE = 2 << 20
@@ -37,16 +38,18 @@ def private_writable_ranges(maps_text: str) -> list[tuple[int, int]]:
     return ranges
 
 
-def collapse_private_memory() -> int:
-    """Collapse this process's private memory into huge pages; returns the bytes collapsed."""
+def collapse_private_memory(step_bytes: int) -> Iterator[int]:
+    """Collapse this process's private memory into huge pages, at most ``step_bytes`` per step (each
+    ``next`` one ``madvise``: the warm worker takes the steps while it is idle); yields the bytes each step
+    collapsed (0: the kernel could not). The memory map is read at the first step, so what was imported
+    until then is collapsed too. Collapsing while a child shares these pages is safe: this process gets
+    its own huge pages, the child keeps the small ones it has (until it exits)."""
     try:
         with open("/proc/self/maps") as maps:
             ranges = private_writable_ranges(maps.read())
     except OSError:
-        return 0
-    return sum(collapse_range(low, high) for low, high in ranges)
-
-
-def collapse_range(low: int, high: int) -> int:
-    """Collapse [low, high) (whole huge pages of this process's memory); the bytes collapsed (0: the kernel could not)."""
-    return high - low if _libc.madvise(low, high - low, MADV_COLLAPSE) == 0 else 0
+        return
+    for low, high in ranges:
+        for start in range(low, high, step_bytes):
+            end = min(high, start + step_bytes)
+            yield end - start if _libc.madvise(start, end - start, MADV_COLLAPSE) == 0 else 0

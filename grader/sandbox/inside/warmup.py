@@ -75,24 +75,7 @@ def preload(warm_optimizer: bool = True, batch_warmups: bool = True) -> Iterator
     gc.freeze()
     # A quarter of a second, once; it makes every later fork and exit some 7-12 ms of CPU cheaper. Not
     # before the first fork: it pays off only over the batch, so the worker does it while idle.
-    return collapse_in_steps() if batch_warmups else iter(())
-
-
-def collapse_in_steps(step_bytes: int = COLLAPSE_STEP_BYTES) -> Iterator[int]:
-    """``hugepages.collapse_private_memory``, at most ``step_bytes`` per step; yields the bytes collapsed.
-
-    The memory map is read at the first step, so what was imported until then is collapsed too.
-    Collapsing while a child shares these pages is safe: the worker gets its own huge pages, the
-    child keeps the small ones it has (until it exits).
-    """
-    try:
-        with open("/proc/self/maps") as maps:
-            ranges = hugepages.private_writable_ranges(maps.read())
-    except OSError:
-        return
-    for low, high in ranges:
-        for start in range(low, high, step_bytes):
-            yield hugepages.collapse_range(start, min(high, start + step_bytes))
+    return hugepages.collapse_private_memory(COLLAPSE_STEP_BYTES) if batch_warmups else iter(())
 
 
 def keep_freed_memory() -> None:
