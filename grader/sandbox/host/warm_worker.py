@@ -204,8 +204,7 @@ class WarmWorkerHost:
                    warm_optimizer=warm_optimizer, batch_warmups=batch_warmups)
 
     def spawn(self, limits: dict) -> SubmissionConnection:
-        self.settle()
-        if not self.alive():
+        if not self.alive():  # reads a pending finish reply first (settle)
             raise SandboxError("the sandbox's warm worker is not running")
         assert self.control is not None
         self.last_steps = {}
@@ -267,8 +266,7 @@ class WarmWorkerHost:
         on the control socket (``settle``), so the worker tears the tree down while this side builds
         and stores the verdict. Nothing of the next submission starts before the reply came.
         """
-        self.settle()
-        if not self.alive():
+        if not self.alive():  # reads a pending finish reply first (settle)
             return "worker gone"
         assert self.control is not None
         started = time.perf_counter_ns()
