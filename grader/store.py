@@ -343,23 +343,10 @@ class Gradebook:
                                 student_message=c.student_message, seconds=c.seconds)
                     for c in run.checks])
 
-    def find_unchanged(self, assignment: str, path: str, sha256: str, fingerprint: str, version: str,
-                       include_hidden: bool, device: str) -> Verdict | None:
-        """The newest graded run of this very code under the same checks, grader and device, if any."""
-        with Session(self.engine) as session:
-            run = session.scalars(
-                select(RunRow).join(SubmissionRow).join(AssignmentRow)
-                .where(AssignmentRow.name == assignment, SubmissionRow.path == path, SubmissionRow.sha256 == sha256,
-                       RunRow.checks_fingerprint == fingerprint, RunRow.grader_version == version,
-                       RunRow.include_hidden == include_hidden, RunRow.device == device,
-                       RunRow.status == "graded")
-                .order_by(RunRow.id.desc()).limit(1)).first()
-            return self._verdict(run, assignment) if run is not None else None
-
     def unchanged(self, assignment: str, submissions: list[tuple[str, str]], fingerprint: str, version: str,
                   include_hidden: bool, device: str) -> dict[tuple[str, str], Verdict]:
-        """``find_unchanged`` for a whole batch in a few queries: by each (path, sha256) of ``submissions``
-        that has one, the newest graded run of that code under the same checks, grader and device."""
+        """By each (path, sha256) of ``submissions`` that has one, the newest graded run of that very code under
+        the same checks, grader and device (a whole batch in a few queries)."""
         wanted = set(submissions)
         paths = sorted({path for path, _ in wanted})
         found: dict[tuple[str, str], Verdict] = {}
@@ -437,11 +424,6 @@ class Gradebook:
         known = ", ".join(sorted(set(defined) | set(graded))) or "none"
         return GraderError(f"unknown assignment '{assignment}': not in {root} and never graded in {self.url} "
                            f"(known: {known})")
-
-    def latest_run_id(self, assignment: str, student: str) -> int | None:
-        with Session(self.engine) as session:
-            return session.scalar(select(func.max(RunRow.id)).join(SubmissionRow).join(AssignmentRow).where(
-                AssignmentRow.name == assignment, SubmissionRow.student == student))
 
     def add_adjustment(self, record: AdjustmentRecord) -> AdjustmentRecord:
         """Append one change (``record.id`` is ignored); returns it as stored."""

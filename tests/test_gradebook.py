@@ -65,10 +65,10 @@ def test_runs_round_trip_and_queries(gradebook_url):
         assert ann.checks[0].message == "max abs diff 1 at index (0,)" and ann.stdout == "out é\n"
         assert ann.cells[1].error.type == "ValueError" and ann.layers == {"bubblewrap": True}
         assert [v.score for v in book.history("hw9", "ann")] == [5, 9]
-        found = book.find_unchanged("hw9", "subs/bo.ipynb", "a" * 64, "f" * 16, "9.9", True, "cpu")
-        assert found is not None and found.score == 7
-        assert book.find_unchanged("hw9", "subs/bo.ipynb", "a" * 64, "f" * 16, "9.9", True, "cuda") is None
-        assert book.find_unchanged("hw9", "subs/bo.ipynb", "c" * 64, "f" * 16, "9.9", True, "cpu") is None
+        found = book.unchanged("hw9", [("subs/bo.ipynb", "a" * 64)], "f" * 16, "9.9", True, "cpu")
+        assert found.get(("subs/bo.ipynb", "a" * 64)) is not None and found[("subs/bo.ipynb", "a" * 64)].score == 7
+        assert book.unchanged("hw9", [("subs/bo.ipynb", "a" * 64)], "f" * 16, "9.9", True, "cuda") == {}
+        assert book.unchanged("hw9", [("subs/bo.ipynb", "c" * 64)], "f" * 16, "9.9", True, "cpu") == {}
     finally:
         book.close()
 
