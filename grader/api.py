@@ -267,12 +267,11 @@ class _Batch:
         self.code: dict[str, list] = {}  # each read submission's extracted cells, stored with it
         self.late = LatePolicies(spec.root.parent)  # extensions: [late.extensions] and the roster
 
-    def read(self, regrade: bool, extracted: dict | None = None) -> list[ExtractedSubmission]:
-        """What is left to judge; ``extracted``: each file's ``read_submission`` by name, where done already."""
+    def read(self, regrade: bool, extracted: dict) -> list[ExtractedSubmission]:
+        """What is left to judge; ``extracted``: each file's ``read_submission`` by name."""
         units: dict[str, ExtractedSubmission] = {}
         for file in self.files.values():
-            unit = extracted[file.name] if extracted and file.name in extracted else \
-                read_submission(file, self.spec, self.grading)
+            unit = extracted[file.name]
             if isinstance(unit, Verdict):
                 self.unreadable.append(unit)
                 continue
