@@ -58,3 +58,13 @@ class AuthoredCourse:
         pages = sorted((self.root / "feedback").rglob("*.md"))
         assert len(pages) == len(self.verdicts), pages  # a page per student, each read below
         return "\n".join(path.read_text() for path in pages)
+
+    def students_receive(self) -> str:
+        """Everything of the course a student is given, as text (each suite says what that is)."""
+        raise NotImplementedError
+
+    def assert_kept_from_students(self, solutions: list[str], hidden: list[str]) -> None:
+        """No solution line or hidden test in what students receive, and no hidden test in any feedback page
+        (a page shows the student's own code, so a solution the student wrote may be on it)."""
+        assert_none_in(self.students_receive(), solutions + hidden)
+        assert_none_in(self.feedback(), hidden)

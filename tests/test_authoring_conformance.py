@@ -10,7 +10,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from authoring_course import AuthoredCourse, assert_none_in
+from authoring_course import AuthoredCourse
 from conftest import run_grader
 from test_authoring import MASTERS, notebook_text
 
@@ -39,13 +39,9 @@ class Course(AuthoredCourse):
     def template(self) -> str:
         return notebook_text(self.home / f"{self.assignment}.ipynb") + "\n" + (self.home / "README.md").read_text()
 
-    def released(self) -> str:
+    def students_receive(self) -> str:
         """Template, README and the released folder (its files, the wheel excepted)."""
         return "\n".join([self.template()] + self.released_files())
-
-    def assert_kept_from_students(self, solutions: list[str], hidden: list[str]) -> None:
-        assert_none_in(self.released(), solutions + hidden)
-        assert_none_in(self.feedback(), hidden)
 
 
 # --- nbgrader: least squares (numpy and torch asserts, read-only helpers, written answers) ---------------------
