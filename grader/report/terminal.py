@@ -9,7 +9,9 @@ terminal, and no name draws a row of its own.
 
 from __future__ import annotations
 
+import functools
 import re
+
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
@@ -28,8 +30,20 @@ def inert(text: object, style: str = "") -> Text:
     return Text(terminal_line(str(text)), style=style)
 
 
-# The line break a check puts before its hint ("cause\nHint: fix", in each language the messages come in).
-_BEFORE_A_HINT = re.compile(r"\n(?=(?:Hint|Подсказка): )")
+HINT_LINE = "Hint: {hint}"  # how every check's message writes its hint, on a line after the cause (tr'd)
+
+
+@functools.cache  # read the catalogues at the first feedback table, not when the CLI imports this module
+def _before_a_hint() -> re.Pattern:
+    """The line break before a hint ("cause\nHint: fix"), in every language a message can come in: the words
+    before ``{hint}`` in ``HINT_LINE`` and in each catalogue's translation of it."""
+    from grader.i18n import LANGUAGES, LOCALE_DIR, load_catalog
+
+    lines = [HINT_LINE] + [load_catalog(LOCALE_DIR / f"{language}.toml").get(HINT_LINE, HINT_LINE)
+                           for language in LANGUAGES if language != "en"]
+    prefixes = sorted({line.split("{hint}")[0] for line in lines if line.split("{hint}")[0]})
+    return re.compile(r"\n(?=(?:" + "|".join(map(re.escape, prefixes)) + "))")
+
 
 
 def feedback_cell(message: str) -> Text:
@@ -37,7 +51,7 @@ def feedback_cell(message: str) -> Text:
 
     The break stays inside the cell (a cell's lines are its own), so it cannot draw a row or a score line.
     """
-    return Text("\n".join(terminal_line(part) for part in _BEFORE_A_HINT.split(str(message))))
+    return Text("\n".join(terminal_line(part) for part in _before_a_hint().split(str(message))))
 
 
 class CellLines:
