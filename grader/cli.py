@@ -73,10 +73,7 @@ class GraderGroup(click.Group):
             click.echo(f"error: {report.visible_line(str(error))}", err=True)  # may quote a student's file name
             sys.exit(2)
         except KeyboardInterrupt:
-            if ctx.invoked_subcommand == "check":
-                interrupts.say(tr("interrupted: the check was stopped before it finished; nothing was graded"))
-            else:
-                interrupts.say("interrupted: every result graded so far is stored")
+            interrupts.say(tr(interrupts.CHECK_LINE) if ctx.invoked_subcommand == "check" else interrupts.OTHER_LINE)
             sys.exit(interrupts.EXIT_STATUS)
 
 
